@@ -1,0 +1,129 @@
+# EbbRT in C: one non-recursive build. Each folder adds its sources in a module.mk; everything
+# built lands in build/. Variants: hosted (Linux library and apps), asan (hosted with ASan+UBSan,
+# for the tests), native (bootable x86_64 images).
+#   make [all]            build tools, the hosted library, hosted apps and tests
+#   make test             build, then run every TAP test with prove
+#   make run [APP=x]      build and run the default application
+#   make bench            benchmarks (not tests): ratios against baselines measured in the same run
+#   make clean
+B        := build
+APP      ?= helloworld
+PLATFORM ?= hosted
+CC       := gcc
+AR       := ar
+M4       := m4
+
+# Set-up check: installs missing Debian packages when root, otherwise says what to install.
+ifeq ($(filter clean help,$(MAKECMDGOALS)),)
+  ifneq ($(shell sh scripts/deps.sh >&2; echo $$?),0)
+    $(error missing packages, see above)
+  endif
+endif
+
+WARN     := -Wall -Wextra -Werror
+CPPFLAGS := -I. -I$(B)/gen
+CFLAGS   := -std=gnu11 $(WARN) -g -fno-strict-aliasing
+
+# Per-variant flags: the platform include folder decides how core/ reaches per-core state.
+hosted_CFLAGS  := -O2 -pthread -Iplatform/hosted/include -DEBB_HOSTED
+asan_CFLAGS    := -O1 -pthread -Iplatform/hosted/include -DEBB_HOSTED \
+                  -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+native_CFLAGS  := -O2 -Iplatform/native/include -DEBB_NATIVE -ffreestanding -fno-pic -fno-pie \
+                  -mno-red-zone -mcmodel=kernel -mno-sse -mno-mmx -mno-avx -fno-stack-protector \
+                  -fno-asynchronous-unwind-tables -fno-omit-frame-pointer -nostdinc \
+                  -isystem $(shell $(CC) -print-file-name=include)
+hosted_LDFLAGS := -pthread
+asan_LDFLAGS   := -pthread -fsanitize=address,undefined
+
+# Lists the module.mk files fill in.
+CORE_SRCS   :=   # platform-independent: core/, mem/, net/, reps/, generated glue
+HOSTED_SRCS :=   # platform/hosted/
+NATIVE_SRCS :=   # platform/native/
+EBB_IFACES  :=   # *.ebb.h run through ebbgen
+HOSTED_APPS :=   # names: each sets <name>_SRCS
+HOSTED_TESTS :=  # names: each sets <name>_SRCS; built into build/{hosted,asan}/tests/<name>
+TEST_SCRIPTS :=  # tests/*.t run directly by prove
+BENCHES     :=   # targets run by make bench
+TOOLS       :=   # build/bin/<tool>
+
+include $(sort $(wildcard */module.mk */*/module.mk))
+
+# objs VARIANT, SOURCES -> object paths: core/ebb.c -> build/hosted/obj/core/ebb.c.o; generated
+# sources (build/gen/...) keep their path below the variant's obj folder.
+objs = $(patsubst %,$(B)/$(1)/obj/%.o,$(2))
+
+define variant_rules
+$(B)/$(1)/obj/%.c.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
+$(B)/$(1)/obj/%.S.o: %.S
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
+endef
+$(foreach v,hosted asan native,$(eval $(call variant_rules,$(v))))
+
+HOSTED_LIB := $(B)/lib/libebbrt-hosted.a
+ASAN_LIB   := $(B)/asan/lib/libebbrt-hosted.a
+LIB_OBJS    = $(call objs,hosted,$(CORE_SRCS) $(HOSTED_SRCS))
+ASAN_OBJS   = $(call objs,asan,$(CORE_SRCS) $(HOSTED_SRCS))
+
+$(HOSTED_LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+$(ASAN_LIB): $(ASAN_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+# The whole archive is linked: Ebb roots, default bindings and the hosted main() are found by
+# the runtime, not referenced by the application.
+hosted_link = $(CC) $($(1)_LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(2) -Wl,--no-whole-archive $(3)
+
+define hosted_app
+$(B)/hosted/$(1): $(call objs,hosted,$($(1)_SRCS)) $(HOSTED_LIB)
+	@mkdir -p $$(@D)
+	$$(call hosted_link,hosted,$(HOSTED_LIB),$($(1)_LIBS))
+endef
+$(foreach a,$(HOSTED_APPS),$(eval $(call hosted_app,$(a))))
+
+define hosted_test
+$(B)/hosted/tests/$(1): $(call objs,hosted,$($(1)_SRCS)) $(HOSTED_LIB)
+	@mkdir -p $$(@D)
+	$$(call hosted_link,hosted,$(HOSTED_LIB),$($(1)_LIBS))
+$(B)/asan/tests/$(1): $(call objs,asan,$($(1)_SRCS)) $(ASAN_LIB)
+	@mkdir -p $$(@D)
+	$$(call hosted_link,asan,$(ASAN_LIB),$($(1)_LIBS))
+endef
+$(foreach t,$(HOSTED_TESTS),$(eval $(call hosted_test,$(t))))
+
+PC_FILE := $(B)/pkgconfig/ebbrt-hosted.pc
+$(PC_FILE): Makefile
+	@mkdir -p $(@D)
+	printf '%s\n' "prefix=$(abspath .)" "libdir=$(abspath $(B)/lib)" \
+	  "Name: ebbrt-hosted" "Description: EbbRT in C, hosted runtime" "Version: 0.1" \
+	  "Cflags: -std=gnu11 -pthread -I\$${prefix} -I\$${prefix}/platform/hosted/include -I$(abspath $(B)/gen) -DEBB_HOSTED" \
+	  "Libs: -pthread -Wl,--whole-archive \$${libdir}/libebbrt-hosted.a -Wl,--no-whole-archive" > $@
+
+HOSTED_APP_BINS  = $(addprefix $(B)/hosted/,$(HOSTED_APPS))
+TEST_BINS        = $(addprefix $(B)/hosted/tests/,$(HOSTED_TESTS)) $(addprefix $(B)/asan/tests/,$(HOSTED_TESTS))
+
+all: $(TOOLS) $(HOSTED_LIB) $(PC_FILE) $(HOSTED_APP_BINS) $(TEST_BINS)
+
+# Tests run in parallel: each must use its own ports, tap names and temporary files.
+test: all
+	prove -e '' -j2 --timer $(TEST_BINS) $(TEST_SCRIPTS)
+
+run: all
+	$(B)/hosted/$(APP) $(ARGS)
+
+bench: all $(BENCHES)
+
+clean:
+	rm -rf $(B)
+
+help:
+	@sed -n '1,12p' Makefile
+
+.PHONY: all test run bench clean help $(BENCHES)
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

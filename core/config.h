@@ -1,0 +1,14 @@
+/* Image configuration: key=value pairs from the kernel command line (native) or argv (hosted),
+ * the same keys on both, e.g. cores=2 ip=10.0.2.15/24 gw=10.0.2.2 port=11211. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Parses "k=v" words; returns 0, or -1 with a message in err (a word without '=', an empty key,
+ * too many words). Later words override earlier ones. */
+int ebb_config_parse(int argc, char **argv, char *err, unsigned errlen);
+const char *ebb_config_get(const char *key);                   /* NULL if absent */
+const char *ebb_config_str(const char *key, const char *dflt);
+/* Integer value; a value that is not a whole number in [min,max] stops the program with a
+ * message naming the key. */
+long ebb_config_int(const char *key, long dflt, long min, long max);

@@ -1,0 +1,75 @@
+/* IOBuf: a chain of buffers, each a view (data, len) into memory that is owned (freed with the
+ * buffer), shared (reference counted, shared by clones) or static (never freed). Headroom in
+ * front of the view lets protocol layers prepend headers without copying. A chain is circular
+ * and doubly linked; the head stands for the whole chain. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct iobuf_mem;
+
+struct iobuf {
+    struct iobuf *next, *prev;
+    uint8_t *data;          /* start of the view */
+    size_t len;             /* bytes in the view */
+    uint8_t *base;          /* start of the memory */
+    size_t cap;             /* bytes of memory */
+    struct iobuf_mem *mem;  /* NULL: static memory */
+};
+
+/* A buffer of `cap` bytes with the view empty at `headroom`. NULL if memory ran out. */
+struct iobuf *iobuf_alloc(size_t cap, size_t headroom);
+/* A view of static memory (not freed, not copied). */
+struct iobuf *iobuf_wrap_static(const void *p, size_t len);
+/* Takes ownership of malloc'd memory p[0..cap) with the view [0, len). */
+struct iobuf *iobuf_take(void *p, size_t cap, size_t len);
+/* A new buffer sharing b's memory and view (b alone, not its chain). */
+struct iobuf *iobuf_clone_one(struct iobuf *b);
+/* A new chain sharing the memory of the whole chain. */
+struct iobuf *iobuf_clone(struct iobuf *chain);
+/* Copies a chain into one new buffer with `headroom`. */
+struct iobuf *iobuf_coalesce_copy(const struct iobuf *chain, size_t headroom);
+void iobuf_free(struct iobuf *chain); /* the whole chain; NULL is fine */
+
+static inline size_t iobuf_headroom(const struct iobuf *b) { return (size_t)(b->data - b->base); }
+static inline size_t iobuf_tailroom(const struct iobuf *b) { return b->cap - iobuf_headroom(b) - b->len; }
+/* Grows the view at the front by n (n <= headroom); returns the new start. */
+static inline uint8_t *iobuf_prepend(struct iobuf *b, size_t n) { b->data -= n; b->len += n; return b->data; }
+/* Grows the view at the end by n (n <= tailroom); returns where the new bytes go. */
+static inline uint8_t *iobuf_append(struct iobuf *b, size_t n) { uint8_t *p = b->data + b->len; b->len += n; return p; }
+/* Shrinks the view of this buffer only. */
+static inline void iobuf_advance(struct iobuf *b, size_t n) { b->data += n; b->len -= n; }
+static inline void iobuf_retreat(struct iobuf *b, size_t n) { b->len -= n; }
+
+size_t iobuf_chain_len(const struct iobuf *chain);         /* total bytes */
+size_t iobuf_chain_count(const struct iobuf *chain);       /* buffers */
+/* Appends chain b at the end of chain a; returns the head (a, or b if a is NULL). */
+struct iobuf *iobuf_chain_append(struct iobuf *a, struct iobuf *b);
+/* Drops n bytes from the front / back of the chain, freeing emptied buffers other than the
+ * head; returns the new head (NULL if the chain was consumed whole). */
+struct iobuf *iobuf_chain_trim_front(struct iobuf *chain, size_t n);
+struct iobuf *iobuf_chain_trim_back(struct iobuf *chain, size_t n);
+/* Splits off the first n bytes as a new chain (sharing memory where a buffer is cut); *rest is
+ * what is left (NULL if nothing). */
+struct iobuf *iobuf_chain_split(struct iobuf *chain, size_t n, struct iobuf **rest);
+/* Copies bytes [off, off+n) of the chain to dst; returns bytes copied (less at the end). */
+size_t iobuf_copy_out(const struct iobuf *chain, size_t off, void *dst, size_t n);
+
+/* Cursor reads that straddle buffers. A read past the end sets `overrun` and yields zeros, so a
+ * parser checks once at the end instead of at every field. */
+struct iobuf_cursor {
+    const struct iobuf *head, *b;
+    size_t off;      /* in b's view */
+    bool overrun;
+};
+void iobuf_cursor_init(struct iobuf_cursor *c, const struct iobuf *chain);
+size_t iobuf_cursor_remaining(const struct iobuf_cursor *c);
+bool iobuf_cursor_read(struct iobuf_cursor *c, void *dst, size_t n);
+bool iobuf_cursor_skip(struct iobuf_cursor *c, size_t n);
+uint8_t iobuf_cursor_u8(struct iobuf_cursor *c);
+uint16_t iobuf_cursor_be16(struct iobuf_cursor *c);
+uint32_t iobuf_cursor_be32(struct iobuf_cursor *c);
+uint16_t iobuf_cursor_le16(struct iobuf_cursor *c);
+uint32_t iobuf_cursor_le32(struct iobuf_cursor *c);
+uint64_t iobuf_cursor_le64(struct iobuf_cursor *c);

@@ -1,0 +1,1 @@
+HOSTED_SRCS += platform/hosted/main.c
