@@ -150,9 +150,14 @@ int ebb_fd_unwatch(int fd)
     return epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 }
 
+/* Weak so that a program with its own main() that never starts the runtime needs none. */
+extern void app_main(void) __attribute__((weak));
+
 static void start_app(void *arg)
 {
     (void)arg;
+    if (!app_main)
+        ebb_panic("hosted: the program defines no app_main()");
     app_main();
 }
 
