@@ -249,7 +249,10 @@ static void send_seg(struct tcp_pcb *p, uint32_t seq, uint8_t flags, struct iobu
          wnd_field(p, flags & TH_SYN), opts, optlen, data);
 }
 
-static void send_ack(struct tcp_pcb *p) { send_seg(p, p->snd_nxt, TH_ACK, NULL); }
+/* A pure ACK carries snd_max, not snd_nxt: after a timeout snd_nxt goes back to snd_una, and the
+ * peer (which may hold data beyond it) would find that sequence number below its window and drop
+ * the ACK, each side then waiting for the other. */
+static void send_ack(struct tcp_pcb *p) { send_seg(p, p->snd_max, TH_ACK, NULL); }
 
 static void flush_acks(void *arg)
 {
@@ -373,6 +376,23 @@ static void rtt_sample(struct tcp_pcb *p, uint64_t rtt_ns)
 
 static uint32_t flight(struct tcp_pcb *p) { return p->snd_max - p->snd_una; }
 
+/* The congestion window, plus limited transmit (RFC 3042): each of the first two duplicate
+ * ACKs lets one new segment out, so a small window still earns its third duplicate ACK. */
+static uint32_t eff_cwnd(struct tcp_pcb *p)
+{
+    if (!p->in_recovery && p->dupacks > 0 && p->dupacks < 3)
+        return p->cwnd + p->dupacks * p->mss;
+    return p->cwnd;
+}
+
+/* Duplicate ACKs that mean loss: three, or fewer when so few segments are out that three
+ * could never come back (early retransmit, RFC 5827). */
+static unsigned dupthresh(struct tcp_pcb *p)
+{
+    uint32_t segs = (flight(p) + p->mss - 1) / p->mss;
+    return segs >= 2 && segs < 4 ? segs - 1 : 3;
+}
+
 static void enter_loss(struct tcp_pcb *p)
 {
     uint32_t half = flight(p) / 2;
@@ -410,7 +430,7 @@ static void tcp_timer(void *arg)
     case T_PERSIST: {
         /* A zero-length segment just below the window: the peer answers with an ACK that
          * carries its current window. */
-        xmit(p->s, p->lip, p->lport, p->rip, p->rport, p->snd_nxt - 1, p->rcv_nxt, TH_ACK,
+        xmit(p->s, p->lip, p->lport, p->rip, p->rport, p->snd_una - 1, p->rcv_nxt, TH_ACK,
              wnd_field(p, false), NULL, 0, NULL);
         if (p->persist_shift < 6)
             p->persist_shift++;
@@ -444,7 +464,8 @@ static void tcp_output(struct tcp_pcb *p)
 {
     while (p->nxt_seg) {
         struct tcp_seg *g = p->nxt_seg;
-        uint32_t wnd = p->cwnd < p->snd_wnd ? p->cwnd : p->snd_wnd;
+        uint32_t cw = eff_cwnd(p);
+        uint32_t wnd = cw < p->snd_wnd ? cw : p->snd_wnd;
         uint32_t in_flight = p->snd_nxt - p->snd_una;
         bool control = g->data == NULL; /* SYN or FIN alone: not held back by the window */
         if (!control && in_flight + g->len > wnd && !(in_flight == 0 && p->snd_wnd >= g->len))
@@ -727,7 +748,7 @@ static bool process_ack(struct tcp_pcb *p, const struct seg *g)
             if (p->in_recovery) {
                 p->cwnd += p->mss;
                 tcp_output(p);
-            } else if (p->dupacks == 3 && SEQ_GT(g->ack, p->recover)) {
+            } else if (p->dupacks >= dupthresh(p) && SEQ_GT(g->ack, p->recover)) {
                 uint32_t half = flight(p) / 2;
                 p->ssthresh = half > 2u * p->mss ? half : 2u * p->mss;
                 p->recover = p->snd_max;
@@ -737,6 +758,8 @@ static bool process_ack(struct tcp_pcb *p, const struct seg *g)
                 p->cwnd = p->ssthresh + 3u * p->mss;
                 timer_set(p, T_RTO, rto_now(p));
                 tcp_output(p);
+            } else {
+                tcp_output(p); /* limited transmit */
             }
         } else if (wnd_changed) {
             tcp_output(p);
@@ -751,17 +774,23 @@ static bool process_ack(struct tcp_pcb *p, const struct seg *g)
     p->snd_una = g->ack;
     p->retries = 0;
     p->persist_shift = 0;
+    /* Karn: no sample if this ACK covers a retransmission (it may answer that, and segments
+     * behind a repaired hole were held at the receiver); else time the newest covered one. */
+    bool ambiguous = p->in_recovery;
+    uint64_t newest = 0;
     while (p->q && SEQ_LEQ(p->q->seq + p->q->len, g->ack)) {
         struct tcp_seg *s = p->q;
-        if (!sampled && !s->rexmit && s->sent) {
-            rtt_sample(p, now - s->sent_ns);
-            sampled = true;
-        }
+        ambiguous |= s->rexmit || !s->sent;
+        newest = s->sent_ns;
         p->q = s->next;
         if (p->nxt_seg == s)
             p->nxt_seg = s->next;
         iobuf_free(s->data);
         free(s);
+    }
+    if (!ambiguous && newest) {
+        rtt_sample(p, now - newest);
+        sampled = true;
     }
     if (!p->q)
         p->q_tail = NULL;
@@ -1179,7 +1208,8 @@ static size_t pcb_window(struct tcp_conn *c)
     struct tcp_pcb *p = (struct tcp_pcb *)c;
     if (p->state != ESTABLISHED && p->state != CLOSE_WAIT)
         return 0;
-    uint32_t w = p->cwnd < p->snd_wnd ? p->cwnd : p->snd_wnd;
+    uint32_t cw = eff_cwnd(p);
+    uint32_t w = cw < p->snd_wnd ? cw : p->snd_wnd;
     uint32_t f = flight(p);
     return w > f ? w - f : 0;
 }
@@ -1240,7 +1270,7 @@ static void pcb_abort(struct tcp_conn *c)
     struct tcp_pcb *p = (struct tcp_pcb *)c;
     if (p->state != CLOSED && p->state != SYN_SENT && p->state != TIME_WAIT) {
         NET_STAT(p->s, tcp_rst_sent);
-        xmit(p->s, p->lip, p->lport, p->rip, p->rport, p->snd_nxt, p->rcv_nxt, TH_RST | TH_ACK,
+        xmit(p->s, p->lip, p->lport, p->rip, p->rport, p->snd_max, p->rcv_nxt, TH_RST | TH_ACK,
              0, NULL, 0, NULL);
     }
     pcb_destroy(p);
