@@ -29,14 +29,16 @@ static bool checksum_ok(const void *p, size_t n)
 
 static const uint8_t *find_rsdp(void)
 {
-    uint64_t ebda = (uint64_t)(*(const uint16_t *)0x40E) << 4;
+    /* Page 0 is unmapped (NULL faults); the BIOS data area is read through the kernel map. */
+    uint64_t ebda = (uint64_t)(*(const uint16_t *)phys_ptr(KERNEL_VMA + 0x40E)) << 4;
     uint64_t areas[2][2] = { { ebda, ebda + 1024 }, { 0xE0000, 0x100000 } };
     for (int a = 0; a < 2; a++) {
         if (areas[a][0] < 0x1000)
             continue; /* no EBDA pointer */
         for (uint64_t p = areas[a][0]; p + 20 <= areas[a][1]; p += 16)
-            if (!memcmp((const void *)p, "RSD PTR ", 8) && checksum_ok((const void *)p, 20))
-                return (const uint8_t *)p;
+            if (*(const uint64_t *)phys_ptr(p) == 0x2052545020445352ull /* "RSD PTR " */ &&
+                checksum_ok(phys_ptr(p), 20))
+                return phys_ptr(p);
     }
     return NULL;
 }

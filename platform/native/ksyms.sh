@@ -3,7 +3,7 @@
 # backtraces of trap.c: native_ksym_count, native_ksym_addr[], native_ksym_name[] (offsets into
 # native_ksym_strs). Usage: ksyms.sh kernel.elf > ksyms.S
 set -e
-nm -n --defined-only "$1" | awk '
+nm -n --defined-only "$1" | awk 'BEGIN { n = 0 }
 $2 ~ /^[tTwW]$/ && $3 !~ /^\./ { addr[n] = $1; name[n] = $3; n++ }
 END {
     print "\t.section .ksyms, \"a\""

@@ -62,7 +62,8 @@ struct pcpu {
     volatile int wake;              /* platform_wake() pending */
     int in_trap;                    /* nested fault guard */
 };
-#define PCPU ((struct pcpu *)&ebb_native_pcpu)
+extern struct pcpu native_pcpu; /* = ebb_native_pcpu (link.ld), seen whole */
+#define PCPU (&native_pcpu)
 
 extern unsigned native_ncpus;                /* CPUs found (MADT), at most MAX_CPUS */
 extern uint32_t native_apic_ids[MAX_CPUS];   /* core index -> APIC id; [0] is the BSP */
@@ -126,3 +127,11 @@ __attribute__((noreturn)) void native_machine_exit(int code);
 void smp_wait_done(unsigned ncores);
 extern uint64_t native_ioapic_phys;
 extern uint32_t native_ioapic_gsi_base;
+
+/* A pointer to identity-mapped physical memory. The empty asm hides the constant from GCC,
+ * whose bounds checks take small constant addresses for offsets from NULL. */
+static inline void *phys_ptr(uint64_t pa)
+{
+    __asm__("" : "+r"(pa));
+    return (void *)pa;
+}

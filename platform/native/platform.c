@@ -84,9 +84,13 @@ void native_machine_exit(int code)
         __asm__ volatile("cli; hlt");
 }
 
+extern void app_main(void) __attribute__((weak)); /* a program with its own main() may have none */
+
 static void start_app(void *arg)
 {
     (void)arg;
+    if (!app_main)
+        ebb_panic("native: the program defines no app_main()");
     app_main();
 }
 
@@ -172,3 +176,5 @@ void native_kmain(uint32_t magic, uint64_t mbi)
     native_main_tsc = rdtsc();
     native_machine_exit(main(argc, argv_buf));
 }
+
+void platform_halt(int code) { native_machine_exit(code); }

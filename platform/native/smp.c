@@ -29,7 +29,7 @@ static bool legacy_cpu(void)
 
 static void tramp_set(uint64_t *field, uint64_t v)
 {
-    *(uint64_t *)(TRAMP + ((char *)field - native_tramp_start)) = v;
+    *(uint64_t *)phys_ptr(TRAMP + (uint64_t)((char *)field - native_tramp_start)) = v;
 }
 
 void smp_boot(unsigned want)
@@ -38,7 +38,7 @@ void smp_boot(unsigned want)
         want = native_ncpus;
     if (want < 2)
         return;
-    memcpy((void *)TRAMP, native_tramp_start, (size_t)(native_tramp_end - native_tramp_start));
+    memcpy(phys_ptr(TRAMP), native_tramp_start, (size_t)(native_tramp_end - native_tramp_start));
     bool legacy = legacy_cpu();
     unsigned up = 1;
     for (unsigned c = 1; c < want; c++) {
