@@ -28,6 +28,8 @@ struct core_state {
 } __attribute__((aligned(64)));
 
 static struct core_state cs[EBB_MAX_CORES];
+
+#define SPIN_BEFORE_SLEEP_NS 20000
 static unsigned n_cores = 1, n_numa = 1;
 static int exiting, exit_code;
 
@@ -295,6 +297,14 @@ void ebb_loop_run(void)
             busy |= h->fn(h->arg);
         }
         if (busy || s->head)
+            continue;
+        /* Spin a little before sleeping: a wake-up costs microseconds, a remote spawn that
+         * arrives meanwhile costs nothing. */
+        uint64_t until = platform_now_ns() + SPIN_BEFORE_SLEEP_NS;
+        while (!__atomic_load_n(&s->rhead, __ATOMIC_RELAXED) && platform_now_ns() < until &&
+               !(s->nheap && s->heap[1]->deadline_ns <= until))
+            ebb_cpu_relax();
+        if (__atomic_load_n(&s->rhead, __ATOMIC_RELAXED))
             continue;
         __atomic_store_n(&s->sleeping, 1, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);

@@ -76,7 +76,17 @@ static int wait_events(uint64_t deadline_ns, bool sleep)
             ts.tv_nsec = (long)(d % 1000000000u);
         }
     }
-    int n = epoll_pwait2(h->epfd, ev, 64, tp, NULL);
+    static bool no_pwait2; /* e.g. under valgrind: fall back to millisecond timeouts */
+    int n = -1;
+    if (!sleep) { /* epoll_pwait2 with a zero timeout may still schedule on some kernels */
+        n = epoll_wait(h->epfd, ev, 64, 0);
+    } else if (!no_pwait2) {
+        n = epoll_pwait2(h->epfd, ev, 64, tp, NULL);
+        if (n < 0 && errno == ENOSYS)
+            no_pwait2 = true;
+    }
+    if (sleep && no_pwait2)
+        n = epoll_wait(h->epfd, ev, 64, !tp ? -1 : (int)(ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000));
     if (n < 0) {
         if (errno == EINTR)
             return 0;
