@@ -135,9 +135,9 @@ void platform_console_write(const char *s, size_t n)
 
 int ebb_fd_watch(int fd, uint32_t events, ebb_fd_fn fn, void *arg)
 {
-    struct hcore *h = &hc[ebb_core()];
-    if (fd < 0 || fd >= MAX_FDS)
+    if (fd < 0 || fd >= MAX_FDS || ebb_core() >= ncores)
         return -EINVAL;
+    struct hcore *h = &hc[ebb_core()];
     struct epoll_event ev = { .events = events, .data.fd = fd };
     if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
         return -errno;
@@ -147,15 +147,17 @@ int ebb_fd_watch(int fd, uint32_t events, ebb_fd_fn fn, void *arg)
 
 int ebb_fd_modify(int fd, uint32_t events)
 {
+    if (ebb_core() >= ncores)
+        return -EINVAL;
     struct epoll_event ev = { .events = events, .data.fd = fd };
     return epoll_ctl(hc[ebb_core()].epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
 }
 
 int ebb_fd_unwatch(int fd)
 {
-    struct hcore *h = &hc[ebb_core()];
-    if (fd < 0 || fd >= MAX_FDS)
+    if (fd < 0 || fd >= MAX_FDS || ebb_core() >= ncores)
         return -EINVAL;
+    struct hcore *h = &hc[ebb_core()];
     h->watches[fd] = (struct watch){ 0 };
     return epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 }
