@@ -48,12 +48,16 @@ TOOLS       :=   # build/bin/<tool>
 
 include $(sort $(wildcard */module.mk */*/module.mk))
 
+# Generated glue (gen/module.mk): a rule per interface (EBB_IFACES) and per app manifest.
+$(foreach f,$(EBB_IFACES),$(eval $(call ebbgen_rule,$(f))))
+$(foreach a,$(HOSTED_APPS),$(if $($(a)_MANIFEST),$(eval $(call manifest_rule,$(a)))))
+
 # objs VARIANT, SOURCES -> object paths: core/ebb.c -> build/hosted/obj/core/ebb.c.o; generated
 # sources (build/gen/...) keep their path below the variant's obj folder.
 objs = $(patsubst %,$(B)/$(1)/obj/%.o,$(2))
 
 define variant_rules
-$(B)/$(1)/obj/%.c.o: %.c
+$(B)/$(1)/obj/%.c.o: %.c | $$(GEN_HDRS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
 $(B)/$(1)/obj/%.S.o: %.S

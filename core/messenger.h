@@ -18,6 +18,7 @@
 #include "core/ebb.h"
 #include "core/future.h"
 #include "core/iobuf.h"
+#include "ebbs/messenger.gen.h" /* the Messenger Ebb: ebbs/messenger.ebb.h */
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the wire format is little-endian");
 
@@ -71,15 +72,21 @@ struct ebb_msg_service {
     static const struct ebb_msg_service *const name_##_msg_service_p_                              \
         __attribute__((used, section("ebb_msg_services"))) = &name_##_msg_service_
 const struct ebb_msg_service *ebb_msg_service_find(uint64_t iface);
+/* A line on the console (for frames dropped: the Messenger never crashes on bad input). */
+__attribute__((format(printf, 1, 2))) void ebb_msg_log(const char *fmt, ...);
 
-/* Turns a reply into the future's value, and frees arg. Called exactly once: with err != 0 (the
- * call failed; p is NULL) or with the reply payload. Returns 0 (and *value) or a positive errno. */
-typedef int (*ebb_msg_unpack_fn)(void *arg, int err, const uint8_t *p, size_t n, uint64_t *value);
+/* An ebb_msg_unpack_fn (ebbs/messenger.ebb.h) turns a reply into the future's value and frees arg.
+ * It is called exactly once: with err != 0 (the call failed; p is NULL) or with the reply payload.
+ * It returns 0 (and *value) or a positive errno. */
 
 /* Sends a call of method of interface iface to the Ebb id on node; args is the payload (made by
  * ebb_msg_alloc; consumed). unpack NULL: the reply is exactly one 8-byte value. */
-ebb_future_t ebb_messenger_call(unsigned node, ebb_id_t id, uint64_t iface, unsigned method,
-                                struct iobuf *args, ebb_msg_unpack_fn unpack, void *arg);
+static inline ebb_future_t ebb_messenger_call(unsigned node, ebb_id_t id, uint64_t iface,
+                                              unsigned method, struct iobuf *args,
+                                              ebb_msg_unpack_fn unpack, void *arg)
+{
+    return messenger_call(EBB_ID_MESSENGER, node, id, iface, method, args, unpack, arg);
+}
 
 /* Serves one call frame that arrived from another node: returns the reply frame (REPLY or
  * ERROR, header included). payload is the call's payload (8-aligned, writable). Never NULL
@@ -88,11 +95,19 @@ struct iobuf *ebb_msg_serve(const struct ebb_msg_hdr *h, uint8_t *payload);
 
 /* ---- setup (hosted) ---- */
 
-/* Starts this node's Messenger on this core: listens on addr:port (port 0: no listening). */
-int ebb_messenger_listen(const char *addr, uint16_t port);
+/* Builds this node's Messenger on this core (its sockets stay here) and listens on addr:port
+ * (port 0: no listening; addr NULL: 127.0.0.1). Returns 0 or -errno. */
+static inline int ebb_messenger_listen(const char *addr, uint16_t port)
+{
+    return messenger_listen(EBB_ID_MESSENGER, addr, port);
+}
 /* Where node's Messenger listens. */
-int ebb_messenger_peer(unsigned node, const char *addr, uint16_t port);
-/* Reads node=, listen= and peers= from the configuration and does the above. */
-int ebb_messenger_configure(void);
+static inline int ebb_messenger_peer(unsigned node, const char *addr, uint16_t port)
+{
+    return messenger_peer(EBB_ID_MESSENGER, node, addr, port);
+}
 /* Closes every connection; pending calls fail with ECONNRESET. */
-void ebb_messenger_stop(void);
+static inline void ebb_messenger_stop(void) { messenger_stop(EBB_ID_MESSENGER); }
+/* From the configuration: node=N (this node), listen=PORT, peers=N@ADDR:PORT,... Returns 0,
+ * or -EINVAL with a message on the console for a malformed value. */
+int ebb_messenger_configure(void);

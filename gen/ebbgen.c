@@ -775,7 +775,7 @@ int main(int argc, char **argv)
         else stem = xstrdup(base);
         outs[nouts++].path = fmt("%s/%s.gen.h", outdir, stem);
         outs[nouts++].path = fmt("%s/%s.gen.c", outdir, stem);
-        if (!ident_ok(src) || !ident_ok(include_as) || !c_ident(stem, strlen(stem))) {
+        if (!ident_ok(src) || !ident_ok(include_as)) {
             fprintf(stderr, "%s:1:1: error: file name not usable for generated names\n", src);
             discard_outputs();
             return 1;

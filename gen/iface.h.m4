@@ -39,10 +39,11 @@ EG_WITH(«EG_METHOD», «EG_M_ENUM», «$6»)m4_dnl
     $2_NMETHODS
 };
 
-/* Defines `struct ebb_root name`, whose reps create(root, core) builds. */
-#define $2_ROOT(name, create) $2_ROOT_KIND(name, $4, create)
-#define $2_ROOT_KIND(name, kind, create) \
-    struct ebb_root name = { .name = #name, .iface = $2_IFACE, .kind = (kind), .create_rep = (create) }
+/* Defines `struct ebb_root var_` (prefix it with static if you like), whose reps
+ * create_(root, core) builds. */
+#define $2_ROOT(var_, create_) $2_ROOT_KIND(var_, $4, create_)
+#define $2_ROOT_KIND(var_, kind_, create_) \
+    struct ebb_root var_ = { .name = #var_, .iface = $2_IFACE, .kind = (kind_), .create_rep = (create_) }
 
 /* This core's rep of id (built by its root on the first call from this core). */
 static inline void *$1_rep(ebb_id_t ebb_id_) { return ebb_rep(ebb_id_, $2_IFACE); }
