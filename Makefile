@@ -46,15 +46,20 @@ TEST_SCRIPTS :=  # tests/*.t run directly by prove
 BENCHES     :=   # targets run by make bench
 TOOLS       :=   # build/bin/<tool>
 
+# objs VARIANT, SOURCES -> object paths: core/ebb.c -> build/hosted/obj/core/ebb.c.o; generated
+# sources (build/gen/...) keep their path below the variant's obj folder.
+objs = $(patsubst %,$(B)/$(1)/obj/%.o,$(2))
+HOSTED_LIB := $(B)/lib/libebbrt-hosted.a
+ASAN_LIB   := $(B)/asan/lib/libebbrt-hosted.a
+# The whole archive is linked: Ebb roots, default bindings and the hosted main() are found by
+# the runtime, not referenced by the application.
+hosted_link = $(CC) $($(1)_LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(2) -Wl,--no-whole-archive $(3)
+
 include $(sort $(wildcard */module.mk */*/module.mk))
 
 # Generated glue (gen/module.mk): a rule per interface (EBB_IFACES) and per app manifest.
 $(foreach f,$(EBB_IFACES),$(eval $(call ebbgen_rule,$(f))))
 $(foreach a,$(HOSTED_APPS),$(if $($(a)_MANIFEST),$(eval $(call manifest_rule,$(a)))))
-
-# objs VARIANT, SOURCES -> object paths: core/ebb.c -> build/hosted/obj/core/ebb.c.o; generated
-# sources (build/gen/...) keep their path below the variant's obj folder.
-objs = $(patsubst %,$(B)/$(1)/obj/%.o,$(2))
 
 define variant_rules
 $(B)/$(1)/obj/%.c.o: %.c | $$(GEN_HDRS)
@@ -66,8 +71,6 @@ $(B)/$(1)/obj/%.S.o: %.S
 endef
 $(foreach v,hosted asan native,$(eval $(call variant_rules,$(v))))
 
-HOSTED_LIB := $(B)/lib/libebbrt-hosted.a
-ASAN_LIB   := $(B)/asan/lib/libebbrt-hosted.a
 LIB_OBJS    = $(call objs,hosted,$(CORE_SRCS) $(HOSTED_SRCS))
 ASAN_OBJS   = $(call objs,asan,$(CORE_SRCS) $(HOSTED_SRCS))
 
@@ -77,10 +80,6 @@ $(HOSTED_LIB): $(LIB_OBJS)
 $(ASAN_LIB): $(ASAN_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
-
-# The whole archive is linked: Ebb roots, default bindings and the hosted main() are found by
-# the runtime, not referenced by the application.
-hosted_link = $(CC) $($(1)_LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(2) -Wl,--no-whole-archive $(3)
 
 define hosted_app
 $(B)/hosted/$(1): $(call objs,hosted,$($(1)_SRCS)) $(HOSTED_LIB)
@@ -119,7 +118,7 @@ test: all
 run: all
 	$(B)/hosted/$(APP) $(ARGS)
 
-bench: all $(BENCHES)
+bench: all $(BENCH_BINS) $(BENCHES)
 
 clean:
 	rm -rf $(B)
