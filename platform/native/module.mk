@@ -1,0 +1,11 @@
+NATIVE_SRCS += platform/native/boot.S platform/native/platform.c platform/native/mm.c \
+               platform/native/trap.c platform/native/acpi.c platform/native/apic.c \
+               platform/native/smp.c platform/native/serial.c \
+               platform/native/libc/string.c platform/native/libc/printf.c \
+               platform/native/libc/stdlib.c platform/native/libc/malloc.c
+
+NATIVE_APPS += native_boot
+native_boot_SRCS := tests/bench/native_boot.c
+NATIVE_APPS += native_fault
+native_fault_SRCS := tests/native_fault.c
+TEST_SCRIPTS += tests/native_hello.t tests/native_fault.t
