@@ -65,9 +65,12 @@ hosted_link = $(CC) $($(1)_LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $
 
 include $(sort $(wildcard */module.mk */*/module.mk))
 
+# Generated glue (gen/module.mk): a rule per interface (EBB_IFACES) and per app manifest.
+$(foreach f,$(EBB_IFACES),$(eval $(call ebbgen_rule,$(f))))
+$(foreach a,$(HOSTED_APPS),$(if $($(a)_MANIFEST),$(eval $(call manifest_rule,$(a)))))
 
 define variant_rules
-$(B)/$(1)/obj/%.c.o: %.c
+$(B)/$(1)/obj/%.c.o: %.c | $$(GEN_HDRS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
 $(B)/$(1)/obj/%.S.o: %.S
