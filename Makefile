@@ -131,12 +131,13 @@ $(B)/native/$(1).elf: $(call objs,native,$($(1)_SRCS)) $(NATIVE_DEPS)
 	$$(native_link)
 endef
 $(foreach a,$(sort $(HOSTED_APPS) $(NATIVE_APPS)),$(eval $(call native_app,$(a))))
-# Each native test is an image plus a prove script that boots it (scripts/native-test).
+# Each native test is an image plus a prove script that boots it (scripts/native-test) on
+# $(<name>_NATIVE_SMP) vCPUs, 2 by default.
 define native_test
 $(B)/native/tests/$(1).elf: $(call objs,native,$($(1)_SRCS)) $(NATIVE_DEPS)
 	$$(native_link)
-$(B)/native/tests/$(1).t: $(B)/native/tests/$(1).elf
-	printf '#!/bin/sh\nexec scripts/native-test %s "$$$$@"\n' $$< > $$@ && chmod +x $$@
+$(B)/native/tests/$(1).t: $(B)/native/tests/$(1).elf Makefile
+	printf '#!/bin/sh\nexec scripts/native-test %s --smp %s "$$$$@"\n' $$< $(or $($(1)_NATIVE_SMP),2) > $$@ && chmod +x $$@
 endef
 $(foreach t,$(NATIVE_TESTS),$(eval $(call native_test,$(t))))
 NATIVE_IMAGES = $(patsubst %,$(B)/native/%.elf,$(sort $(HOSTED_APPS) $(NATIVE_APPS)))

@@ -233,6 +233,8 @@ int ebb_hosted_run(int argc, char **argv)
     return ebb_exit_code();
 }
 
+int ebb_run(int argc, char **argv) { return ebb_hosted_run(argc, argv); }
+
 __attribute__((weak)) int main(int argc, char **argv) { return ebb_hosted_run(argc, argv); }
 
 void platform_halt(int code)

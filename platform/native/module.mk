@@ -9,3 +9,10 @@ native_boot_SRCS := tests/bench/native_boot.c
 NATIVE_APPS += native_fault
 native_fault_SRCS := tests/native_fault.c
 TEST_SCRIPTS += tests/native_hello.t tests/native_fault.t
+
+# The core tests, also run natively (tests/*.c, sources set in tests/module.mk).
+NATIVE_TESTS += core_ebb core_event core_future
+core_ebb_NATIVE_SMP := 4
+NATIVE_APPS += native_hang
+native_hang_SRCS := tests/native_hang.c
+TEST_SCRIPTS += tests/native_hang.t

@@ -121,6 +121,8 @@ int ebb_native_run(int argc, char **argv)
     return ebb_exit_code();
 }
 
+int ebb_run(int argc, char **argv) { return ebb_native_run(argc, argv); }
+
 __attribute__((weak)) int main(int argc, char **argv) { return ebb_native_run(argc, argv); }
 
 /* The command line "kernel-path key=value ...", split in place into argv. */
