@@ -306,9 +306,10 @@ static struct conn *conn_to(struct mrep *m, unsigned node)
         return p->c;
     if (!p->known)
         return NULL;
-    p->c = conn_new(m, -1, (int)node);
-    if (p->c)
-        dial(p->c);
+    struct conn *c = conn_new(m, -1, (int)node);
+    p->c = c;
+    if (c)
+        dial(c); /* may give up at once, clearing p->c */
     return p->c;
 }
 
@@ -358,13 +359,13 @@ static void on_frame(struct conn *c, const struct ebb_msg_hdr *h, const uint8_t 
 /* An oversized frame: the caller (ours or theirs) hears EMSGSIZE, its bytes are skipped. */
 static void oversized(struct conn *c, const struct ebb_msg_hdr *h)
 {
-    ebb_msg_log("messenger: frame of %u bytes from node %u dropped (max %u)", h->len, h->src,
-                EBB_MSG_MAX);
     if (h->type == EBB_MSG_CALL) {
         struct iobuf *r = ebb_msg_serve(h, NULL); /* answers EMSGSIZE */
         if (r)
             enqueue(c, r);
     } else if (h->type == EBB_MSG_REPLY || h->type == EBB_MSG_ERROR) {
+        ebb_msg_log("messenger: reply of %u bytes from node %u dropped (max %u)", h->len, h->src,
+                    EBB_MSG_MAX);
         struct ebb_msg_hdr e = *h;
         e.type = EBB_MSG_ERROR;
         e.err = EMSGSIZE;
@@ -443,26 +444,28 @@ static void conn_event(void *arg, uint32_t events)
     struct conn *c = arg;
     if (c->closed)
         return;
+    c->refs++; /* c may be closed below; it is freed at the end at the earliest */
     if (c->connecting) {
         int err = 0;
         socklen_t len = sizeof err;
-        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-            return;
-        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err || (events & (EPOLLERR | EPOLLHUP))) {
-            dial_failed(c, err ? err : ECONNREFUSED);
-            return;
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            if (err || (events & (EPOLLERR | EPOLLHUP))) {
+                dial_failed(c, err ? err : ECONNREFUSED);
+            } else {
+                c->connecting = false;
+                c->attempts = 0;
+                c->want_out = true; /* flush() turns EPOLLOUT off once the queue is written */
+                flush(c);
+            }
         }
-        c->connecting = false;
-        c->attempts = 0;
-        c->want_out = true; /* flush() turns EPOLLOUT off once the queue is written */
-        flush(c);
-        return;
+    } else {
+        if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+            conn_read(c);
+        if (!c->closed && (events & EPOLLOUT))
+            flush(c);
     }
-    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-        conn_read(c);
-    if (!c->closed && (events & EPOLLOUT))
-        flush(c);
+    conn_unref(c);
 }
 
 static void accept_event(void *arg, uint32_t events)

@@ -48,4 +48,8 @@ HOSTED_SRCS += core/messenger.c
 # Tests: marshalling round trips and bad frames (tests/msg.c), two nodes over TCP (tests/msg_e2e.c).
 EBB_IFACES   += tests/gen/sample.ebb.h
 HOSTED_TESTS += msg
-msg_SRCS     := tests/msg.c $(call gen_c,tests/gen/sample.ebb.h)
+msg_SRCS     := tests/msg.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)
+EBB_IFACES   += tests/gen/ctl.ebb.h
+HOSTED_TESTS += msg_e2e
+msg_e2e_SRCS := tests/msg_e2e.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h) \
+                $(call gen_c,tests/gen/ctl.ebb.h)

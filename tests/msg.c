@@ -9,61 +9,10 @@
 #include "ebb_hosted.h"
 #include "tap.h"
 #include "tests/gen/sample.gen.h"
+#include "tests/sample_rep.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
-
-/* ---- a rep of struct sample ---- */
-
-struct srep {
-    const struct sample *ops;
-    uint64_t put_sum;
-};
-static void s_reset(void *self) { ((struct srep *)self)->put_sum = 0; }
-static int s_on_event(void *self, int (*cb)(void *, int), void *arg) { (void)self; return cb(arg, 7); }
-static ebb_future_t s_later(void *self, uint64_t d) { (void)self; return ebb_future_ready(d); }
-static uint64_t s_add(void *self, uint64_t a, int8_t b, bool neg)
-{
-    (void)self;
-    return neg ? a - (uint64_t)(int64_t)b : a + (uint64_t)(int64_t)b;
-}
-static uint64_t checksum(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
-static int s_put(void *self, const void *key, size_t klen, const uint32_t *vals, uint16_t nvals)
-{
-    struct srep *r = self;
-    r->put_sum = checksum(key, klen) ^ checksum((const uint8_t *)vals, nvals * 4u);
-    return (int)(klen % 1000) + nvals;
-}
-static size_t s_get(void *self, const char *name, uint8_t *buf, size_t cap)
-{
-    (void)self;
-    size_t n = strlen(name);
-    for (size_t i = 0; i < cap; i++)
-        buf[i] = (uint8_t)(name[i % (n ? n : 1)] ^ i);
-    return n;
-}
-static void s_scale(void *self, int64_t *v, unsigned n, struct point p, enum color c)
-{
-    (void)self;
-    for (unsigned i = 0; i < n; i++)
-        v[i] = (int64_t)((uint64_t)v[i] * (uint64_t)(p.x + p.y + p.tag[3]) + (uint64_t)c);
-}
-static bool s_ping(void *self) { (void)self; return true; }
-static const struct sample sample_ops = { s_reset, s_on_event, s_later, s_add, s_put, s_get, s_scale, s_ping };
-static void *make_srep(struct ebb_root *root, unsigned core)
-{
-    (void)root, (void)core;
-    struct srep *r = calloc(1, sizeof *r);
-    r->ops = &sample_ops;
-    return r;
-}
-SAMPLE_ROOT(sample_root, make_srep);
 
 static ebb_id_t id;
 static uint64_t rnd_state;
@@ -115,7 +64,7 @@ static void round_trips(void)
         r->put_sum = 0;
         int err = result(sample_put_at(node, id, key, klen, vals, nvals), &v);
         if (err || (int)v != (int)(klen % 1000) + nvals
-            || r->put_sum != (checksum(key, klen) ^ checksum((uint8_t *)vals, nvals * 4u))) {
+            || r->put_sum != (sample_checksum(key, klen) ^ sample_checksum((uint8_t *)vals, nvals * 4u))) {
             bad++;
             diag("put klen %zu nvals %u: err %d", klen, nvals, err);
         }
@@ -140,7 +89,7 @@ static void round_trips(void)
         memset(buf, 0xee, cap + 1);
         uint64_t v;
         int err = result(sample_get_at(node, id, name, buf, cap), &v);
-        s_get(NULL, name, want, cap);
+        sample_get_local(name, want, cap);
         if (err || v != nl || memcmp(buf, want, cap) || buf[cap] != 0xee) {
             bad++;
             diag("get cap %zu: err %d", cap, err);
@@ -160,7 +109,7 @@ static void round_trips(void)
         enum color c = (enum color)(rnd() % 3);
         fill(vec, n * 8u);
         memcpy(exp, vec, n * 8u);
-        s_scale(NULL, exp, n, p, c);
+        sample_scale_local(exp, n, p, c);
         int err = result(sample_scale_at(node, id, vec, n, p, c), NULL);
         if (err || memcmp(vec, exp, n * 8u)) {
             bad++;
