@@ -5,31 +5,50 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Reads a decimal number <= max from *s; advances it. */
+static int dec(const char **s, unsigned max, unsigned *out)
+{
+    unsigned v = 0, n = 0;
+    while (**s >= '0' && **s <= '9' && n < 4) {
+        v = v * 10 + (unsigned)(**s - '0');
+        (*s)++;
+        n++;
+    }
+    if (n == 0 || n > 3 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_quad(const char **s, ip4_t *out)
+{
+    ip4_t a = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned v;
+        if (dec(s, 255, &v) || (i < 3 && *(*s)++ != '.'))
+            return -1;
+        a = a << 8 | v;
+    }
+    *out = a;
+    return 0;
+}
+
 int ip4_parse(const char *s, ip4_t *out)
 {
-    unsigned v[4];
-    char tail;
-    if (!s || sscanf(s, "%3u.%3u.%3u.%3u%c", &v[0], &v[1], &v[2], &v[3], &tail) != 4)
+    ip4_t a;
+    if (!s || parse_quad(&s, &a) || *s)
         return -1;
-    for (int i = 0; i < 4; i++)
-        if (v[i] > 255)
-            return -1;
-    *out = IP4(v[0], v[1], v[2], v[3]);
+    *out = a;
     return 0;
 }
 
 int ip4_parse_cidr(const char *s, ip4_t *out, unsigned *prefix)
 {
-    char buf[32];
-    const char *slash = s ? strchr(s, '/') : NULL;
-    if (!slash || (size_t)(slash - s) >= sizeof buf)
-        return -1;
-    memcpy(buf, s, (size_t)(slash - s));
-    buf[slash - s] = 0;
+    ip4_t a;
     unsigned p;
-    char tail;
-    if (ip4_parse(buf, out) || sscanf(slash + 1, "%2u%c", &p, &tail) != 1 || p > 32)
+    if (!s || parse_quad(&s, &a) || *s++ != '/' || dec(&s, 32, &p) || *s)
         return -1;
+    *out = a;
     *prefix = p;
     return 0;
 }

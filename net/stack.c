@@ -79,20 +79,29 @@ void net_stack_stats(struct net_stack *s, struct net_stats *out)
         dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
 
-void net_stack_print_stats(struct net_stack *s, const char *label)
+size_t net_stack_format_stats(struct net_stack *s, char *buf, size_t len)
 {
     struct net_stats st;
-    char line[2048];
-    size_t n = (size_t)snprintf(line, sizeof line, "%s:", label);
+    size_t n = 0;
+    if (len)
+        buf[0] = 0;
     net_stack_stats(s, &st);
-#define PRINT_STAT(f)                                                                         \
-    if (st.f && n < sizeof line)                                                               \
-        n += (size_t)snprintf(line + n, sizeof line - n, " %s=%llu", #f, (unsigned long long)st.f);
-    NET_STATS(PRINT_STAT)
-#undef PRINT_STAT
-    if (n < sizeof line - 1)
-        n += (size_t)snprintf(line + n, sizeof line - n, "\n");
-    platform_console_write(line, n < sizeof line ? n : sizeof line - 1);
+#define FORMAT_STAT(f)                                                                        \
+    if (st.f && n < len)                                                                       \
+        n += (size_t)snprintf(buf + n, len - n, "%s%s=%llu", n ? " " : "", #f,               \
+                              (unsigned long long)st.f);
+    NET_STATS(FORMAT_STAT)
+#undef FORMAT_STAT
+    return n < len ? n : (len ? len - 1 : 0);
+}
+
+void net_stack_print_stats(struct net_stack *s, const char *label)
+{
+    char line[2048];
+    size_t n = (size_t)snprintf(line, sizeof line, "%s: ", label);
+    n += net_stack_format_stats(s, line + n, sizeof line - n - 1);
+    line[n++] = '\n';
+    platform_console_write(line, n);
 }
 
 uint64_t net_random(struct net_stack *s)

@@ -38,5 +38,7 @@ ebb_future_t net_stack_up(struct net_stack *s);
 struct net *net_stack_net(struct net_stack *s);
 /* A snapshot of the counters. */
 void net_stack_stats(struct net_stack *s, struct net_stats *out);
+/* Formats the non-zero counters as "name=value ..."; returns the length. */
+size_t net_stack_format_stats(struct net_stack *s, char *buf, size_t len);
 /* Prints the non-zero counters to the console, one line. */
 void net_stack_print_stats(struct net_stack *s, const char *label);

@@ -123,8 +123,11 @@ static void report(void)
          (unsigned long long)wc.frames, (unsigned long long)wc.lost,
          (unsigned long long)wc.corrupted, (unsigned long long)wc.duplicated,
          (unsigned long long)wc.reordered);
-    net_stack_print_stats(sa, "# A");
-    net_stack_print_stats(sb, "# B");
+    char buf[2048];
+    net_stack_format_stats(sa, buf, sizeof buf);
+    diag("A: %s", buf);
+    net_stack_format_stats(sb, buf, sizeof buf);
+    diag("B: %s", buf);
 }
 
 static void exit_now(void *arg)
@@ -153,12 +156,12 @@ static void finish_all(void *arg)
     wire_counts(ids[0], &wc);
     if (wc.lost)
         ok(st.tcp_retransmits > 0, "losses were repaired by retransmission");
+    struct net_stats sb_st;
+    net_stack_stats(sb, &sb_st);
     if (wc.corrupted)
-        ok(st.tcp_bad_checksum + st.ip_bad_checksum + st.eth_not_for_us + st.ip_bad_header +
-               st.ip_bad_length + st.tcp_bad + st.tcp_bad_options + st.eth_other_type +
-               st.ip_not_for_us + st.tcp_no_conn + st.ip_other_proto + st.ip_fragments >
-               0 || true,
-           "corruption was seen");
+        ok(st.tcp_bad_checksum + st.ip_bad_checksum + sb_st.tcp_bad_checksum +
+               sb_st.ip_bad_checksum > 0,
+           "corrupted frames were caught by checksums and dropped");
     /* Let TIME_WAIT end and deferred frees run, so the sanitizer sees no leak. */
     ebb_timer_start(&deadline, 400000000ull, exit_now, NULL);
 }
