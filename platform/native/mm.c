@@ -13,6 +13,10 @@
  * core; everything else is shared by pointing at the same lower-level tables. */
 #include <string.h>
 #include "core/ebb.h"
+#if __has_include("mem/page.h")
+#include "mem/page.h"
+#define HAVE_MEM 1
+#endif
 #include "core/spinlock.h"
 #include "native.h"
 
@@ -120,11 +124,21 @@ static uint64_t take_pages(size_t n)
     return 0;
 }
 
+static bool handed_off __attribute__((unused));
+
 uint64_t mm_alloc_pages(size_t n)
 {
     spin_lock(&free_lock);
     uint64_t p = take_pages(n);
     spin_unlock(&free_lock);
+#ifdef HAVE_MEM
+    if (!p && handed_off) {
+        unsigned order = 0;
+        while ((1ul << order) < n)
+            order++;
+        p = (uint64_t)(uintptr_t)mem_pages_alloc(0, order);
+    }
+#endif
     if (!p) {
         kprintf("ebbrt: out of memory for %zu boot pages\n", n);
         native_fatal(12);
@@ -265,6 +279,45 @@ uint64_t mm_core_cr3(unsigned core)
     core_pcpu[core] = pc;
     core_cr3[core] = (uint64_t)(uintptr_t)pml4;
     return core_cr3[core];
+}
+
+/* Device memory beyond the identity map (e.g. a 64-bit PCI BAR): maps whole GiBs of it,
+ * uncached, at the same addresses, in the identity PDPT that every core shares. */
+void *mm_map_mmio(uint64_t phys, uint64_t len)
+{
+    uint64_t end = phys + len;
+    if (end < phys || end > 512 * ONE_GB)
+        return NULL;
+    static int lock;
+    spin_lock(&lock);
+    uint64_t *pdpt = phys_to_virt(master_pml4[0] & PTE_ADDR);
+    for (uint64_t g = phys / ONE_GB; g < (end + ONE_GB - 1) / ONE_GB; g++) {
+        if (pdpt[g] & PTE_P)
+            continue;
+        uint64_t *pd = new_table();
+        for (unsigned i = 0; i < 512; i++)
+            pd[i] = (g * ONE_GB + i * TWO_MB) | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT;
+        __atomic_store_n(&pdpt[g], (uint64_t)(uintptr_t)pd | PTE_P | PTE_W, __ATOMIC_RELEASE);
+    }
+    spin_unlock(&lock);
+    return phys_to_virt(phys);
+}
+
+void *ebb_native_map_mmio(uint64_t phys, uint64_t len) { return mm_map_mmio(phys, len); }
+
+/* Gives the free memory to the page allocator (mem/), once boot no longer needs pages of its
+ * own; without it, the fallback malloc (libc/malloc.c) keeps drawing from the free ranges. */
+void mm_handoff(void)
+{
+#ifdef HAVE_MEM
+    spin_lock(&free_lock);
+    for (unsigned i = 0; i < nfree; i++)
+        if (mem_add_range(0, freer[i].start, freer[i].end) < 0)
+            kprintf("ebbrt: the page allocator refused memory [%#lx, %#lx)\n", freer[i].start, freer[i].end);
+    nfree = 0;
+    handed_off = true;
+    spin_unlock(&free_lock);
+#endif
 }
 
 void mm_init(uint32_t magic, uint64_t mbi)

@@ -1,6 +1,6 @@
 NATIVE_SRCS += platform/native/boot.S platform/native/platform.c platform/native/mm.c \
                platform/native/trap.c platform/native/acpi.c platform/native/apic.c \
-               platform/native/smp.c platform/native/serial.c \
+               platform/native/smp.c platform/native/serial.c platform/native/irq.c \
                platform/native/libc/string.c platform/native/libc/printf.c \
                platform/native/libc/stdlib.c platform/native/libc/malloc.c
 
@@ -16,3 +16,8 @@ core_ebb_NATIVE_SMP := 4
 NATIVE_APPS += native_hang
 native_hang_SRCS := tests/native_hang.c
 TEST_SCRIPTS += tests/native_hang.t
+
+# Native-only tests of the platform itself.
+NATIVE_TESTS += native_irq native_libc
+native_irq_SRCS := tests/native_irq.c
+native_libc_SRCS := tests/native_libc.c

@@ -61,6 +61,7 @@ struct pcpu {
     uint32_t apic_id;
     volatile int wake;              /* platform_wake() pending */
     int in_trap;                    /* nested fault guard */
+    uint64_t irqs;                  /* device interrupts taken */
 };
 extern struct pcpu native_pcpu; /* = ebb_native_pcpu (link.ld), seen whole */
 #define PCPU (&native_pcpu)
@@ -81,7 +82,7 @@ void mm_init(uint32_t mb_magic, uint64_t mb_info);
 uint64_t mm_alloc_pages(size_t n);          /* early physical pages, zeroed; panics when out */
 uint64_t mm_core_cr3(unsigned core);        /* builds core's tables on first call */
 struct pcpu *native_pcpu_of(unsigned core); /* any core's struct pcpu (identity address) */
-void mm_release_free_memory(void);          /* hands what is left to the page allocator */
+void mm_handoff(void);                       /* hands what is left to the page allocator */
 const char *mm_cmdline(void);
 uint64_t mm_ram_top(void);
 bool mm_is_mapped(uint64_t va, size_t len);
@@ -114,6 +115,10 @@ uint64_t clock_ns(void);
 void clock_delay_us(uint64_t us);
 void apic_timer_oneshot_ns(uint64_t ns); /* 0: stop */
 uint64_t native_tsc_hz(void);
+
+/* irq.c */
+void irq_init(void);
+void *mm_map_mmio(uint64_t phys, uint64_t len);
 
 /* smp.c */
 void smp_boot(unsigned want);

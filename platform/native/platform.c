@@ -20,7 +20,14 @@ uint64_t ebb_native_tsc_hz(void) { return native_tsc_hz(); }
 
 uint64_t platform_now_ns(void) { return clock_ns(); }
 
-int platform_poll(void) { return 0; }
+/* Takes the interrupts pending on this core (an open window of one instruction): their handlers
+ * queue events. Returns how many device interrupts came in. */
+int platform_poll(void)
+{
+    uint64_t before = PCPU->irqs;
+    __asm__ volatile("sti; nop; cli" ::: "memory");
+    return (int)(PCPU->irqs - before);
+}
 
 /* Interrupts are on only here: events run to completion with them off. sti;hlt has no window
  * in between, so a wake-up IPI that arrives after the check still ends the hlt. */
@@ -50,17 +57,13 @@ void platform_wake(unsigned core)
         apic_send_ipi(native_apic_ids[core], VEC_WAKE);
 }
 
-/* Stacks come from whole pages; no guard page (RAM is mapped with 2 MiB pages). */
-void *platform_stack_alloc(size_t size)
-{
-    extern void *native_pages_alloc(size_t n);
-    return native_pages_alloc((size + PAGE_SIZE - 1) / PAGE_SIZE);
-}
+/* Stacks come from the allocator, page aligned; no guard page (RAM is mapped with 2 MiB pages). */
+void *platform_stack_alloc(size_t size) { return aligned_alloc(PAGE_SIZE, size); }
 
 void platform_stack_free(void *base, size_t size)
 {
-    extern void native_pages_free(void *p, size_t n);
-    native_pages_free(base, (size + PAGE_SIZE - 1) / PAGE_SIZE);
+    (void)size;
+    free(base);
 }
 
 void platform_exit(int code) { (void)code; }
@@ -150,6 +153,7 @@ void native_kmain(uint32_t magic, uint64_t mbi)
     serial_init();
     mm_init(magic, mbi);
     trap_init_core(0);
+    irq_init();
     acpi_init();
     PCPU->apic_id = native_apic_ids[0];
     apic_init_core();
@@ -170,6 +174,7 @@ void native_kmain(uint32_t magic, uint64_t mbi)
                 want = (unsigned)n;
         }
     smp_boot(want);
+    mm_handoff();
     /* Constructors (e.g. registrations of Ebb roots) run before main, as in a hosted program. */
     extern void (*__init_array_start[])(void), (*__init_array_end[])(void);
     for (void (**f)(void) = __init_array_start; f < __init_array_end; f++)

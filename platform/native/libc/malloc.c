@@ -1,6 +1,7 @@
-/* The malloc family for native images: a small size-class allocator over whole pages from the
- * platform's page source, behind one lock. Every block carries a 16-byte header, so free() and
- * realloc() know its size and class. */
+/* A fallback malloc family for native images: a small size-class allocator over whole pages
+ * from the platform's page source, behind one lock. Every block carries a 16-byte header, so
+ * free() and realloc() know its size and class. All of it is weak: an image that links the
+ * general-purpose allocator's malloc front (mem/malloc.c) uses that one instead, whole. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 void *native_pages_alloc(size_t n);          /* mm.c: n pages, or NULL */
 void native_pages_free(void *p, size_t n);
 
+#define WEAK __attribute__((weak))
 #define PAGE 4096u
 #define NCLASS 8                /* 32, 64, ... 4096 bytes, header included */
 #define CLASS_LARGE 0xffu
@@ -83,9 +85,9 @@ static struct hdr *header_of(void *p)
     return h;
 }
 
-void *malloc(size_t n) { return alloc_aligned(n, 16); }
+WEAK void *malloc(size_t n) { return alloc_aligned(n, 16); }
 
-void free(void *p)
+WEAK void free(void *p)
 {
     if (!p)
         return;
@@ -104,9 +106,9 @@ void free(void *p)
     spin_unlock(&lock);
 }
 
-size_t malloc_usable_size(void *p) { return p ? header_of(p)->size : 0; }
+WEAK size_t malloc_usable_size(void *p) { return p ? header_of(p)->size : 0; }
 
-void *calloc(size_t n, size_t size)
+WEAK void *calloc(size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size)
         return NULL;
@@ -116,7 +118,7 @@ void *calloc(size_t n, size_t size)
     return p;
 }
 
-void *realloc(void *p, size_t n)
+WEAK void *realloc(void *p, size_t n)
 {
     if (!p)
         return malloc(n);
@@ -135,7 +137,7 @@ void *realloc(void *p, size_t n)
     return q;
 }
 
-int posix_memalign(void **out, size_t align, size_t n)
+WEAK int posix_memalign(void **out, size_t align, size_t n)
 {
     if (align < sizeof(void *) || (align & (align - 1)))
         return EINVAL;
@@ -146,7 +148,7 @@ int posix_memalign(void **out, size_t align, size_t n)
     return 0;
 }
 
-void *aligned_alloc(size_t align, size_t n)
+WEAK void *aligned_alloc(size_t align, size_t n)
 {
     void *p = NULL;
     return posix_memalign(&p, align, n) ? NULL : p;
