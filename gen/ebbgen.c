@@ -625,7 +625,7 @@ static char *depfile_text(struct deps *d, const char *first)
 
 /* ---- manifests ---- */
 
-struct binding { char *id, *root; const char *file; unsigned line; };
+struct binding { char *id, *root, *only; const char *file; unsigned line; };
 
 static bool c_ident(const char *s, size_t n)
 {
@@ -642,7 +642,7 @@ static bool c_number(const char *s, size_t n)
     return true;
 }
 
-/* Lines: `include "path.h"`, `bind ID ROOT`, blank, or # comments. */
+/* Lines: `include "path.h"`, `bind ID ROOT [hosted|native]`, blank, or # comments. */
 static int read_manifest(const char *file, struct binding **bs, int *nb, char ***incs, int *ninc)
 {
     FILE *f = fopen(file, "r");
@@ -673,10 +673,17 @@ static int read_manifest(const char *file, struct binding **bs, int *nb, char **
                 error_at(file, ln, col[0], "expected: include \"header.h\"");
                 continue;
             }
+            int i;
+            for (i = 0; i < *ninc; i++) if (!strcmp((*incs)[i], w[1])) break;
+            if (i < *ninc) continue;
             *incs = realloc(*incs, sizeof **incs * (size_t)(*ninc + 1));
             (*incs)[(*ninc)++] = xstrdup(w[1]);
         } else if (!strcmp(w[0], "bind")) {
-            if (n != 3) { error_at(file, ln, col[0], "expected: bind ID ROOT"); continue; }
+            if (n != 3 && n != 4) { error_at(file, ln, col[0], "expected: bind ID ROOT [hosted|native]"); continue; }
+            if (n == 4 && strcmp(w[3], "hosted") && strcmp(w[3], "native")) {
+                error_at(file, ln, col[3], "'%s' is not a platform (hosted or native)", w[3]);
+                continue;
+            }
             if (!(c_ident(w[1], strlen(w[1])) || c_number(w[1], strlen(w[1]))) || !ident_ok(w[1])) {
                 error_at(file, ln, col[1], "'%s' is not an id (a C identifier or a number)", w[1]);
                 continue;
@@ -693,6 +700,7 @@ static int read_manifest(const char *file, struct binding **bs, int *nb, char **
             }
             if (i == *nb) { *bs = realloc(*bs, sizeof **bs * (size_t)(*nb + 1)); (*nb)++; (*bs)[i].id = xstrdup(w[1]); }
             (*bs)[i].root = xstrdup(w[2]);
+            (*bs)[i].only = n == 4 ? (!strcmp(w[3], "hosted") ? "EBB_HOSTED" : "EBB_NATIVE") : "";
             (*bs)[i].file = file;
             (*bs)[i].line = ln;
         } else {
@@ -759,9 +767,10 @@ int main(int argc, char **argv)
         bputs(&b, "\xc2\xbb)\nm4_define(\xc2\xab" "EG_ALL\xc2\xbb, \xc2\xab");
         for (int i = 0; i < ninc; i++) { bputs(&b, "EG_INCLUDE("); q(&b, incs[i]); bputs(&b, ")"); }
         for (int i = 0; i < nb; i++) {
-            bputs(&b, "EG_BIND("); q(&b, bs[i].id); bputs(&b, ", "); q(&b, bs[i].root); bputs(&b, ")");
+            bputs(&b, "EG_BIND("); q(&b, bs[i].id); bputs(&b, ", "); q(&b, bs[i].root); bputs(&b, ", ");
+            q(&b, bs[i].only); bputs(&b, ")");
         }
-        bprintf(&b, "\xc2\xbb)\nm4_define(\xc2\xab" "EG_NBIND\xc2\xbb, \xc2\xab%d\xc2\xbb)\nm4_divert(0)m4_dnl\n", nb);
+        bputs(&b, "\xc2\xbb)\nm4_divert(0)m4_dnl\n");
         data = b.s;
         t1 = "bindings.c.m4";
     } else {

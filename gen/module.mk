@@ -27,8 +27,7 @@ endef
 # table, from the default manifest and then its own (later lines win), linked ahead of the
 # library so that it is the one used (both are weak: the first definition linked wins).
 DEFAULT_MANIFEST := ebbs/default.manifest
-# Hosted only for now: the default manifest binds the hosted Messenger.
-HOSTED_SRCS += $(B)/gen/ebbs/bindings.gen.c
+CORE_SRCS += $(B)/gen/ebbs/bindings.gen.c
 $(B)/gen/ebbs/bindings.gen.c: $(DEFAULT_MANIFEST) $(EBBGEN) $(EBBGEN_TEMPLATES)
 	$(EBBGEN) -o $(@D) --manifest $(DEFAULT_MANIFEST)
 define manifest_rule
