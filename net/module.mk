@@ -9,3 +9,6 @@ HOSTED_TESTS += net_wire
 net_wire_SRCS := tests/net_wire.c
 
 HOSTED_SRCS += platform/hosted/net_tap.c platform/hosted/net_linux.c platform/hosted/net_config.c
+
+# Against Linux's own stack over tap devices they create (root; skipped otherwise).
+TEST_SCRIPTS += tests/net_tap.t tests/net_loss.t tests/net_dhcp.t

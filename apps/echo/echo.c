@@ -5,6 +5,19 @@
 #include "core/config.h"
 #include "core/event.h"
 #include "net/net.h"
+#include "net/stack.h"
+
+static struct net_stack *stack;
+static struct ebb_timer stats_timer;
+
+/* stats=S: print the stack's counters every S seconds (to stderr). */
+static void print_stats(void *arg)
+{
+    (void)arg;
+    net_stack_print_stats(stack, "echo");
+    ebb_timer_start(&stats_timer, (uint64_t)ebb_config_int("stats", 0, 0, 3600) * 1000000000ull,
+                    print_stats, NULL);
+}
 
 static void on_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
@@ -47,6 +60,9 @@ static ebb_future_t up(void *arg, int err, uint64_t v)
         ebb_exit(1);
         return ebb_future_ready(0);
     }
+    stack = net_stack_of(n);
+    if (stack && ebb_config_int("stats", 0, 0, 3600))
+        print_stats(NULL);
     char ip[16];
     printf("echo: ready on %s port %u\n", ip4_format(net_addr(n), ip), port);
     fflush(stdout);

@@ -27,6 +27,7 @@ struct lconn {
     int fd;
     struct iobuf *out;    /* left over from a short write */
     bool connecting, rd_closed, shut_pending, dead;
+    bool draining;        /* released by the application: close once c->out is written */
     ebb_promise_t promise;
 };
 
@@ -70,6 +71,8 @@ static void lconn_kill(struct lconn *c, bool reset)
     close(c->fd);
     iobuf_free(c->out);
     c->out = NULL;
+    iobuf_free(c->conn.sendq);
+    c->conn.sendq = NULL;
 }
 
 static void lconn_watch(struct lconn *c)
@@ -144,6 +147,13 @@ static void lconn_event(void *arg, uint32_t events)
             tcp_deliver_aborted(&c->conn, -err);
             return;
         }
+        if (c->draining) {
+            if (!c->out) {
+                lconn_kill(c, false);
+                ebb_spawn(free_later, c);
+            }
+            return;
+        }
         if (!c->out)
             tcp_deliver_window(&c->conn);
         if (c->dead)
@@ -216,9 +226,17 @@ static void lconn_abort(struct tcp_conn *tc)
 static void lconn_release(struct tcp_conn *tc)
 {
     struct lconn *c = (struct lconn *)tc;
-    /* Both sides closed: what we still had to write goes first (the kernel finishes it). */
-    if (!c->dead && c->out)
-        lconn_flush(c);
+    /* Both sides closed: what is still queued goes first, then the FIN (the kernel finishes). */
+    if (!c->dead) {
+        c->out = iobuf_chain_append(c->out, c->conn.sendq);
+        c->conn.sendq = NULL;
+        if (c->conn.fin_queued)
+            c->shut_pending = true;
+        if (lconn_flush(c) == 0 && c->out) {
+            c->draining = true;
+            return;
+        }
+    }
     lconn_kill(c, false);
     ebb_spawn(free_later, c);
 }
