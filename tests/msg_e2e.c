@@ -265,8 +265,8 @@ int main(int argc, char **argv)
     }
     close(cnt[1]);
     alarm(60);
-    char *args[] = { argv[0], "cores=2", "node=0", listen0, peers0, NULL };
-    int rc = ebb_hosted_run(5, args);
+    char *args[] = { argv[0], "cores=2", "cpu=1", "node=0", listen0, peers0, NULL };
+    int rc = ebb_hosted_run(6, args);
     int st = 0;
     waitpid(pid, &st, 0);
     int n = 0;
