@@ -72,7 +72,7 @@ struct iobuf *ebb_msg_serve(const struct ebb_msg_hdr *h, uint8_t *payload)
             int r = s->dispatch(h->dst, h->method, payload, h->len, &reply);
             if (r < 0) {
                 err = -r;
-                ebb_msg_log("messenger: call %s method %u from node %u rejected: error %d", s->name,
+                ebb_msg_log("messenger: call of %s method %u from node %u failed: error %d", s->name,
                             h->method, h->src, err);
             }
         }

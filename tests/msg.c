@@ -119,6 +119,9 @@ static void round_trips(void)
     is(bad, 0, "scale: 40 random in-out vectors, structs and enums");
     uint64_t v = 0;
     ok(result(sample_ping_at(node, id), &v) == 0 && v == 1, "ping: no arguments, bool result");
+    ok(result(sample_later_at(node, id, 300000), &v) == 0 && v == 600000,
+       "later: a method returning a future is served when its future completes");
+    is(result(sample_later_at(node, id, 0xdead), &v), EIO, "later: its failure reaches the caller's future");
     is(result(sample_ping_at(node, EBB_ID(0, 4000)), NULL), ENOENT,
        "a call to an Ebb with no root fails with ENOENT");
     is(result(sample_ping_at(EBB_MAX_NODES - 1, id), NULL), EHOSTUNREACH,
