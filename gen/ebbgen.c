@@ -107,7 +107,7 @@ struct param {
 };
 struct method {
     char *name, *ret;
-    bool is_void, remote;
+    bool is_void, is_future, remote; /* is_future: returns ebb_future_t, served asynchronously */
     const char *file; unsigned line, col;
     struct param *p; int np;  /* p[0] is self */
 };
@@ -332,6 +332,7 @@ static void add_method(struct iface *f, CXCursor field)
     m.ret = type_name(clang_getResultType(clang_getPointeeType(clang_getCursorType(field))));
     (void)fts;
     m.is_void = rt.kind == CXType_Void;
+    m.is_future = !strcmp(m.ret, "ebb_future_t");
     clang_visitChildren(field, parm_visit, &m);
     int nargs = clang_getNumArgTypes(ft);
     if (nargs == 0) {
@@ -342,8 +343,8 @@ static void add_method(struct iface *f, CXCursor field)
         error_at(m.file, m.line, m.col, "method '%s' is declared through a typedef'd function type: write the parameters in place", m.name);
         return;
     }
-    if (m.remote && !m.is_void && !is_integer_kind(rt.kind) && rt.kind != CXType_Bool)
-        error_at(m.file, m.line, m.col, "remote method '%s' returns %s: a remote method returns void, an integer, an enum or bool", m.name, m.ret);
+    if (m.remote && !m.is_void && !m.is_future && !is_integer_kind(rt.kind) && rt.kind != CXType_Bool)
+        error_at(m.file, m.line, m.col, "remote method '%s' returns %s: a remote method returns void, an integer, an enum, bool or ebb_future_t", m.name, m.ret);
     /* Length references. */
     for (int i = 1; i < m.np; i++) {
         struct param *p = &m.p[i];
@@ -536,7 +537,8 @@ static void q(struct buf *b, const char *s) { bputs(b, "\xc2\xab"); bputs(b, s);
 
 /* The data: m4 definitions of EG_SRC, EG_INCLUDE_AS, EG_STEM and EG_ALL, a list of
  *   EG_IFACE(name, NAME, hash, root kind, line, methods, number of remote methods)
- *   EG_METHOD(name, NAME, index, return type, is void, is remote, line, params, has outputs)
+ *   EG_METHOD(name, NAME, index, return type, returns (1: void, 0: a value, f: a future),
+ *             is remote, line, params, has outputs)
  *   EG_P(type, name, kind, length param, element size, declaration)
  * calls which each template expands with its own definitions of those macros. */
 static char *iface_data(const char *src, const char *include_as, const char *stem)
@@ -561,7 +563,7 @@ static char *iface_data(const char *src, const char *include_as, const char *ste
             bputs(&b, "EG_METHOD(");
             q(&b, m->name); bputs(&b, ", "); q(&b, upper(m->name)); bputs(&b, ", ");
             q(&b, fmt("%d", j)); bputs(&b, ", "); q(&b, m->ret); bputs(&b, ", ");
-            q(&b, m->is_void ? "1" : "0"); bputs(&b, ", "); q(&b, m->remote ? "1" : "0"); bputs(&b, ", ");
+            q(&b, m->is_void ? "1" : m->is_future ? "f" : "0"); bputs(&b, ", "); q(&b, m->remote ? "1" : "0"); bputs(&b, ", ");
             q(&b, fmt("%u", m->line)); bputs(&b, ", \xc2\xab");
             for (int k = 1; k < m->np; k++) {
                 struct param *p = &m->p[k];
@@ -625,7 +627,7 @@ static char *depfile_text(struct deps *d, const char *first)
 
 /* ---- manifests ---- */
 
-struct binding { char *id, *root; const char *file; unsigned line; };
+struct binding { char *id, *root, *only; const char *file; unsigned line; };
 
 static bool c_ident(const char *s, size_t n)
 {
@@ -642,7 +644,7 @@ static bool c_number(const char *s, size_t n)
     return true;
 }
 
-/* Lines: `include "path.h"`, `bind ID ROOT`, blank, or # comments. */
+/* Lines: `include "path.h"`, `bind ID ROOT [hosted|native]`, blank, or # comments. */
 static int read_manifest(const char *file, struct binding **bs, int *nb, char ***incs, int *ninc)
 {
     FILE *f = fopen(file, "r");
@@ -673,10 +675,17 @@ static int read_manifest(const char *file, struct binding **bs, int *nb, char **
                 error_at(file, ln, col[0], "expected: include \"header.h\"");
                 continue;
             }
+            int i;
+            for (i = 0; i < *ninc; i++) if (!strcmp((*incs)[i], w[1])) break;
+            if (i < *ninc) continue;
             *incs = realloc(*incs, sizeof **incs * (size_t)(*ninc + 1));
             (*incs)[(*ninc)++] = xstrdup(w[1]);
         } else if (!strcmp(w[0], "bind")) {
-            if (n != 3) { error_at(file, ln, col[0], "expected: bind ID ROOT"); continue; }
+            if (n != 3 && n != 4) { error_at(file, ln, col[0], "expected: bind ID ROOT [hosted|native]"); continue; }
+            if (n == 4 && strcmp(w[3], "hosted") && strcmp(w[3], "native")) {
+                error_at(file, ln, col[3], "'%s' is not a platform (hosted or native)", w[3]);
+                continue;
+            }
             if (!(c_ident(w[1], strlen(w[1])) || c_number(w[1], strlen(w[1]))) || !ident_ok(w[1])) {
                 error_at(file, ln, col[1], "'%s' is not an id (a C identifier or a number)", w[1]);
                 continue;
@@ -693,6 +702,7 @@ static int read_manifest(const char *file, struct binding **bs, int *nb, char **
             }
             if (i == *nb) { *bs = realloc(*bs, sizeof **bs * (size_t)(*nb + 1)); (*nb)++; (*bs)[i].id = xstrdup(w[1]); }
             (*bs)[i].root = xstrdup(w[2]);
+            (*bs)[i].only = n == 4 ? (!strcmp(w[3], "hosted") ? "EBB_HOSTED" : "EBB_NATIVE") : "";
             (*bs)[i].file = file;
             (*bs)[i].line = ln;
         } else {
@@ -759,9 +769,10 @@ int main(int argc, char **argv)
         bputs(&b, "\xc2\xbb)\nm4_define(\xc2\xab" "EG_ALL\xc2\xbb, \xc2\xab");
         for (int i = 0; i < ninc; i++) { bputs(&b, "EG_INCLUDE("); q(&b, incs[i]); bputs(&b, ")"); }
         for (int i = 0; i < nb; i++) {
-            bputs(&b, "EG_BIND("); q(&b, bs[i].id); bputs(&b, ", "); q(&b, bs[i].root); bputs(&b, ")");
+            bputs(&b, "EG_BIND("); q(&b, bs[i].id); bputs(&b, ", "); q(&b, bs[i].root); bputs(&b, ", ");
+            q(&b, bs[i].only); bputs(&b, ")");
         }
-        bprintf(&b, "\xc2\xbb)\nm4_define(\xc2\xab" "EG_NBIND\xc2\xbb, \xc2\xab%d\xc2\xbb)\nm4_divert(0)m4_dnl\n", nb);
+        bputs(&b, "\xc2\xbb)\nm4_divert(0)m4_dnl\n");
         data = b.s;
         t1 = "bindings.c.m4";
     } else {

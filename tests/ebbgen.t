@@ -100,8 +100,10 @@ ok $? "leftover template text is an internal error, no output"
 "$G" -o "$T/m" --manifest ebbs/default.manifest tests/gen/manifests/good.manifest
 ok $? "manifests generate"
 grep -q "{ EBB_ID_MESSENGER, &my_messenger_root }" "$T/m/bindings.gen.c" && ! grep -q ebb_messenger_root "$T/m/bindings.gen.c" \
-    && grep -q "ebb_image_nbindings = 2;" "$T/m/bindings.gen.c"
-ok $? "a later manifest replaces a binding"
+    && [ "$(grep -c '#include "ebbs/messenger.ebb.h"' "$T/m/bindings.gen.c")" = 1 ]
+ok $? "a later manifest replaces a binding; includes are not repeated"
+grep -A1 "^#ifdef EBB_NATIVE" "$T/m/bindings.gen.c" | grep -q "{ 251, &native_only_root }"
+ok $? "a binding for one platform is compiled on that platform only"
 gcc $CC_FLAGS -c "$T/m/bindings.gen.c" -o "$T/m/b.o" 2> "$T/mcc.err"
 ok $? "binding table compiles with -Wall -Wextra -Werror"
 for f in tests/gen/manifests/*.manifest; do
