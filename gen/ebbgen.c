@@ -107,7 +107,7 @@ struct param {
 };
 struct method {
     char *name, *ret;
-    bool is_void, remote;
+    bool is_void, is_future, remote; /* is_future: returns ebb_future_t, served asynchronously */
     const char *file; unsigned line, col;
     struct param *p; int np;  /* p[0] is self */
 };
@@ -332,6 +332,7 @@ static void add_method(struct iface *f, CXCursor field)
     m.ret = type_name(clang_getResultType(clang_getPointeeType(clang_getCursorType(field))));
     (void)fts;
     m.is_void = rt.kind == CXType_Void;
+    m.is_future = !strcmp(m.ret, "ebb_future_t");
     clang_visitChildren(field, parm_visit, &m);
     int nargs = clang_getNumArgTypes(ft);
     if (nargs == 0) {
@@ -342,8 +343,8 @@ static void add_method(struct iface *f, CXCursor field)
         error_at(m.file, m.line, m.col, "method '%s' is declared through a typedef'd function type: write the parameters in place", m.name);
         return;
     }
-    if (m.remote && !m.is_void && !is_integer_kind(rt.kind) && rt.kind != CXType_Bool)
-        error_at(m.file, m.line, m.col, "remote method '%s' returns %s: a remote method returns void, an integer, an enum or bool", m.name, m.ret);
+    if (m.remote && !m.is_void && !m.is_future && !is_integer_kind(rt.kind) && rt.kind != CXType_Bool)
+        error_at(m.file, m.line, m.col, "remote method '%s' returns %s: a remote method returns void, an integer, an enum, bool or ebb_future_t", m.name, m.ret);
     /* Length references. */
     for (int i = 1; i < m.np; i++) {
         struct param *p = &m.p[i];
@@ -536,7 +537,8 @@ static void q(struct buf *b, const char *s) { bputs(b, "\xc2\xab"); bputs(b, s);
 
 /* The data: m4 definitions of EG_SRC, EG_INCLUDE_AS, EG_STEM and EG_ALL, a list of
  *   EG_IFACE(name, NAME, hash, root kind, line, methods, number of remote methods)
- *   EG_METHOD(name, NAME, index, return type, is void, is remote, line, params, has outputs)
+ *   EG_METHOD(name, NAME, index, return type, returns (1: void, 0: a value, f: a future),
+ *             is remote, line, params, has outputs)
  *   EG_P(type, name, kind, length param, element size, declaration)
  * calls which each template expands with its own definitions of those macros. */
 static char *iface_data(const char *src, const char *include_as, const char *stem)
@@ -561,7 +563,7 @@ static char *iface_data(const char *src, const char *include_as, const char *ste
             bputs(&b, "EG_METHOD(");
             q(&b, m->name); bputs(&b, ", "); q(&b, upper(m->name)); bputs(&b, ", ");
             q(&b, fmt("%d", j)); bputs(&b, ", "); q(&b, m->ret); bputs(&b, ", ");
-            q(&b, m->is_void ? "1" : "0"); bputs(&b, ", "); q(&b, m->remote ? "1" : "0"); bputs(&b, ", ");
+            q(&b, m->is_void ? "1" : m->is_future ? "f" : "0"); bputs(&b, ", "); q(&b, m->remote ? "1" : "0"); bputs(&b, ", ");
             q(&b, fmt("%u", m->line)); bputs(&b, ", \xc2\xab");
             for (int k = 1; k < m->np; k++) {
                 struct param *p = &m->p[k];

@@ -157,7 +157,13 @@ static int EG_I«»_$1_serve_(ebb_id_t ebb_id_, uint8_t *ebb_a_, size_t ebb_n_, 
     size_t ebb_roff_ = 8;EG_EACH(«EG_S_RSET», «$8»)»)
     void *ebb_rep_ = ebb_rep(ebb_id_, EG_U«»_IFACE);
     m4_ifelse(«$5», «1», «EBB_OPS(ebb_rep_, struct EG_I)->$1(ebb_rep_«»EG_ARGS(«$8»));
-    uint64_t ebb_v_ = 0;», «uint64_t ebb_v_ = (uint64_t)EBB_OPS(ebb_rep_, struct EG_I)->$1(ebb_rep_«»EG_ARGS(«$8»));»)
+    uint64_t ebb_v_ = 0;», «$5», «f», «uint64_t ebb_v_ = 0;
+    /* Served asynchronously: this event waits (the Messenger serves each call as its own event). */
+    int ebb_e_ = ebb_future_block(EBB_OPS(ebb_rep_, struct EG_I)->$1(ebb_rep_«»EG_ARGS(«$8»)), &ebb_v_);
+    if (ebb_e_) {
+        iobuf_free(ebb_r_);
+        return -ebb_e_;
+    }», «uint64_t ebb_v_ = (uint64_t)EBB_OPS(ebb_rep_, struct EG_I)->$1(ebb_rep_«»EG_ARGS(«$8»));»)
     memcpy(ebb_q_, &ebb_v_, 8);
     *ebb_reply_ = ebb_r_;
     return 0;

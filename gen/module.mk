@@ -52,3 +52,13 @@ EBB_IFACES   += tests/gen/ctl.ebb.h
 HOSTED_TESTS += msg_e2e
 msg_e2e_SRCS := tests/msg_e2e.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h) \
                 $(call gen_c,tests/gen/ctl.ebb.h)
+
+# make bench: remote call costs (tests/bench/msg.sh).
+BENCH_BINS += $(B)/hosted/bench/msgbench
+$(B)/hosted/bench/msgbench: $(call objs,hosted,tests/bench/msgbench.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)) $(HOSTED_LIB)
+	@mkdir -p $(@D)
+	$(call hosted_link,hosted,$(HOSTED_LIB))
+BENCHES += bench-msg
+bench-msg: $(B)/hosted/bench/msgbench
+	tests/bench/msg.sh $<
+NATIVE_TESTS += msg

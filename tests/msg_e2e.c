@@ -184,6 +184,9 @@ static void client(void *arg)
     err = result(sample_scale_at(0, SAMPLE_ID, vec, 4, p, BLUE), NULL);
     ok(err == 0 && !memcmp(vec, vwant, sizeof vec), "scale updates an in-out vector (err %d)", err);
     free(key);
+    err = result(sample_later_at(0, SAMPLE_ID, 200000), &v);
+    ok(err == 0 && v == 400000, "a method served asynchronously (it returns a future) answers (err %d)", err);
+    is(result(sample_later_at(0, SAMPLE_ID, 0xdead), NULL), EIO, "its failure code reaches the caller");
 
     /* Many calls in flight at once. */
     enum { N = 200 };
@@ -265,8 +268,8 @@ int main(int argc, char **argv)
     }
     close(cnt[1]);
     alarm(60);
-    char *args[] = { argv[0], "cores=2", "node=0", listen0, peers0, NULL };
-    int rc = ebb_hosted_run(5, args);
+    char *args[] = { argv[0], "cores=2", "cpu=1", "node=0", listen0, peers0, NULL };
+    int rc = ebb_hosted_run(6, args);
     int st = 0;
     waitpid(pid, &st, 0);
     int n = 0;
@@ -275,6 +278,6 @@ int main(int argc, char **argv)
     atomic_store(&tap_n, n);
     is(rc, 0, "node 0 exits with status 0 when told to quit");
     ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "node 1 exits with status 0 (status %#x)", st);
-    is(n, 14, "node 1 made all its checks");
+    is(n, 16, "node 1 made all its checks");
     return tap_done(0);
 }

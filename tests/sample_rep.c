@@ -1,11 +1,33 @@
 /* A rep of struct sample (tests/gen/sample.ebb.h) for the Messenger tests. */
 #include "tests/sample_rep.h"
+#include "core/event.h"
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void s_reset(void *self) { ((struct srep *)self)->put_sum = 0; }
 static int s_on_event(void *self, int (*cb)(void *, int), void *arg) { (void)self; return cb(arg, 7); }
-static ebb_future_t s_later(void *self, uint64_t d) { (void)self; return ebb_future_ready(d); }
+/* Completes later, from a timer: 2 * d after d nanoseconds (at most 1 ms); EIO for d == 0xdead. */
+struct later { struct ebb_timer t; ebb_promise_t p; uint64_t v; };
+static void later_fire(void *arg)
+{
+    struct later *l = arg;
+    ebb_promise_set(l->p, l->v);
+    free(l);
+}
+static ebb_future_t s_later(void *self, uint64_t d)
+{
+    (void)self;
+    if (d == 0xdead)
+        return ebb_future_failed(EIO);
+    struct later *l = calloc(1, sizeof *l);
+    if (!l)
+        return ebb_future_failed(ENOMEM);
+    ebb_future_t f = ebb_promise_new(&l->p);
+    l->v = 2 * d;
+    ebb_timer_start(&l->t, d < 1000000 ? d : 1000000, later_fire, l);
+    return f;
+}
 static uint64_t s_add(void *self, uint64_t a, int8_t b, bool neg)
 {
     (void)self;

@@ -173,6 +173,9 @@ static void start_app(void *arg)
     app_main();
 }
 
+/* cpu=K: core c runs on CPU K+c, so that node processes sharing a machine need not share CPUs. */
+static unsigned first_cpu;
+
 static void *core_main(void *arg)
 {
     unsigned core = (unsigned)(uintptr_t)arg;
@@ -180,7 +183,7 @@ static void *core_main(void *arg)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(core % (unsigned)(ncpu > 0 ? ncpu : 1), &set);
+    CPU_SET((first_cpu + core) % (unsigned)(ncpu > 0 ? ncpu : 1), &set);
     pthread_setaffinity_np(pthread_self(), sizeof set, &set); /* best effort: may be restricted */
     if (core == 0)
         ebb_spawn(start_app, NULL);
@@ -200,6 +203,7 @@ int ebb_hosted_run(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     ncores = (unsigned)ebb_config_int("cores", ncpu > 0 ? ncpu : 1, 1, EBB_MAX_CORES);
     unsigned numa = (unsigned)ebb_config_int("numa", 1, 1, ncores);
+    first_cpu = (unsigned)ebb_config_int("cpu", 0, 0, 4095);
     ebb_topology_set(ncores, numa);
     ebb_set_node((unsigned)ebb_config_int("node", 0, 0, EBB_MAX_NODES - 1));
     for (unsigned c = 0; c < ncores; c++) {

@@ -13,8 +13,8 @@ struct EBB_INTERFACE(per_core) sample {
     /* Local only: anything C allows. */
     void (*reset)(void *self);
     int (*on_event)(void *self, int (*cb)(void *arg, int ev), void *arg);
-    ebb_future_t (*later)(void *self, uint64_t delay_ns);
     /* Remote. */
+    ebb_future_t (*later)(void *self, uint64_t delay_ns) EBB_REMOTE; /* served asynchronously */
     uint64_t (*add)(void *self, uint64_t a, int8_t b, bool neg) EBB_REMOTE;
     int (*put)(void *self, const void *EBB_IN(klen) key, size_t klen,
                const uint32_t *EBB_IN(nvals) vals, uint16_t nvals) EBB_REMOTE;

@@ -4,4 +4,4 @@
 struct EBB_INTERFACE(shared) r {
     double (*get)(void *self) EBB_REMOTE;
 };
-// expect: 5:14: error: remote method 'get' returns double
+// expect: 5:14: error: remote method 'get' returns double: a remote method returns void, an integer, an enum, bool or ebb_future_t

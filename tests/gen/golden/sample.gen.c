@@ -9,6 +9,22 @@
 
 /* ---- struct sample: client stubs ---- */
 
+ebb_future_t sample_later_at(unsigned ebb_node_, ebb_id_t ebb_id_, uint64_t delay_ns)
+{
+    size_t ebb_n_ = 0 + sizeof(uint64_t);
+    if (ebb_n_ > EBB_MSG_MAX)
+        return ebb_future_failed(EMSGSIZE);
+    struct iobuf *ebb_b_ = ebb_msg_alloc(ebb_n_);
+    if (!ebb_b_)
+        return ebb_future_failed(ENOMEM);
+    uint8_t *ebb_p_ = iobuf_append(ebb_b_, ebb_n_), *ebb_q_ = ebb_p_;
+    memset(ebb_p_, 0, ebb_n_);
+    memcpy(ebb_q_, &delay_ns, sizeof delay_ns);
+    ebb_q_ += sizeof delay_ns;
+    (void)ebb_q_;
+    return ebb_messenger_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_LATER, ebb_b_, NULL, NULL);
+}
+
 ebb_future_t sample_add_at(unsigned ebb_node_, ebb_id_t ebb_id_, uint64_t a, int8_t b, _Bool neg)
 {
     size_t ebb_n_ = 0 + sizeof(uint64_t) + sizeof(int8_t) + 1;
@@ -196,6 +212,38 @@ ebb_future_t sample_ping_at(unsigned ebb_node_, ebb_id_t ebb_id_)
 
 /* ---- struct sample: server ---- */
 
+static int sample_later_serve_(ebb_id_t ebb_id_, uint8_t *ebb_a_, size_t ebb_n_, struct iobuf **ebb_reply_)
+{
+    size_t ebb_off_ = 0;
+    (void)ebb_a_;
+    if (!ebb_msg_need(ebb_n_, 0, 0 + sizeof(uint64_t)))
+        return -EBADMSG;
+    uint64_t delay_ns;
+    memcpy(&delay_ns, ebb_a_ + ebb_off_, sizeof delay_ns);
+    ebb_off_ += sizeof delay_ns;
+    if (ebb_off_ != ebb_n_)
+        return -EBADMSG;
+    size_t ebb_rn_ = 8;
+    if (ebb_rn_ > EBB_MSG_MAX)
+        return -EBADMSG;
+    struct iobuf *ebb_r_ = ebb_msg_alloc(ebb_rn_);
+    if (!ebb_r_)
+        return -ENOMEM;
+    uint8_t *ebb_q_ = iobuf_append(ebb_r_, ebb_rn_);
+    memset(ebb_q_, 0, ebb_rn_);
+    void *ebb_rep_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
+    uint64_t ebb_v_ = 0;
+    /* Served asynchronously: this event waits (the Messenger serves each call as its own event). */
+    int ebb_e_ = ebb_future_block(EBB_OPS(ebb_rep_, struct sample)->later(ebb_rep_, delay_ns), &ebb_v_);
+    if (ebb_e_) {
+        iobuf_free(ebb_r_);
+        return -ebb_e_;
+    }
+    memcpy(ebb_q_, &ebb_v_, 8);
+    *ebb_reply_ = ebb_r_;
+    return 0;
+}
+
 static int sample_add_serve_(ebb_id_t ebb_id_, uint8_t *ebb_a_, size_t ebb_n_, struct iobuf **ebb_reply_)
 {
     size_t ebb_off_ = 0;
@@ -380,6 +428,8 @@ int sample_dispatch(ebb_id_t ebb_id_, unsigned ebb_method_, uint8_t *ebb_a_, siz
                 struct iobuf **ebb_reply_)
 {
     switch (ebb_method_) {
+    case SAMPLE_METHOD_LATER:
+        return sample_later_serve_(ebb_id_, ebb_a_, ebb_n_, ebb_reply_);
     case SAMPLE_METHOD_ADD:
         return sample_add_serve_(ebb_id_, ebb_a_, ebb_n_, ebb_reply_);
     case SAMPLE_METHOD_PUT:

@@ -10,7 +10,7 @@ struct iobuf;
 
 /* ---- struct sample (tests/gen/sample.ebb.h:12) ---- */
 
-#define SAMPLE_IFACE UINT64_C(0xc6f42849cbfab2f1)
+#define SAMPLE_IFACE UINT64_C(0x34554b4bab210aaf)
 
 enum sample_method {
     SAMPLE_METHOD_RESET = 0,
@@ -52,7 +52,7 @@ static inline int sample_on_event(ebb_id_t ebb_id_, __typeof__(int (*)(void *, i
 static inline ebb_future_t sample_later(ebb_id_t ebb_id_, uint64_t delay_ns)
 {
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
-#line 16 "tests/gen/sample.ebb.h"
+#line 17 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->later(ebb_r_, delay_ns);
 #line 58 "sample.gen.h"
 }
@@ -96,6 +96,10 @@ static inline _Bool sample_ping(ebb_id_t ebb_id_)
     return EBB_OPS(ebb_r_, struct sample)->ping(ebb_r_);
 #line 98 "sample.gen.h"
 }
+
+/* later on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets its result
+ * (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
+ebb_future_t sample_later_at(unsigned ebb_node_, ebb_id_t ebb_id_, uint64_t delay_ns);
 
 /* add on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets its result
  * (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
@@ -144,6 +148,6 @@ static inline int tiny_get(ebb_id_t ebb_id_)
     void *ebb_r_ = ebb_rep(ebb_id_, TINY_IFACE);
 #line 27 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct tiny)->get(ebb_r_);
-#line 148 "sample.gen.h"
+#line 152 "sample.gen.h"
 }
 
