@@ -9,6 +9,6 @@
 int ebb_config_parse(int argc, char **argv, char *err, unsigned errlen);
 const char *ebb_config_get(const char *key);                   /* NULL if absent */
 const char *ebb_config_str(const char *key, const char *dflt);
-/* Integer value; a value that is not a whole number in [min,max] stops the program with a
- * message naming the key. */
+/* Integer value; a value that is not a whole number in [min,max] ends the program (status 2)
+ * with a message naming the key. */
 long ebb_config_int(const char *key, long dflt, long min, long max);

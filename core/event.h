@@ -29,7 +29,8 @@ struct ebb_timer {
     uint64_t deadline_ns;
     ebb_fn fn;
     void *arg;
-    unsigned heap_index_; /* 0: not armed */
+    uint64_t seq_;         /* equal deadlines fire in start order */
+    unsigned heap_index_;  /* 0: not armed */
 };
 uint64_t ebb_now_ns(void);
 void ebb_timer_start(struct ebb_timer *t, uint64_t delay_ns, ebb_fn fn, void *arg);

@@ -35,6 +35,6 @@ ebb_future_t ebb_future_when_all(ebb_future_t *fs, size_t n, uint64_t *values);
 
 /* Waits (blocking the context if needed) and returns 0 with *value, or the error. */
 int ebb_future_block(ebb_future_t f, uint64_t *value);
-/* Non-blocking look: 1 if complete (then *err/*value are set and f is consumed), else 0. */
+/* Non-blocking look: 1 if complete (then err and value are set and f is consumed), else 0. */
 int ebb_future_try(ebb_future_t f, int *err, uint64_t *value);
 void ebb_future_drop(ebb_future_t f);

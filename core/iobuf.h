@@ -16,6 +16,7 @@ struct iobuf {
     uint8_t *base;          /* start of the memory */
     size_t cap;             /* bytes of memory */
     struct iobuf_mem *mem;  /* NULL: static memory */
+    unsigned flags;         /* private to iobuf.c */
 };
 
 /* A buffer of `cap` bytes with the view empty at `headroom`. NULL if memory ran out. */
@@ -24,6 +25,12 @@ struct iobuf *iobuf_alloc(size_t cap, size_t headroom);
 struct iobuf *iobuf_wrap_static(const void *p, size_t len);
 /* Takes ownership of malloc'd memory p[0..cap) with the view [0, len). */
 struct iobuf *iobuf_take(void *p, size_t cap, size_t len);
+/* A view [0, len) of memory p[0..cap) that release(arg, p) gives back when the last view of it
+ * is freed (a driver's receive buffer, a region of a file...). */
+struct iobuf *iobuf_wrap(void *p, size_t cap, size_t len, void (*release)(void *arg, void *p),
+                         void *arg);
+/* True if other views may see b's memory (clones, or static memory): do not write into it. */
+bool iobuf_is_shared(const struct iobuf *b);
 /* A new buffer sharing b's memory and view (b alone, not its chain). */
 struct iobuf *iobuf_clone_one(struct iobuf *b);
 /* A new chain sharing the memory of the whole chain. */
@@ -46,8 +53,10 @@ size_t iobuf_chain_len(const struct iobuf *chain);         /* total bytes */
 size_t iobuf_chain_count(const struct iobuf *chain);       /* buffers */
 /* Appends chain b at the end of chain a; returns the head (a, or b if a is NULL). */
 struct iobuf *iobuf_chain_append(struct iobuf *a, struct iobuf *b);
-/* Drops n bytes from the front / back of the chain, freeing emptied buffers other than the
- * head; returns the new head (NULL if the chain was consumed whole). */
+/* Unlinks the head of the chain and returns it alone; *rest gets the remaining chain (or NULL). */
+struct iobuf *iobuf_chain_pop_front(struct iobuf *chain, struct iobuf **rest);
+/* Drops n bytes from the front / back of the chain, freeing the buffers that this empties;
+ * returns the new head (NULL if the chain was consumed whole, or n exceeded its length). */
 struct iobuf *iobuf_chain_trim_front(struct iobuf *chain, size_t n);
 struct iobuf *iobuf_chain_trim_back(struct iobuf *chain, size_t n);
 /* Splits off the first n bytes as a new chain (sharing memory where a buffer is cut); *rest is
@@ -55,6 +64,8 @@ struct iobuf *iobuf_chain_trim_back(struct iobuf *chain, size_t n);
 struct iobuf *iobuf_chain_split(struct iobuf *chain, size_t n, struct iobuf **rest);
 /* Copies bytes [off, off+n) of the chain to dst; returns bytes copied (less at the end). */
 size_t iobuf_copy_out(const struct iobuf *chain, size_t off, void *dst, size_t n);
+/* Overwrites bytes [off, off+n) of the chain from src; returns bytes copied. */
+size_t iobuf_copy_in(struct iobuf *chain, size_t off, const void *src, size_t n);
 
 /* Cursor reads that straddle buffers. A read past the end sets `overrun` and yields zeros, so a
  * parser checks once at the end instead of at every field. */
@@ -67,6 +78,8 @@ void iobuf_cursor_init(struct iobuf_cursor *c, const struct iobuf *chain);
 size_t iobuf_cursor_remaining(const struct iobuf_cursor *c);
 bool iobuf_cursor_read(struct iobuf_cursor *c, void *dst, size_t n);
 bool iobuf_cursor_skip(struct iobuf_cursor *c, size_t n);
+/* A pointer to the next n bytes if they are contiguous in one buffer, else NULL (no move). */
+const uint8_t *iobuf_cursor_ptr(const struct iobuf_cursor *c, size_t n);
 uint8_t iobuf_cursor_u8(struct iobuf_cursor *c);
 uint16_t iobuf_cursor_be16(struct iobuf_cursor *c);
 uint32_t iobuf_cursor_be32(struct iobuf_cursor *c);

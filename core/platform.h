@@ -18,3 +18,10 @@ void platform_exit(int code);
 __attribute__((noreturn)) void platform_abort(void);
 /* Writes to the console (stderr hosted, serial native). */
 void platform_console_write(const char *s, size_t n);
+/* Set by the platform before the cores start. */
+void ebb_topology_set(unsigned ncores, unsigned numa_nodes);
+/* For platforms: the code given to ebb_exit(), and freeing a stopped core's loop state. */
+int ebb_exit_code(void);
+void ebb_event_core_cleanup(void);
+/* Ends the whole program at once with `code` (bad configuration, fatal errors). */
+__attribute__((noreturn)) void platform_halt(int code);

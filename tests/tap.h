@@ -9,23 +9,27 @@
 #include <stdatomic.h>
 
 static atomic_int tap_n, tap_failed;
+static atomic_flag tap_lock = ATOMIC_FLAG_INIT; /* keeps numbers in print order across cores */
 
 static inline void tap_plan(int n) { printf("1..%d\n", n); fflush(stdout); }
 
 static inline int tap_ok_(int cond, const char *file, int line, const char *fmt, ...)
 {
-    int n = atomic_fetch_add(&tap_n, 1) + 1;
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    while (atomic_flag_test_and_set(&tap_lock))
+        ;
+    int n = atomic_fetch_add(&tap_n, 1) + 1;
     printf("%sok %d - %s\n", cond ? "" : "not ", n, msg);
     if (!cond) {
         atomic_fetch_add(&tap_failed, 1);
         printf("#   failed at %s:%d\n", file, line);
     }
     fflush(stdout);
+    atomic_flag_clear(&tap_lock);
     return cond;
 }
 #define ok(cond, ...) tap_ok_(!!(cond), __FILE__, __LINE__, __VA_ARGS__)

@@ -1,0 +1,2 @@
+HOSTED_APPS += helloworld
+helloworld_SRCS := apps/helloworld/hello.c

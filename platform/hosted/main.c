@@ -1,0 +1,230 @@
+/* Hosted platform: a core is a pinned pthread running the event loop over its own epoll set; an
+ * eventfd wakes it for remote spawns; "physical" stacks are mmap'd with a guard page. */
+#define _GNU_SOURCE
+#include "core/config.h"
+#include "core/context.h"
+#include "core/ebb.h"
+#include "core/event.h"
+#include "core/platform.h"
+#include "ebb_hosted.h"
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+__thread void *ebb_ltt[1u << 16] __attribute__((tls_model("local-exec")));
+__thread unsigned ebb_core_id __attribute__((tls_model("local-exec"))) = ~0u;
+
+#define MAX_FDS 4096
+
+struct watch {
+    ebb_fd_fn fn;
+    void *arg;
+};
+
+static struct hcore {
+    pthread_t thread;
+    int epfd, wakefd;
+    struct watch *watches; /* by fd, this core's */
+} hc[EBB_MAX_CORES];
+
+static unsigned ncores;
+
+uint64_t platform_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int dispatch(struct hcore *h, struct epoll_event *ev, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int fd = ev[i].data.fd;
+        if (fd == h->wakefd) {
+            uint64_t v;
+            if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                ebb_panic("hosted: wake read: %s", strerror(errno));
+            continue;
+        }
+        struct watch *w = &h->watches[fd];
+        if (w->fn)
+            w->fn(w->arg, ev[i].events);
+    }
+    return n;
+}
+
+static int wait_events(uint64_t deadline_ns, bool sleep)
+{
+    struct hcore *h = &hc[ebb_core()];
+    struct epoll_event ev[64];
+    struct timespec ts = { 0, 0 }, *tp = &ts;
+    if (sleep) {
+        if (deadline_ns == UINT64_MAX) {
+            tp = NULL;
+        } else {
+            uint64_t now = platform_now_ns();
+            uint64_t d = deadline_ns > now ? deadline_ns - now : 0;
+            ts.tv_sec = (time_t)(d / 1000000000u);
+            ts.tv_nsec = (long)(d % 1000000000u);
+        }
+    }
+    int n = epoll_pwait2(h->epfd, ev, 64, tp, NULL);
+    if (n < 0) {
+        if (errno == EINTR)
+            return 0;
+        ebb_panic("hosted: epoll_pwait2: %s", strerror(errno));
+    }
+    return dispatch(h, ev, n);
+}
+
+int platform_poll(void) { return wait_events(0, false); }
+void platform_wait(uint64_t deadline_ns) { wait_events(deadline_ns, true); }
+
+void platform_wake(unsigned core)
+{
+    uint64_t one = 1;
+    if (write(hc[core].wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
+        ebb_panic("hosted: wake write: %s", strerror(errno));
+}
+
+void *platform_stack_alloc(size_t size)
+{
+    size_t guard = 4096;
+    char *p = mmap(NULL, size + guard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    mprotect(p, guard, PROT_NONE);
+    return p + guard;
+}
+
+void platform_stack_free(void *base, size_t size) { munmap((char *)base - 4096, size + 4096); }
+
+void platform_exit(int code) { (void)code; }
+
+void platform_abort(void) { abort(); }
+
+void platform_console_write(const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = write(2, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+int ebb_fd_watch(int fd, uint32_t events, ebb_fd_fn fn, void *arg)
+{
+    struct hcore *h = &hc[ebb_core()];
+    if (fd < 0 || fd >= MAX_FDS)
+        return -EINVAL;
+    struct epoll_event ev = { .events = events, .data.fd = fd };
+    if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        return -errno;
+    h->watches[fd] = (struct watch){ fn, arg };
+    return 0;
+}
+
+int ebb_fd_modify(int fd, uint32_t events)
+{
+    struct epoll_event ev = { .events = events, .data.fd = fd };
+    return epoll_ctl(hc[ebb_core()].epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int ebb_fd_unwatch(int fd)
+{
+    struct hcore *h = &hc[ebb_core()];
+    if (fd < 0 || fd >= MAX_FDS)
+        return -EINVAL;
+    h->watches[fd] = (struct watch){ 0 };
+    return epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
+}
+
+/* Weak so that a program with its own main() that never starts the runtime needs none. */
+extern void app_main(void) __attribute__((weak));
+
+static void start_app(void *arg)
+{
+    (void)arg;
+    if (!app_main)
+        ebb_panic("hosted: the program defines no app_main()");
+    app_main();
+}
+
+static void *core_main(void *arg)
+{
+    unsigned core = (unsigned)(uintptr_t)arg;
+    ebb_core_id = core;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(core % (unsigned)(ncpu > 0 ? ncpu : 1), &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set); /* best effort: may be restricted */
+    if (core == 0)
+        ebb_spawn(start_app, NULL);
+    ebb_context_run_loop();
+    ebb_event_core_cleanup();
+    ebb_context_core_cleanup();
+    return NULL;
+}
+
+int ebb_hosted_run(int argc, char **argv)
+{
+    char err[256];
+    if (ebb_config_parse(argc - 1, argv + 1, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        return 2;
+    }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    ncores = (unsigned)ebb_config_int("cores", ncpu > 0 ? ncpu : 1, 1, EBB_MAX_CORES);
+    unsigned numa = (unsigned)ebb_config_int("numa", 1, 1, ncores);
+    ebb_topology_set(ncores, numa);
+    ebb_set_node((unsigned)ebb_config_int("node", 0, 0, EBB_MAX_NODES - 1));
+    for (unsigned c = 0; c < ncores; c++) {
+        struct hcore *h = &hc[c];
+        h->epfd = epoll_create1(EPOLL_CLOEXEC);
+        h->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        h->watches = calloc(MAX_FDS, sizeof *h->watches);
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = h->wakefd };
+        if (h->epfd < 0 || h->wakefd < 0 || !h->watches ||
+            epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->wakefd, &ev) < 0) {
+            fprintf(stderr, "%s: cannot set up core %u: %s\n", argv[0], c, strerror(errno));
+            return 1;
+        }
+    }
+    /* Core 0 runs on the calling thread, so a debugger or a signal sees the program's main. */
+    for (unsigned c = 1; c < ncores; c++) {
+        int e = pthread_create(&hc[c].thread, NULL, core_main, (void *)(uintptr_t)c);
+        if (e) {
+            fprintf(stderr, "%s: cannot start core %u: %s\n", argv[0], c, strerror(e));
+            return 1;
+        }
+    }
+    core_main((void *)0);
+    for (unsigned c = 1; c < ncores; c++)
+        pthread_join(hc[c].thread, NULL);
+    for (unsigned c = 0; c < ncores; c++) {
+        close(hc[c].epfd);
+        close(hc[c].wakefd);
+        free(hc[c].watches);
+    }
+    return ebb_exit_code();
+}
+
+__attribute__((weak)) int main(int argc, char **argv) { return ebb_hosted_run(argc, argv); }
+
+void platform_halt(int code)
+{
+    fflush(stdout);
+    _exit(code);
+}

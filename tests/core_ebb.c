@@ -1,0 +1,196 @@
+/* Ebb ids, binding, the fault path and the three kinds of root. */
+#include "core/ebb.h"
+#include "core/event.h"
+#include "core/future.h"
+#include "ebb_hosted.h"
+#include "tap.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NCORES 4
+
+struct counter_rep {
+    const void *ops;
+    unsigned built_on;
+};
+
+static int builds;
+static void *make_rep(struct ebb_root *root, unsigned core)
+{
+    struct counter_rep *r = malloc(sizeof *r);
+    r->ops = root;
+    r->built_on = core;
+    __atomic_add_fetch(&builds, 1, __ATOMIC_SEQ_CST);
+    /* Widen the window in which other cores fault on the same slot. */
+    uint64_t until = ebb_now_ns() + 2000000;
+    while (ebb_now_ns() < until)
+        ;
+    return r;
+}
+
+static struct ebb_root shared_root = { .name = "shared", .kind = EBB_SHARED, .create_rep = make_rep };
+static struct ebb_root percore_root = { .name = "percore", .kind = EBB_PER_CORE, .create_rep = make_rep };
+static struct ebb_root pernode_root = { .name = "pernode", .kind = EBB_PER_NODE, .create_rep = make_rep };
+
+static ebb_id_t id_shared, id_percore, id_pernode;
+static void *seen[3][NCORES];
+static int arrived, finished;
+
+static void fault_all(void *arg)
+{
+    (void)arg;
+    unsigned c = ebb_core();
+    /* Every core faults on the same ids at the same moment. */
+    __atomic_add_fetch(&arrived, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&arrived, __ATOMIC_SEQ_CST) < NCORES)
+        ;
+    seen[0][c] = ebb_rep(id_shared, 0);
+    seen[1][c] = ebb_rep(id_percore, 0);
+    seen[2][c] = ebb_rep(id_pernode, 0);
+    /* Hits now: no further builds. */
+    ok(ebb_rep(id_percore, 0) == seen[1][c] && ebb_rep(id_shared, 0) == seen[0][c],
+       "core %u: second call hits the cached rep", c);
+    __atomic_add_fetch(&finished, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A root whose create_rep blocks on a future: a second event on the same core that faults on the
+ * same id meanwhile must wait for it, not build a second rep. */
+static int slow_builds;
+static struct ebb_timer slow_timer;
+static void fulfil(void *p) { ebb_promise_set(p, 0); }
+static void *make_slow(struct ebb_root *root, unsigned core)
+{
+    (void)root;
+    ebb_promise_t p;
+    ebb_future_t f = ebb_promise_new(&p);
+    ebb_timer_start(&slow_timer, 20000000, fulfil, p);
+    ebb_future_block(f, NULL);
+    __atomic_add_fetch(&slow_builds, 1, __ATOMIC_SEQ_CST);
+    struct counter_rep *r = malloc(sizeof *r);
+    r->built_on = core;
+    return r;
+}
+static struct ebb_root slow_root = { .name = "slow", .kind = EBB_PER_CORE, .create_rep = make_slow };
+static ebb_id_t id_slow;
+static void *slow_seen[2];
+static int slow_done;
+static void slow_fault(void *arg)
+{
+    slow_seen[(uintptr_t)arg] = ebb_rep(id_slow, 0);
+    __atomic_add_fetch(&slow_done, 1, __ATOMIC_SEQ_CST);
+}
+
+struct counter_rep static_rep = { .built_on = 99 };
+static void *static_create(struct ebb_root *root, unsigned core) { (void)root, (void)core; return &static_rep; }
+static struct ebb_root static_root = { .name = "static", .kind = EBB_SHARED, .create_rep = static_create };
+#define STATIC_ID 7
+const struct ebb_static_binding ebb_image_bindings[] = { { STATIC_ID, &static_root } };
+const size_t ebb_image_nbindings = 1;
+
+static void check_slow(void *arg)
+{
+    (void)arg;
+    if (__atomic_load_n(&slow_done, __ATOMIC_SEQ_CST) < 2) {
+        ebb_spawn(check_slow, NULL);
+        return;
+    }
+    is(slow_builds, 1, "a rep whose build blocks is built once when two events fault on it");
+    ok(slow_seen[0] && slow_seen[0] == slow_seen[1], "both events got the same rep");
+    free(slow_seen[0]);
+    ebb_exit(tap_done(0));
+}
+
+static void check(void *arg)
+{
+    (void)arg;
+    if (__atomic_load_n(&finished, __ATOMIC_SEQ_CST) < NCORES) {
+        ebb_spawn(check, NULL);
+        return;
+    }
+    is(builds, 1 + NCORES + 2, "built: one shared rep, one per core, one per NUMA node");
+    int same = 1;
+    for (int c = 1; c < NCORES; c++)
+        same &= seen[0][c] == seen[0][0];
+    ok(same, "shared kind: every core gets the same rep");
+    int distinct = 1, own = 1;
+    for (int c = 0; c < NCORES; c++) {
+        own &= ((struct counter_rep *)seen[1][c])->built_on == (unsigned)c;
+        for (int d = 0; d < c; d++)
+            distinct &= seen[1][c] != seen[1][d];
+    }
+    ok(distinct && own, "per-core kind: each core its own rep, built on that core");
+    ok(seen[2][0] == seen[2][1] && seen[2][2] == seen[2][3] && seen[2][0] != seen[2][2],
+       "per-node kind: cores 0,1 share node 0's rep, cores 2,3 node 1's");
+    is(ebb_bind(id_percore, &shared_root), -EBUSY, "rebinding an id in use is refused");
+    is(ebb_bind(EBB_MAX_IDS, &shared_root), -EINVAL, "binding an id out of range is refused");
+    ok(ebb_rep(STATIC_ID, 0) == &static_rep, "the image's static binding table serves an unbound id");
+
+    free(seen[0][0]);
+    for (int c = 0; c < NCORES; c++)
+        free(seen[1][c]);
+    free(seen[2][0]);
+    free(seen[2][2]);
+
+    id_slow = ebb_id_alloc();
+    ebb_bind(id_slow, &slow_root);
+    ebb_spawn(slow_fault, (void *)0);
+    ebb_spawn(slow_fault, (void *)1);
+    ebb_spawn(check_slow, NULL);
+}
+
+void app_main(void)
+{
+    ebb_id_t a = ebb_id_alloc(), b = ebb_id_alloc();
+    ok(a >= EBB_FIRST_DYNAMIC && b != a && EBB_ID_NODE(a) == 0, "dynamic ids are distinct and above the static range");
+    ebb_id_free(b);
+    is(ebb_id_alloc(), b, "a freed id is handed out again");
+    id_shared = a;
+    id_percore = ebb_id_alloc();
+    id_pernode = ebb_id_alloc();
+    is(ebb_bind(id_shared, &shared_root), 0, "bind shared root");
+    ebb_bind(id_percore, &percore_root);
+    ebb_bind(id_pernode, &pernode_root);
+    for (unsigned c = 0; c < NCORES; c++)
+        ebb_spawn_on(c, fault_all, NULL);
+    ebb_spawn(check, NULL);
+}
+
+/* Runs a call in a child process and returns what it wrote to stderr and its status. */
+static int child_stderr(void (*fn)(void), char *buf, size_t len)
+{
+    int p[2];
+    if (pipe(p) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 2);
+        fn();
+        _exit(0);
+    }
+    close(p[1]);
+    ssize_t n = read(p[0], buf, len - 1);
+    buf[n > 0 ? n : 0] = 0;
+    close(p[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return st;
+}
+
+static struct ebb_root typed_root = { .name = "typed", .iface = 0x1111, .kind = EBB_SHARED, .create_rep = make_rep };
+static void call_wrong_iface(void) { ebb_bind(300, &typed_root); ebb_rep(300, 0x2222); }
+static void call_unbound(void) { ebb_rep(301, 0x2222); }
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    char buf[512];
+    int st = child_stderr(call_wrong_iface, buf, sizeof buf);
+    ok(WIFSIGNALED(st) && strstr(buf, "bound to root typed of interface 0x1111, but called as 0x2222"),
+       "calling an Ebb through the wrong interface stops with a clear message");
+    st = child_stderr(call_unbound, buf, sizeof buf);
+    ok(WIFSIGNALED(st) && strstr(buf, "no root bound"), "calling an unbound id stops with a clear message");
+    char *args[] = { argv[0], "cores=4", "numa=2", NULL };
+    return ebb_hosted_run(3, args);
+}
