@@ -90,21 +90,23 @@ struct slab_rep {
 static void *slab_rep_alloc(void *self) { return slab_alloc(&((struct slab_rep *)self)->cpu); }
 static void slab_rep_free(void *self, void *p)
 {
-    struct slab *s = slab_of(p);
-    if (!s || s->cls != ((struct slab_rep *)self)->cpu.cls)
+    struct mem_page *pg = mem_page_of(p);
+    if (!pg || pg->state != MEM_PG_SLAB ||
+        ((struct slab *)pg->owner)->cls != ((struct slab_rep *)self)->cpu.cls)
         mem_fatal("mem: slab cache free(%p): not an object of this cache", p);
-    slab_free(&((struct slab_rep *)self)->cpu, s, p);
+    slab_free(&((struct slab_rep *)self)->cpu, pg, p);
 }
 static const struct mem_slab slab_ops = { slab_rep_alloc, slab_rep_free };
 
 static void *slab_create_rep(struct ebb_root *root, unsigned core)
 {
     struct slab_root *sr = (struct slab_root *)root;
-    struct slab_rep *r = gp_memalign(gp_self(), 64, sizeof *r);
+    uint32_t k = slab_mag_slots(&sr->cls);
+    struct slab_rep *r = gp_memalign(gp_self(), 64, sizeof *r + k * sizeof(void *));
     if (!r)
         return NULL;
     r->ops = &slab_ops;
-    slab_cpu_init(&r->cpu, &sr->cls, ebb_numa_node_of(core), 0);
+    slab_cpu_init(&r->cpu, &sr->cls, ebb_numa_node_of(core), 0, (void **)(r + 1), k);
     return r;
 }
 

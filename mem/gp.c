@@ -35,15 +35,19 @@ static struct gp *reps[GP_MAX_REPS];
 static unsigned nreps;
 static int classes_ready;
 
-#define GP_REP_ORDER 1 /* a struct gp fits in two pages */
-_Static_assert(sizeof(struct gp) <= (MEM_PAGE_SIZE << GP_REP_ORDER), "struct gp too big");
+static unsigned rep_order;  /* a struct gp and its caches' arrays fit in 2^rep_order pages */
 
 struct gp *gp_acquire(unsigned node)
 {
     mem_lock(&pool_lock);
     if (!classes_ready) {
-        for (unsigned i = 0; i < GP_NCLASSES; i++)
+        size_t bytes = sizeof(struct gp);
+        for (unsigned i = 0; i < GP_NCLASSES; i++) {
             slab_class_init(&gp_classes[i], class_size[i]);
+            bytes += slab_mag_slots(&gp_classes[i]) * sizeof(void *);
+        }
+        while ((MEM_PAGE_SIZE << rep_order) < bytes)
+            rep_order++;
         classes_ready = 1;
     }
     struct gp **pp = &pool;
@@ -60,7 +64,7 @@ struct gp *gp_acquire(unsigned node)
         mem_unlock(&pool_lock);
         return NULL;
     }
-    g = mem_pages_alloc(node, GP_REP_ORDER);
+    g = mem_pages_alloc(node, rep_order);
     if (!g) {
         mem_unlock(&pool_lock);
         return NULL;
@@ -69,8 +73,12 @@ struct gp *gp_acquire(unsigned node)
     g->ops = &gp_malloc_ops;
     g->node = node;
     g->index = nreps;
-    for (unsigned i = 0; i < GP_NCLASSES; i++)
-        slab_cpu_init(&g->cls[i], &gp_classes[i], node, (uint16_t)i);
+    void **slots = (void **)(g + 1);
+    for (unsigned i = 0; i < GP_NCLASSES; i++) {
+        uint32_t k = slab_mag_slots(&gp_classes[i]);
+        slab_cpu_init(&g->cls[i], &gp_classes[i], node, (uint16_t)i, slots, k);
+        slots += k;
+    }
     __atomic_store_n(&reps[nreps], g, __ATOMIC_RELEASE);
     __atomic_store_n(&nreps, nreps + 1, __ATOMIC_RELEASE);
     mem_unlock(&pool_lock);
@@ -137,8 +145,7 @@ void gp_free(struct gp *g, void *p)
         return;
     struct mem_page *pg = mem_page_of(p);
     if (__builtin_expect(pg && pg->state == MEM_PG_SLAB, 1)) {
-        struct slab *s = pg->owner;
-        slab_free(&g->cls[s->ci], s, p);
+        slab_free(&g->cls[pg->ci], pg, p);
         return;
     }
     if (pg && pg->state == MEM_PG_LARGE && mem_page_addr(pg) == p) {

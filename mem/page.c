@@ -266,7 +266,6 @@ void *mem_pages_alloc_n(unsigned node, size_t npages, unsigned align_order)
     if (tail) {
         struct buddy *b = &nodes[node];
         mem_lock(&b->lock);
-        b->free_pages -= tail; /* span_free counts them back */
         span_free(b, r, a + (npages << MEM_PAGE_SHIFT), tail);
         mem_unlock(&b->lock);
     }

@@ -25,8 +25,11 @@ enum mem_page_state {
 };
 
 struct mem_page {
-    struct mem_page *next, *prev; /* free list of its order (free heads only) */
-    void *owner;
+    union {
+        struct { struct mem_page *next, *prev; }; /* MEM_PG_FREE: its free list */
+        struct { void *cpu; uint32_t ci; };       /* MEM_PG_SLAB: owning cache and its class */
+    };
+    void *owner;                                  /* MEM_PG_SLAB: the struct slab */
     uint32_t npages;
     uint8_t order;
     uint8_t state;

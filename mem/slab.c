@@ -36,9 +36,18 @@ void slab_class_init(struct slab_class *cls, uint32_t size)
     cls->batch = cls->nobj < 256 ? cls->nobj : 256;
 }
 
-void slab_cpu_init(struct slab_cpu *c, const struct slab_class *cls, unsigned node, uint16_t ci)
+uint32_t slab_mag_slots(const struct slab_class *cls)
+{
+    uint32_t k = (uint32_t)((64u << 10) / cls->size);
+    return k < 16 ? 16 : k > 256 ? 256 : k;
+}
+
+void slab_cpu_init(struct slab_cpu *c, const struct slab_class *cls, unsigned node, uint16_t ci,
+                   void **mag, uint32_t cap)
 {
     memset(c, 0, sizeof *c);
+    c->mag = mag;
+    c->cap = cap;
     c->cls = cls;
     c->hiwater = cls->hiwater;
     c->node = node;
@@ -89,11 +98,26 @@ static struct slab *slab_new(struct slab_cpu *c)
     struct mem_page *pg = mem_page_of(s);
     for (size_t i = 0; i < ((size_t)1 << cls->order); i++) {
         pg[i].owner = s;
+        pg[i].cpu = c;
+        pg[i].ci = c->ci;
         pg[i].state = MEM_PG_SLAB;
     }
     slab_reset(c, s);
     c->slabs++;
     return s;
+}
+
+static void slab_pages_free(struct slab_cpu *c, struct slab *s)
+{
+    struct mem_page *pg = mem_page_of(s);
+    for (size_t i = 0; i < ((size_t)1 << c->cls->order); i++) {
+        pg[i].owner = NULL;
+        pg[i].cpu = NULL;
+        pg[i].ci = 0;
+        pg[i].state = MEM_PG_NONE;
+    }
+    c->slabs--;
+    mem_pages_free(s, c->cls->order);
 }
 
 static void slab_release(struct slab_cpu *c, struct slab *s)
@@ -105,13 +129,7 @@ static void slab_release(struct slab_cpu *c, struct slab *s)
         c->spare = s;
         return;
     }
-    struct mem_page *pg = mem_page_of(s);
-    for (size_t i = 0; i < ((size_t)1 << c->cls->order); i++) {
-        pg[i].owner = NULL;
-        pg[i].state = MEM_PG_NONE;
-    }
-    c->slabs--;
-    mem_pages_free(s, c->cls->order);
+    slab_pages_free(c, s);
 }
 
 /* Takes the owner's incoming batches. */
@@ -134,9 +152,25 @@ static int take_remote(struct slab_cpu *c)
     return 1;
 }
 
+/* Moves up to k objects from the list to the array. */
+static void list_to_mag(struct slab_cpu *c, uint32_t k)
+{
+    void *p = c->free;
+    uint32_t n = c->n;
+    while (k-- && p) {
+        c->mag[n++] = p;
+        p = *(void **)p;
+        c->nfree--;
+    }
+    c->free = p;
+    c->n = n;
+}
+
 void *slab_refill(struct slab_cpu *c)
 {
-    if (!take_remote(c)) {
+    if (!c->free)
+        take_remote(c);
+    if (!c->free) {
         struct slab *s = c->partial;
         if (!s) {
             if (c->spare) {
@@ -148,34 +182,48 @@ void *slab_refill(struct slab_cpu *c)
             partial_add(c, s);
         }
         if (s->free) {
-            /* The slab's whole free list moves to the core list in O(1). */
+            /* The slab's whole free list moves to the core's list in O(1). */
             c->free = s->free;
-            c->nfree = s->nfree;
+            c->nfree += s->nfree;
             s->inuse += s->nfree;
             s->free = NULL;
             s->nfree = 0;
         } else {
+            /* Fresh objects go straight to the array, untouched until used. */
             const struct slab_class *cls = c->cls;
             uint32_t k = (uint32_t)((size_t)(s->end - s->bump) / cls->size);
-            if (k > cls->batch)
-                k = cls->batch;
-            /* Link k fresh objects, first one on top. */
-            char *p = s->bump;
-            for (uint32_t i = 0; i + 1 < k; i++, p += cls->size)
-                *(void **)p = p + cls->size;
-            *(void **)p = NULL;
-            c->free = s->bump;
-            c->nfree = k;
+            uint32_t room = c->cap - c->n;
+            if (k > room)
+                k = room;
+            for (uint32_t i = 0; i < k; i++)
+                c->mag[c->n + i] = s->bump + (size_t)(k - 1 - i) * cls->size;
+            c->n += k;
             s->bump += (size_t)k * cls->size;
             s->inuse += k;
         }
         if (!s->free && s->bump == s->end)
             partial_del(c, s);
     }
-    void *p = c->free;
-    c->free = *(void **)p;
-    c->nfree--;
-    return p;
+    list_to_mag(c, c->cap / 2);
+    return c->mag[--c->n];
+}
+
+void slab_spill(struct slab_cpu *c, void *p)
+{
+    /* The older half of the array goes to the list; the newer (cache-hot) half stays. */
+    uint32_t k = c->n / 2;
+    void *head = c->free;
+    for (uint32_t i = 0; i < k; i++) {
+        *(void **)c->mag[i] = head;
+        head = c->mag[i];
+    }
+    c->free = head;
+    c->nfree += k;
+    memmove(c->mag, c->mag + k, (c->n - k) * sizeof(void *));
+    c->n -= k;
+    c->mag[c->n++] = p;
+    if (c->nfree > c->hiwater)
+        slab_flush(c, c->nfree / 2);
 }
 
 void slab_flush(struct slab_cpu *c, uint32_t n)
@@ -213,31 +261,25 @@ void slab_trim(struct slab_cpu *c)
 {
     slab_remote_flush(c);
     take_remote(c);
+    while (c->n) {
+        void *p = c->mag[--c->n];
+        *(void **)p = c->free;
+        c->free = p;
+        c->nfree++;
+    }
     slab_flush(c, UINT32_MAX);
     if (c->spare) {
         struct slab *s = c->spare;
         c->spare = NULL;
         /* Not on the partial list and empty: give it back (slab_release would re-spare it). */
-        struct mem_page *pg = mem_page_of(s);
-        for (size_t i = 0; i < ((size_t)1 << c->cls->order); i++) {
-            pg[i].owner = NULL;
-            pg[i].state = MEM_PG_NONE;
-        }
-        c->slabs--;
-        mem_pages_free(s, c->cls->order);
+        slab_pages_free(c, s);
     }
     /* Partial slabs with nothing in use (fresh ones only carved into the list just flushed). */
     for (struct slab *s = c->partial, *next; s; s = next) {
         next = s->next;
         if (s->inuse == 0) {
             partial_del(c, s);
-            struct mem_page *pg = mem_page_of(s);
-            for (size_t i = 0; i < ((size_t)1 << c->cls->order); i++) {
-                pg[i].owner = NULL;
-                pg[i].state = MEM_PG_NONE;
-            }
-            c->slabs--;
-            mem_pages_free(s, c->cls->order);
+            slab_pages_free(c, s);
         }
     }
 }

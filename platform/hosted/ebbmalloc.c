@@ -28,17 +28,27 @@ void platform_console_write(const char *s, size_t n)
 }
 void platform_abort(void) { abort(); }
 
+/* The first call of a thread: make its rep, then the normal path. Kept out of line so the
+ * fast paths below need no stack frame. */
+__attribute__((noinline)) static void *malloc_first(size_t n) { return gp_malloc(gp_self_slow(), n); }
+__attribute__((noinline)) static void free_first(void *p)
+{
+    if (p)
+        gp_free(gp_self_slow(), p);
+}
+
 API void *malloc(size_t n)
 {
-    struct gp *g = self();
-    if (__builtin_expect(n <= GP_SMALL_MAX, 1)) {
+    struct gp *g = mem_self_gp;
+    if (__builtin_expect(g == NULL, 0))
+        return malloc_first(n);
+    if (__builtin_expect(n <= 1024 && !MEM_CHECKS, 1)) {
         /* The fast path of gp_malloc/slab_alloc, inlined. */
-        struct slab_cpu *c = &g->cls[gp_class_of(n)];
-        void *p = c->free;
-        if (__builtin_expect(p != NULL && !MEM_CHECKS, 1)) {
-            c->free = *(void **)p;
-            c->nfree--;
-            return p;
+        struct slab_cpu *c = &g->cls[gp_class_small[(n + 7) >> 3]];
+        uint32_t k = c->n;
+        if (__builtin_expect(k != 0, 1)) {
+            c->n = k - 1;
+            return c->mag[k - 1];
         }
     }
     return gp_malloc(g, n);
@@ -46,8 +56,28 @@ API void *malloc(size_t n)
 
 API void free(void *p)
 {
-    if (__builtin_expect(p != NULL, 1))
-        gp_free(self(), p);
+    struct gp *g = mem_self_gp;
+    if (__builtin_expect(g == NULL, 0))
+        return free_first(p);
+    /* The fast path of gp_free/slab_free, inlined: an object of this thread's own slab. Only a
+     * slab page's descriptor can hold a pointer to one of this rep's caches (other states keep
+     * list links to descriptors or NULL there), so that one comparison also checks the state. */
+    struct mem_range *r = &mem_ranges[0];
+    uintptr_t off = (uintptr_t)p - r->start;
+    if (__builtin_expect(off < r->end - r->start && !MEM_CHECKS, 1)) {
+        struct mem_page *pg = &r->pages[off >> MEM_PAGE_SHIFT];
+        struct slab_cpu *c = &g->cls[pg->ci];
+        if (__builtin_expect(pg->cpu == c, 1)) {
+            uint32_t k = c->n;
+            if (__builtin_expect(k < c->cap, 1)) {
+                c->mag[k] = p;
+                c->n = k + 1;
+                return;
+            }
+        }
+    }
+    if (p)
+        gp_free(g, p);
 }
 
 API void *calloc(size_t nmemb, size_t size) { return gp_calloc(self(), nmemb, size); }

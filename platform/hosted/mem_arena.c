@@ -45,6 +45,8 @@ static size_t arena_bytes(void)
 int mem_platform_grow(unsigned node, size_t bytes)
 {
     static int first = 1;
+    if (node != 0) /* hosted is one NUMA node; other nodes hold only what was added to them */
+        return -1;
     size_t len = arena_bytes();
     if (!first && len < 4 * bytes)
         len = 4 * bytes;
