@@ -3,12 +3,15 @@
 # for the tests), native (bootable x86_64 images).
 #   make [all]            build tools, the hosted library, hosted apps and tests
 #   make test             build, then run every TAP test with prove
-#   make run [APP=x]      build and run the default application
+#   make run [APP=x] [PLATFORM=native|hosted]   build and run an application (default: the
+#                         native helloworld under QEMU, scripts/qemu-run; ARGS=key=value...)
+#   make APP=x PLATFORM=native   build the bootable image build/native/x.elf
+#   make debug APP=x      boot build/native/x.elf stopped, with gdb attached
 #   make bench            benchmarks (not tests): ratios against baselines measured in the same run
 #   make clean
 B        := build
 APP      ?= helloworld
-PLATFORM ?= hosted
+PLATFORM ?= native
 CC       := gcc
 AR       := ar
 M4       := m4
@@ -28,10 +31,13 @@ CFLAGS   := -std=gnu11 $(WARN) -g -fno-strict-aliasing
 hosted_CFLAGS  := -O2 -pthread -Iplatform/hosted/include -DEBB_HOSTED
 asan_CFLAGS    := -O1 -pthread -Iplatform/hosted/include -DEBB_HOSTED \
                   -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Native code may use SSE: interrupts are taken only while a core halts (platform/native), so no
+# handler ever runs in the middle of code that holds values in vector registers.
 native_CFLAGS  := -O2 -Iplatform/native/include -DEBB_NATIVE -ffreestanding -fno-pic -fno-pie \
-                  -mno-red-zone -mcmodel=kernel -mno-sse -mno-mmx -mno-avx -fno-stack-protector \
+                  -mno-red-zone -mcmodel=kernel -mno-avx -fno-stack-protector \
                   -fno-asynchronous-unwind-tables -fno-omit-frame-pointer -nostdinc \
-                  -isystem $(shell $(CC) -print-file-name=include)
+                  -ffunction-sections -fdata-sections \
+                  -isystem platform/native/libc/include -isystem $(shell $(CC) -print-file-name=include)
 hosted_LDFLAGS := -pthread
 asan_LDFLAGS   := -pthread -fsanitize=address,undefined
 
@@ -42,18 +48,29 @@ NATIVE_SRCS :=   # platform/native/
 EBB_IFACES  :=   # *.ebb.h run through ebbgen
 HOSTED_APPS :=   # names: each sets <name>_SRCS
 HOSTED_TESTS :=  # names: each sets <name>_SRCS; built into build/{hosted,asan}/tests/<name>
+NATIVE_APPS :=   # native-only application images (every HOSTED_APP is also built native)
+NATIVE_TESTS :=  # names (with <name>_SRCS) also built as native images and run in QEMU by prove
 TEST_SCRIPTS :=  # tests/*.t run directly by prove
 BENCHES     :=   # targets run by make bench
 TOOLS       :=   # build/bin/<tool>
 
-include $(sort $(wildcard */module.mk */*/module.mk))
-
 # objs VARIANT, SOURCES -> object paths: core/ebb.c -> build/hosted/obj/core/ebb.c.o; generated
 # sources (build/gen/...) keep their path below the variant's obj folder.
 objs = $(patsubst %,$(B)/$(1)/obj/%.o,$(2))
+HOSTED_LIB := $(B)/lib/libebbrt-hosted.a
+ASAN_LIB   := $(B)/asan/lib/libebbrt-hosted.a
+# The whole archive is linked: Ebb roots, default bindings and the hosted main() are found by
+# the runtime, not referenced by the application.
+hosted_link = $(CC) $($(1)_LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(2) -Wl,--no-whole-archive $(3)
+
+include $(sort $(wildcard */module.mk */*/module.mk))
+
+# Generated glue (gen/module.mk): a rule per interface (EBB_IFACES) and per app manifest.
+$(foreach f,$(EBB_IFACES),$(eval $(call ebbgen_rule,$(f))))
+$(foreach a,$(HOSTED_APPS),$(if $($(a)_MANIFEST),$(eval $(call manifest_rule,$(a)))))
 
 define variant_rules
-$(B)/$(1)/obj/%.c.o: %.c
+$(B)/$(1)/obj/%.c.o: %.c | $$(GEN_HDRS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
 $(B)/$(1)/obj/%.S.o: %.S
@@ -62,8 +79,6 @@ $(B)/$(1)/obj/%.S.o: %.S
 endef
 $(foreach v,hosted asan native,$(eval $(call variant_rules,$(v))))
 
-HOSTED_LIB := $(B)/lib/libebbrt-hosted.a
-ASAN_LIB   := $(B)/asan/lib/libebbrt-hosted.a
 LIB_OBJS    = $(call objs,hosted,$(CORE_SRCS) $(HOSTED_SRCS))
 ASAN_OBJS   = $(call objs,asan,$(CORE_SRCS) $(HOSTED_SRCS))
 
@@ -73,10 +88,6 @@ $(HOSTED_LIB): $(LIB_OBJS)
 $(ASAN_LIB): $(ASAN_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
-
-# The whole archive is linked: Ebb roots, default bindings and the hosted main() are found by
-# the runtime, not referenced by the application.
-hosted_link = $(CC) $($(1)_LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(2) -Wl,--no-whole-archive $(3)
 
 define hosted_app
 $(B)/hosted/$(1): $(call objs,hosted,$($(1)_SRCS)) $(HOSTED_LIB)
@@ -95,6 +106,43 @@ $(B)/asan/tests/$(1): $(call objs,asan,$($(1)_SRCS)) $(ASAN_LIB)
 endef
 $(foreach t,$(HOSTED_TESTS),$(eval $(call hosted_test,$(t))))
 
+# Native images: core/ + platform/native/ linked into one bootable ELF (multiboot, booted by
+# scripts/qemu-run). Two links: the second appends the symbol table for backtraces after the
+# code, which does not move (platform/native/ksyms.sh, link.ld).
+NATIVE_LIB  := $(B)/native/lib/libebbrt-native.a
+NATIVE_OBJS  = $(call objs,native,$(CORE_SRCS) $(NATIVE_SRCS))
+NATIVE_LD   := platform/native/link.ld
+NATIVE_LDFLAGS := -nostdlib -static -Wl,-T,$(NATIVE_LD) -Wl,-z,max-page-size=0x1000 \
+                  -Wl,--no-warn-rwx-segments -Wl,--build-id=none -Wl,--gc-sections
+$(NATIVE_LIB): $(NATIVE_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+define native_link
+	@mkdir -p $(@D)
+	$(CC) $(NATIVE_LDFLAGS) -o $@.1 $(filter %.o,$^) -Wl,--whole-archive $(NATIVE_LIB) -Wl,--no-whole-archive
+	sh platform/native/ksyms.sh $@.1 > $@.ksyms.S
+	$(CC) -c $@.ksyms.S -o $@.ksyms.o
+	$(CC) $(NATIVE_LDFLAGS) -o $@ $(filter %.o,$^) $@.ksyms.o -Wl,--whole-archive $(NATIVE_LIB) -Wl,--no-whole-archive
+	rm -f $@.1 $@.ksyms.S $@.ksyms.o
+endef
+NATIVE_DEPS := $(NATIVE_LIB) $(NATIVE_LD) platform/native/ksyms.sh
+define native_app
+$(B)/native/$(1).elf: $(call objs,native,$($(1)_SRCS)) $(NATIVE_DEPS)
+	$$(native_link)
+endef
+$(foreach a,$(sort $(HOSTED_APPS) $(NATIVE_APPS)),$(eval $(call native_app,$(a))))
+# Each native test is an image plus a prove script that boots it (scripts/native-test) on
+# $(<name>_NATIVE_SMP) vCPUs, 2 by default.
+define native_test
+$(B)/native/tests/$(1).elf: $(call objs,native,$($(1)_SRCS)) $(NATIVE_DEPS)
+	$$(native_link)
+$(B)/native/tests/$(1).t: $(B)/native/tests/$(1).elf Makefile
+	printf '#!/bin/sh\nexec scripts/native-test %s --smp %s "$$$$@"\n' $$< $(or $($(1)_NATIVE_SMP),2) > $$@ && chmod +x $$@
+endef
+$(foreach t,$(NATIVE_TESTS),$(eval $(call native_test,$(t))))
+NATIVE_IMAGES = $(patsubst %,$(B)/native/%.elf,$(sort $(HOSTED_APPS) $(NATIVE_APPS)))
+NATIVE_TEST_SCRIPTS = $(patsubst %,$(B)/native/tests/%.t,$(NATIVE_TESTS))
+
 PC_FILE := $(B)/pkgconfig/ebbrt-hosted.pc
 $(PC_FILE): Makefile
 	@mkdir -p $(@D)
@@ -106,16 +154,24 @@ $(PC_FILE): Makefile
 HOSTED_APP_BINS  = $(addprefix $(B)/hosted/,$(HOSTED_APPS))
 TEST_BINS        = $(addprefix $(B)/hosted/tests/,$(HOSTED_TESTS)) $(addprefix $(B)/asan/tests/,$(HOSTED_TESTS))
 
-all: $(TOOLS) $(HOSTED_LIB) $(PC_FILE) $(HOSTED_APP_BINS) $(TEST_BINS)
+all: $(TOOLS) $(HOSTED_LIB) $(PC_FILE) $(HOSTED_APP_BINS) $(TEST_BINS) $(NATIVE_IMAGES) \
+     $(NATIVE_TEST_SCRIPTS)
 
 # Tests run in parallel: each must use its own ports, tap names and temporary files.
 test: all
-	prove -e '' -j2 --timer $(TEST_BINS) $(TEST_SCRIPTS)
+	prove -e '' -j2 --timer $(TEST_BINS) $(TEST_SCRIPTS) $(NATIVE_TEST_SCRIPTS)
 
+ifeq ($(PLATFORM),native)
+run: $(B)/native/$(APP).elf
+	scripts/qemu-run $(QEMU_ARGS) $< $(ARGS)
+else
 run: all
 	$(B)/hosted/$(APP) $(ARGS)
+endif
+debug: $(B)/native/$(APP).elf
+	scripts/qemu-run --debug $(QEMU_ARGS) $< $(ARGS)
 
-bench: all $(BENCHES)
+bench: all $(BENCH_BINS) $(BENCHES)
 
 clean:
 	rm -rf $(B)
@@ -123,7 +179,7 @@ clean:
 help:
 	@sed -n '1,12p' Makefile
 
-.PHONY: all test run bench clean help $(BENCHES)
+.PHONY: all test run debug bench clean help $(BENCHES)
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

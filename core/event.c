@@ -28,6 +28,8 @@ struct core_state {
 } __attribute__((aligned(64)));
 
 static struct core_state cs[EBB_MAX_CORES];
+
+#define SPIN_BEFORE_SLEEP_NS 20000
 static unsigned n_cores = 1, n_numa = 1;
 static int exiting, exit_code;
 
@@ -45,6 +47,15 @@ bool ebb_in_event_loop(void)
 {
     unsigned c = ebb_core();
     return c < EBB_MAX_CORES && cs[c].in_loop;
+}
+
+/* This core's state; calls that only make sense on a core stop a foreign thread clearly. */
+static struct core_state *me(const char *what)
+{
+    unsigned c = ebb_core();
+    if (c >= n_cores)
+        ebb_panic("%s called from a thread that is not a core", what);
+    return &cs[c];
 }
 
 static struct event *event_get(ebb_fn fn, void *arg)
@@ -77,10 +88,7 @@ static void event_put(struct core_state *s, struct event *e)
 
 void ebb_spawn(ebb_fn fn, void *arg)
 {
-    unsigned c = ebb_core();
-    if (c >= n_cores)
-        ebb_panic("ebb_spawn from a thread that is not a core");
-    struct core_state *s = &cs[c];
+    struct core_state *s = me("ebb_spawn");
     struct event *e = event_get(fn, arg);
     if (s->tail)
         s->tail->next = e;
@@ -115,14 +123,14 @@ void ebb_spawn_on(unsigned core, ebb_fn fn, void *arg)
 
 void ebb_idle_add(struct ebb_idle *h)
 {
-    struct core_state *s = &cs[ebb_core()];
+    struct core_state *s = me("ebb_idle_add");
     h->next = s->idle;
     s->idle = h;
 }
 
 void ebb_idle_remove(struct ebb_idle *h)
 {
-    for (struct ebb_idle **pp = &cs[ebb_core()].idle; *pp; pp = &(*pp)->next) {
+    for (struct ebb_idle **pp = &me("ebb_idle_remove")->idle; *pp; pp = &(*pp)->next) {
         if (*pp == h) {
             *pp = h->next;
             return;
@@ -176,7 +184,7 @@ static void heap_down(struct core_state *s, unsigned i)
 
 void ebb_timer_start_at(struct ebb_timer *t, uint64_t deadline_ns, ebb_fn fn, void *arg)
 {
-    struct core_state *s = &cs[ebb_core()];
+    struct core_state *s = me("ebb_timer_start");
     if (t->heap_index_)
         ebb_timer_cancel(t);
     if (s->nheap + 1 >= s->heapcap) {
@@ -205,7 +213,7 @@ bool ebb_timer_cancel(struct ebb_timer *t)
     unsigned i = t->heap_index_;
     if (!i)
         return false;
-    struct core_state *s = &cs[ebb_core()];
+    struct core_state *s = me("ebb_timer_cancel");
     t->heap_index_ = 0;
     struct ebb_timer *last = s->heap[s->nheap--];
     if (i <= s->nheap) {
@@ -295,6 +303,14 @@ void ebb_loop_run(void)
             busy |= h->fn(h->arg);
         }
         if (busy || s->head)
+            continue;
+        /* Spin a little before sleeping: a wake-up costs microseconds, a remote spawn that
+         * arrives meanwhile costs nothing. */
+        uint64_t until = platform_now_ns() + SPIN_BEFORE_SLEEP_NS;
+        while (!__atomic_load_n(&s->rhead, __ATOMIC_RELAXED) && platform_now_ns() < until &&
+               !(s->nheap && s->heap[1]->deadline_ns <= until))
+            ebb_cpu_relax();
+        if (__atomic_load_n(&s->rhead, __ATOMIC_RELAXED))
             continue;
         __atomic_store_n(&s->sleeping, 1, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);

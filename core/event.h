@@ -49,3 +49,8 @@ bool ebb_in_event_loop(void);
 /* The application's entry point: runs once, as the first event on core 0, after every core's
  * loop is up. Configuration is in config.h. */
 void app_main(void);
+
+/* Starts the runtime from a program's own main(), on either platform: parses key=value words
+ * (cores=N, ...), starts the cores' loops, runs app_main() on core 0 and returns the code given
+ * to ebb_exit(). (ebb_hosted_run / ebb_native_run behind it.) */
+int ebb_run(int argc, char **argv);

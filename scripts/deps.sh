@@ -2,7 +2,7 @@
 # Checks that the Debian packages the build and the tests need are installed; as root it installs
 # the missing ones, otherwise it prints the exact apt-get line and fails. One list for the project:
 # add a package here when a new tool or test needs it.
-PKGS="gcc make m4 libclang-14-dev llvm-14 binutils perl valgrind gdb
+PKGS="gcc make m4 pkg-config libclang-14-dev llvm-14 binutils perl valgrind gdb
 qemu-system-x86 qemu-utils iproute2 iputils-ping nftables ethtool socat netcat-openbsd
 dnsmasq-base memcached libmemcached-tools netpipe-tcp iperf libjemalloc2 libjemalloc-dev"
 

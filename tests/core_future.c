@@ -3,7 +3,6 @@
 #include "core/ebb.h"
 #include "core/event.h"
 #include "core/future.h"
-#include "ebb_hosted.h"
 #include "tap.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -118,5 +117,5 @@ int main(int argc, char **argv)
 {
     (void)argc;
     char *args[] = { argv[0], "cores=2", NULL };
-    return ebb_hosted_run(2, args);
+    return ebb_run(2, args);
 }

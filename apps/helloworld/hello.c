@@ -1,21 +1,10 @@
 /* helloworld: every core calls a per-core Ebb; the rep serving the call says which core it
  * belongs to. The last core to answer ends the program. */
+#include "apps/helloworld/hello.gen.h" /* generated from hello.ebb.h */
 #include "core/ebb.h"
 #include "core/event.h"
 #include <stdio.h>
 #include <stdlib.h>
-
-/* The interface (a struct of methods whose first parameter is the rep) and its call wrapper. */
-struct hello {
-    void (*say)(void *self);
-};
-#define HELLO_IFACE 0x68656c6c6f000001ull
-
-static inline void hello_say(ebb_id_t id)
-{
-    void *r = ebb_rep(id, HELLO_IFACE);
-    EBB_OPS(r, struct hello)->say(r);
-}
 
 struct hello_rep {
     const struct hello *ops;
@@ -44,21 +33,17 @@ static void *create_rep(struct ebb_root *root, unsigned core)
     return r;
 }
 
-static struct ebb_root hello_root = {
-    .name = "hello", .iface = HELLO_IFACE, .kind = EBB_PER_CORE, .create_rep = create_rep,
-};
-static ebb_id_t hello_id;
+/* A per-core root (the kind hello.ebb.h names); the manifest binds it to EBB_ID_HELLO. */
+HELLO_ROOT(hello_root, create_rep);
 
 static void greet(void *arg)
 {
     (void)arg;
-    hello_say(hello_id);
+    hello_say(EBB_ID_HELLO);
 }
 
 void app_main(void)
 {
-    hello_id = ebb_id_alloc();
-    ebb_bind(hello_id, &hello_root);
     for (unsigned c = 0; c < ebb_ncores(); c++)
         ebb_spawn_on(c, greet, NULL);
 }

@@ -76,7 +76,17 @@ static int wait_events(uint64_t deadline_ns, bool sleep)
             ts.tv_nsec = (long)(d % 1000000000u);
         }
     }
-    int n = epoll_pwait2(h->epfd, ev, 64, tp, NULL);
+    static bool no_pwait2; /* e.g. under valgrind: fall back to millisecond timeouts */
+    int n = -1;
+    if (!sleep) { /* epoll_pwait2 with a zero timeout may still schedule on some kernels */
+        n = epoll_wait(h->epfd, ev, 64, 0);
+    } else if (!no_pwait2) {
+        n = epoll_pwait2(h->epfd, ev, 64, tp, NULL);
+        if (n < 0 && errno == ENOSYS)
+            no_pwait2 = true;
+    }
+    if (sleep && no_pwait2)
+        n = epoll_wait(h->epfd, ev, 64, !tp ? -1 : (int)(ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000));
     if (n < 0) {
         if (errno == EINTR)
             return 0;
@@ -125,9 +135,9 @@ void platform_console_write(const char *s, size_t n)
 
 int ebb_fd_watch(int fd, uint32_t events, ebb_fd_fn fn, void *arg)
 {
-    struct hcore *h = &hc[ebb_core()];
-    if (fd < 0 || fd >= MAX_FDS)
+    if (fd < 0 || fd >= MAX_FDS || ebb_core() >= ncores)
         return -EINVAL;
+    struct hcore *h = &hc[ebb_core()];
     struct epoll_event ev = { .events = events, .data.fd = fd };
     if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
         return -errno;
@@ -137,15 +147,17 @@ int ebb_fd_watch(int fd, uint32_t events, ebb_fd_fn fn, void *arg)
 
 int ebb_fd_modify(int fd, uint32_t events)
 {
+    if (ebb_core() >= ncores)
+        return -EINVAL;
     struct epoll_event ev = { .events = events, .data.fd = fd };
     return epoll_ctl(hc[ebb_core()].epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
 }
 
 int ebb_fd_unwatch(int fd)
 {
-    struct hcore *h = &hc[ebb_core()];
-    if (fd < 0 || fd >= MAX_FDS)
+    if (fd < 0 || fd >= MAX_FDS || ebb_core() >= ncores)
         return -EINVAL;
+    struct hcore *h = &hc[ebb_core()];
     h->watches[fd] = (struct watch){ 0 };
     return epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 }
@@ -161,6 +173,9 @@ static void start_app(void *arg)
     app_main();
 }
 
+/* cpu=K: core c runs on CPU K+c, so that node processes sharing a machine need not share CPUs. */
+static unsigned first_cpu;
+
 static void *core_main(void *arg)
 {
     unsigned core = (unsigned)(uintptr_t)arg;
@@ -168,7 +183,7 @@ static void *core_main(void *arg)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(core % (unsigned)(ncpu > 0 ? ncpu : 1), &set);
+    CPU_SET((first_cpu + core) % (unsigned)(ncpu > 0 ? ncpu : 1), &set);
     pthread_setaffinity_np(pthread_self(), sizeof set, &set); /* best effort: may be restricted */
     if (core == 0)
         ebb_spawn(start_app, NULL);
@@ -188,6 +203,7 @@ int ebb_hosted_run(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     ncores = (unsigned)ebb_config_int("cores", ncpu > 0 ? ncpu : 1, 1, EBB_MAX_CORES);
     unsigned numa = (unsigned)ebb_config_int("numa", 1, 1, ncores);
+    first_cpu = (unsigned)ebb_config_int("cpu", 0, 0, 4095);
     ebb_topology_set(ncores, numa);
     ebb_set_node((unsigned)ebb_config_int("node", 0, 0, EBB_MAX_NODES - 1));
     for (unsigned c = 0; c < ncores; c++) {
@@ -220,6 +236,8 @@ int ebb_hosted_run(int argc, char **argv)
     }
     return ebb_exit_code();
 }
+
+int ebb_run(int argc, char **argv) { return ebb_hosted_run(argc, argv); }
 
 __attribute__((weak)) int main(int argc, char **argv) { return ebb_hosted_run(argc, argv); }
 

@@ -1,0 +1,27 @@
+m4_divert(-1)
+# The image's static binding table, from its manifest(s): which root serves each static Ebb id
+# when nothing was bound at run time. A binding for one platform only is inside #ifdef.
+m4_define(«EG_NOTHING», «»)
+m4_define(«EG_INC», «#include $1
+»)
+m4_define(«EG_IF», «m4_ifelse(«$1», «», «$2», «#ifdef $1
+$2«»#endif
+»)»)
+m4_define(«EG_ROOT_DECL», «EG_IF(«$3», «extern struct ebb_root $2;
+»)»)
+m4_define(«EG_ROW», «EG_IF(«$3», «    { $1, &$2 },
+»)»)
+m4_define(«EG_ONLY», «EG_WITH(«EG_INCLUDE», «$1», «EG_WITH(«EG_BIND», «$2», «EG_ALL»)»)»)
+m4_divert(0)m4_dnl
+EG_BANNER(EG_SRC)
+#include <stddef.h>
+#include "core/ebb.h"
+EG_ONLY(«EG_INC», «EG_NOTHING»)m4_dnl
+
+EG_ONLY(«EG_NOTHING», «EG_ROOT_DECL»)m4_dnl
+
+const struct ebb_static_binding ebb_image_bindings[] = {
+EG_ONLY(«EG_NOTHING», «EG_ROW»)m4_dnl
+    { 0, NULL } /* keeps the array non-empty; not counted */
+};
+const size_t ebb_image_nbindings = sizeof ebb_image_bindings / sizeof ebb_image_bindings[0] - 1;

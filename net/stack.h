@@ -1,0 +1,44 @@
+/* This project's TCP/IP stack over a network interface Ebb (netif.h): create one, give it an
+ * address (static, or DHCP when cfg->ip is 0), and use its struct net with the API in net.h.
+ * Several stacks may live in one image (the in-memory wire joins two). */
+#pragma once
+#include "core/ebb.h"
+#include "net/net.h"
+
+struct net_stack;
+
+struct net_stack_config {
+    ip4_t ip;             /* 0: DHCP */
+    unsigned prefix;      /* netmask length */
+    ip4_t gw;             /* 0: none (only the local subnet is reachable) */
+    unsigned home_core;   /* core for ARP/DHCP timers and listeners' default */
+    unsigned rto_min_ms;  /* 0: 200 */
+    unsigned time_wait_ms;/* 0: 2000 */
+};
+
+/* Drops and events, counted (read with net_stack_stat). */
+#define NET_STATS(X)                                                                          \
+    X(rx_frames) X(tx_frames) X(tx_errors) X(eth_short) X(eth_other_type) X(eth_not_for_us)    \
+    X(arp_bad) X(arp_requests) X(arp_replies) X(arp_timeouts) X(arp_queue_drops)                \
+    X(ip_bad_header) X(ip_bad_checksum) X(ip_bad_length) X(ip_fragments) X(ip_not_for_us)       \
+    X(ip_other_proto) X(ip_no_route) X(icmp_bad) X(icmp_echo_replies) X(udp_bad)                \
+    X(udp_bad_checksum) X(udp_no_port) X(tcp_bad) X(tcp_bad_checksum) X(tcp_bad_options)       \
+    X(tcp_no_conn) X(tcp_rst_sent) X(tcp_retransmits) X(tcp_fast_retransmits) X(tcp_timeouts)  \
+    X(tcp_ooo_segments) X(tcp_out_of_window) X(tcp_accepts) X(tcp_backlog_drops) X(dhcp_bad)
+
+struct net_stats {
+#define NET_STAT_FIELD(n) uint64_t n;
+    NET_STATS(NET_STAT_FIELD)
+#undef NET_STAT_FIELD
+};
+
+struct net_stack *net_stack_new(ebb_id_t netif, const struct net_stack_config *cfg);
+/* Future of the stack's struct net * once it has an address (at once when static). */
+ebb_future_t net_stack_up(struct net_stack *s);
+struct net *net_stack_net(struct net_stack *s);
+/* A snapshot of the counters. */
+void net_stack_stats(struct net_stack *s, struct net_stats *out);
+/* Formats the non-zero counters as "name=value ..."; returns the length. */
+size_t net_stack_format_stats(struct net_stack *s, char *buf, size_t len);
+/* Prints the non-zero counters to the console, one line. */
+void net_stack_print_stats(struct net_stack *s, const char *label);

@@ -1,0 +1,187 @@
+/* The native platform's entry (native_kmain, from boot.S), what core/ needs from a platform
+ * (core/platform.h), and the machine's exit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/config.h"
+#include "core/context.h"
+#include "core/ebb.h"
+#include "core/event.h"
+#include "core/platform.h"
+#include "ebb_native.h"
+#include "native.h"
+
+uint64_t native_main_tsc;
+static unsigned ncores = 1;
+
+uint64_t ebb_native_boot_tsc(void) { return native_boot_tsc; }
+uint64_t ebb_native_main_tsc(void) { return native_main_tsc; }
+uint64_t ebb_native_tsc_hz(void) { return native_tsc_hz(); }
+
+uint64_t platform_now_ns(void) { return clock_ns(); }
+
+/* Takes the interrupts pending on this core (an open window of one instruction): their handlers
+ * queue events. Returns how many device interrupts came in. */
+int platform_poll(void)
+{
+    uint64_t before = PCPU->irqs;
+    __asm__ volatile("sti; nop; cli" ::: "memory");
+    return (int)(PCPU->irqs - before);
+}
+
+/* Interrupts are on only here: events run to completion with them off. sti;hlt has no window
+ * in between, so a wake-up IPI that arrives after the check still ends the hlt. */
+void platform_wait(uint64_t deadline_ns)
+{
+    struct pcpu *p = PCPU;
+    if (!__atomic_exchange_n(&p->wake, 0, __ATOMIC_ACQUIRE)) {
+        if (deadline_ns != UINT64_MAX) {
+            uint64_t now = clock_ns();
+            if (deadline_ns <= now)
+                return;
+            apic_timer_oneshot_ns(deadline_ns - now);
+        }
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+        if (deadline_ns != UINT64_MAX)
+            apic_timer_oneshot_ns(0);
+        __atomic_store_n(&p->wake, 0, __ATOMIC_RELAXED);
+    }
+}
+
+void platform_wake(unsigned core)
+{
+    if (core >= ncores)
+        return;
+    __atomic_store_n(&native_pcpu_of(core)->wake, 1, __ATOMIC_RELEASE);
+    if (core != ebb_core())
+        apic_send_ipi(native_apic_ids[core], VEC_WAKE);
+}
+
+/* Stacks come from the allocator, page aligned; no guard page (RAM is mapped with 2 MiB pages). */
+void *platform_stack_alloc(size_t size) { return aligned_alloc(PAGE_SIZE, size); }
+
+void platform_stack_free(void *base, size_t size)
+{
+    (void)size;
+    free(base);
+}
+
+void platform_exit(int code) { (void)code; }
+
+/* The launcher (scripts/qemu-run) gives the guest a debugcon at 0xe9 to report its exit code
+ * (so that a reset or a triple fault, after which QEMU also exits 0, is never taken for success)
+ * and an isa-debug-exit at 0xf4. Status 0 powers off through ACPI, so QEMU itself exits 0;
+ * any other status leaves through isa-debug-exit: QEMU exits (code << 1) | 1. */
+void native_machine_exit(int code)
+{
+    cli();
+    int c = code == 0 ? 0 : (code & 0x7f) ? code & 0x7f : 1;
+    char msg[32];
+    int n = snprintf(msg, sizeof msg, "ebbrt-exit %d\n", c);
+    for (int i = 0; i < n; i++)
+        outb(0xe9, (uint8_t)msg[i]);
+    if (c == 0)
+        acpi_poweroff();
+    outl(0xf4, (uint32_t)c);
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+extern void app_main(void) __attribute__((weak)); /* a program with its own main() may have none */
+
+static void start_app(void *arg)
+{
+    (void)arg;
+    if (!app_main)
+        ebb_panic("native: the program defines no app_main()");
+    app_main();
+}
+
+/* One core's share of the runtime: its loop until ebb_exit(). */
+void native_core_run(unsigned core)
+{
+    if (core == 0)
+        ebb_spawn(start_app, NULL);
+    ebb_context_run_loop();
+    ebb_event_core_cleanup();
+    ebb_context_core_cleanup();
+}
+
+int ebb_native_run(int argc, char **argv)
+{
+    char err[256];
+    if (ebb_config_parse(argc - 1, argv + 1, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        return 2;
+    }
+    ncores = (unsigned)ebb_config_int("cores", native_ncpus, 1, native_ncpus);
+    unsigned numa = (unsigned)ebb_config_int("numa", 1, 1, ncores);
+    ebb_topology_set(ncores, numa);
+    ebb_set_node((unsigned)ebb_config_int("node", 0, 0, EBB_MAX_NODES - 1));
+    smp_release();
+    native_core_run(0);
+    smp_wait_done(ncores);
+    return ebb_exit_code();
+}
+
+int ebb_run(int argc, char **argv) { return ebb_native_run(argc, argv); }
+
+__attribute__((weak)) int main(int argc, char **argv) { return ebb_native_run(argc, argv); }
+
+/* The command line "kernel-path key=value ...", split in place into argv. */
+static int split_cmdline(char *s, char **argv, int max)
+{
+    int argc = 0;
+    while (*s && argc < max - 1) {
+        while (*s == ' ')
+            *s++ = 0;
+        if (!*s)
+            break;
+        argv[argc++] = s;
+        while (*s && *s != ' ')
+            s++;
+    }
+    argv[argc] = NULL;
+    return argc;
+}
+
+static char cmdbuf[1024];
+static char *argv_buf[128];
+
+void native_kmain(uint32_t magic, uint64_t mbi)
+{
+    serial_init();
+    mm_init(magic, mbi);
+    trap_init_core(0);
+    irq_init();
+    acpi_init();
+    PCPU->apic_id = native_apic_ids[0];
+    apic_init_core();
+    clock_calibrate();
+
+    strlcpy(cmdbuf, mm_cmdline(), sizeof cmdbuf);
+    int argc = split_cmdline(cmdbuf, argv_buf, 128);
+    if (!argc) {
+        argv_buf[argc++] = "ebbrt";
+        argv_buf[argc] = NULL;
+    }
+    /* Start only the CPUs the runtime will use: cores=N (checked again by ebb_config). */
+    unsigned want = native_ncpus;
+    for (int i = 1; i < argc; i++)
+        if (!strncmp(argv_buf[i], "cores=", 6)) {
+            long n = strtol(argv_buf[i] + 6, NULL, 10);
+            if (n >= 1 && n < (long)want)
+                want = (unsigned)n;
+        }
+    smp_boot(want);
+    mm_handoff();
+    /* Constructors (e.g. registrations of Ebb roots) run before main, as in a hosted program. */
+    extern void (*__init_array_start[])(void), (*__init_array_end[])(void);
+    for (void (**f)(void) = __init_array_start; f < __init_array_end; f++)
+        (*f)();
+    ncores = native_ncpus;
+    native_main_tsc = rdtsc();
+    native_machine_exit(main(argc, argv_buf));
+}
+
+void platform_halt(int code) { native_machine_exit(code); }

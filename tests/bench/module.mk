@@ -1,0 +1,9 @@
+# Benchmark programs: built by `make bench`, never by the tests.
+BENCH_BINS += $(B)/hosted/bench/ebbcall
+$(B)/hosted/bench/ebbcall: $(call objs,hosted,tests/bench/ebbcall.c) $(HOSTED_LIB)
+	@mkdir -p $(@D)
+	$(call hosted_link,hosted,$(HOSTED_LIB))
+
+BENCHES += bench-core
+bench-core: $(B)/hosted/bench/ebbcall
+	tests/bench/core.sh $<
