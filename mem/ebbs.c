@@ -1,18 +1,19 @@
 /* The memory system's Ebb roots: the page allocator (a rep per NUMA node), the general-purpose
  * allocator (a rep per core: that core's struct gp) and slab caches (a rep per core each).
- * Until ebbgen generates this glue from ebbs/mem*.ebb.h, it is written by hand here. */
+ * The interfaces are ebbs/malloc.ebb.h, page_allocator.ebb.h and slab_cache.ebb.h (glue by ebbgen);
+ * ebbs/default.manifest binds the first two static ids to the roots defined here. */
 #include "mem/gp.h"
 #include "mem/page.h"
 #include "mem/slab.h"
-#include "ebbs/malloc.ebb.h"
-#include "ebbs/mem_pages.ebb.h"
-#include "ebbs/mem_slab.ebb.h"
+#include "ebbs/malloc.gen.h"
+#include "ebbs/page_allocator.gen.h"
+#include "ebbs/slab_cache.gen.h"
 #include <string.h>
 
 /* ---- page allocator: per node ---- */
 
 struct pages_rep {
-    const struct mem_pages *ops;
+    const struct page_allocator *ops;
     unsigned node;
 };
 
@@ -29,7 +30,7 @@ static int pages_add_range(void *self, uintptr_t start, uintptr_t end)
 {
     return mem_add_range(((struct pages_rep *)self)->node, start, end);
 }
-static const struct mem_pages pages_ops = { pages_alloc, pages_free, pages_add_range };
+static const struct page_allocator pages_ops = { pages_alloc, pages_free, pages_add_range };
 static struct pages_rep pages_reps[MEM_MAX_NODES];
 
 static void *pages_create_rep(struct ebb_root *root, unsigned core)
@@ -43,10 +44,7 @@ static void *pages_create_rep(struct ebb_root *root, unsigned core)
     return &pages_reps[node];
 }
 
-struct ebb_root mem_pages_root = {
-    .name = "mem_pages", .iface = MEM_PAGES_IFACE, .kind = EBB_PER_NODE,
-    .create_rep = pages_create_rep,
-};
+PAGE_ALLOCATOR_ROOT(mem_pages_root, pages_create_rep);
 
 /* ---- general-purpose allocator: per core ---- */
 
@@ -57,10 +55,7 @@ static void *gp_create_rep(struct ebb_root *root, unsigned core)
     return gp_self();
 }
 
-struct ebb_root mem_gp_root = {
-    .name = "mem_gp", .iface = MEM_MALLOC_IFACE, .kind = EBB_PER_CORE,
-    .create_rep = gp_create_rep,
-};
+MEM_MALLOC_ROOT(mem_gp_root, gp_create_rep);
 
 /* Native (and any platform without threads of its own): a rep per core. Hosted overrides this
  * with a rep per Linux thread (platform/hosted/mem_thread.c). */
@@ -83,7 +78,7 @@ struct slab_root {
 };
 
 struct slab_rep {
-    const struct mem_slab *ops;
+    const struct slab_cache *ops;
     struct slab_cpu cpu;
 };
 
@@ -96,7 +91,7 @@ static void slab_rep_free(void *self, void *p)
         mem_fatal("mem: slab cache free(%p): not an object of this cache", p);
     slab_free(&((struct slab_rep *)self)->cpu, pg, p);
 }
-static const struct mem_slab slab_ops = { slab_rep_alloc, slab_rep_free };
+static const struct slab_cache slab_ops = { slab_rep_alloc, slab_rep_free };
 
 static void *slab_create_rep(struct ebb_root *root, unsigned core)
 {
@@ -110,7 +105,7 @@ static void *slab_create_rep(struct ebb_root *root, unsigned core)
     return r;
 }
 
-ebb_id_t mem_slab_create(size_t size)
+ebb_id_t slab_cache_create(size_t size)
 {
     if (size == 0 || size > (1u << 20))
         return EBB_ID_NONE;
@@ -118,8 +113,8 @@ ebb_id_t mem_slab_create(size_t size)
     if (!sr)
         return EBB_ID_NONE;
     slab_class_init(&sr->cls, (uint32_t)size);
-    sr->root.name = "mem_slab";
-    sr->root.iface = MEM_SLAB_IFACE;
+    sr->root.name = "slab_cache";
+    sr->root.iface = SLAB_CACHE_IFACE;
     sr->root.kind = EBB_PER_CORE;
     sr->root.create_rep = slab_create_rep;
     ebb_id_t id = ebb_id_alloc();
@@ -128,26 +123,4 @@ ebb_id_t mem_slab_create(size_t size)
         return EBB_ID_NONE;
     }
     return id;
-}
-
-/* ---- default bindings ---- */
-
-/* The system's defaults, unless the image's manifest (ebb_image_bindings) names the id: a
- * run-time binding would win over the manifest, so it is made only for ids the image leaves. */
-static bool image_binds(ebb_id_t id)
-{
-    if (!ebb_image_bindings || !&ebb_image_nbindings)
-        return false;
-    for (size_t i = 0; i < ebb_image_nbindings; i++)
-        if (ebb_image_bindings[i].id == id)
-            return true;
-    return false;
-}
-
-__attribute__((constructor)) static void mem_bind_defaults(void)
-{
-    if (!image_binds(EBB_ID_PAGES))
-        ebb_bind(EBB_ID_PAGES, &mem_pages_root);
-    if (!image_binds(EBB_ID_MALLOC))
-        ebb_bind(EBB_ID_MALLOC, &mem_gp_root);
 }

@@ -1,7 +1,7 @@
 /* The general-purpose allocator: malloc semantics over the slab caches and the page allocator.
  *
- * Sizes up to GP_SMALL_MAX go to one of GP_NCLASSES size classes (8, 16, 32..128 by 16, then
- * four classes per doubling up to 16 KiB), each a per-core slab cache. Larger sizes are whole
+ * Sizes up to GP_SMALL_MAX go to one of GP_NCLASSES size classes (16..128 by 16, then four
+ * classes per doubling up to 16 KiB; every block is 16-byte aligned, as glibc's), each a per-core slab cache. Larger sizes are whole
  * pages from the buddy allocator (the unused tail of the power-of-two block goes straight back)
  * and return to it on free; sizes beyond the largest buddy block come from vmem regions.
  *
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include "mem/slab.h"
 
-#define GP_NCLASSES  37
+#define GP_NCLASSES  36
 #define GP_SMALL_MAX 16384
 #define GP_MAX_REPS  1024
 

@@ -6,15 +6,27 @@
  * Native images always link this file; a hosted image asks for it by adding mem/malloc.c to its
  * sources (<app>_SRCS). */
 #include "mem/gp.h"
-#include "ebbs/malloc.ebb.h"
+#include "ebbs/malloc.gen.h"
 #include <errno.h>
 #include <string.h>
 
 #define OPS(r) EBB_OPS(r, struct mem_malloc)
 
+/* An image whose binding table does not name EBB_ID_MALLOC (a test with a table of its own)
+ * gets the default allocator, bound at run time on the first miss. */
+__attribute__((noinline)) static void *core_rep_miss(void)
+{
+    if (!ebb_root_of(EBB_ID_MALLOC))
+        ebb_bind(EBB_ID_MALLOC, &mem_gp_root);
+    return ebb_fault(EBB_ID_MALLOC, MEM_MALLOC_IFACE);
+}
+
 static inline void *core_rep(void)
 {
-    return ebb_core() < EBB_MAX_CORES ? mem_malloc_rep() : NULL;
+    if (ebb_core() >= EBB_MAX_CORES)
+        return NULL;
+    void *r = EBB_LTT[EBB_ID_MALLOC]; /* the fast path of mem_malloc_rep(), with our miss */
+    return __builtin_expect(r != NULL, 1) ? r : core_rep_miss();
 }
 
 void *malloc(size_t n)

@@ -1,5 +1,9 @@
 # The memory system: buddy page allocator, per-core slabs, vmem, general-purpose allocator.
-CORE_SRCS   += mem/page.c mem/slab.c mem/vmem.c mem/gp.c mem/ebbs.c
+EBB_IFACES  += ebbs/malloc.ebb.h ebbs/page_allocator.ebb.h ebbs/slab_cache.ebb.h
+CORE_SRCS   += mem/page.c mem/slab.c mem/vmem.c mem/gp.c mem/ebbs.c \
+               $(B)/gen/ebbs/malloc.gen.c $(B)/gen/ebbs/page_allocator.gen.c $(B)/gen/ebbs/slab_cache.gen.c
+# Native images always route the malloc family to the malloc Ebb (hosted ones ask for it).
+NATIVE_SRCS += mem/malloc.c
 HOSTED_SRCS += platform/hosted/mem_arena.c platform/hosted/mem_thread.c
 
 HOSTED_TESTS += mem_buddy mem_stress mem_vmem mem_ebb mem_misuse
@@ -17,7 +21,7 @@ EBBMALLOC_SRCS := mem/page.c mem/slab.c mem/vmem.c mem/gp.c \
 EBBMALLOC := $(B)/lib/libebbmalloc.so
 pic_CFLAGS := -O2 -pthread -fPIC -fvisibility=hidden -ftls-model=initial-exec \
               -Iplatform/hosted/include -DEBB_HOSTED
-$(B)/pic/obj/%.c.o: %.c
+$(B)/pic/obj/%.c.o: %.c | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(pic_CFLAGS) -MMD -MP -c $< -o $@
 $(EBBMALLOC): $(patsubst %,$(B)/pic/obj/%.o,$(EBBMALLOC_SRCS))

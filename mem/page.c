@@ -204,6 +204,15 @@ static struct mem_page *take_or_grow(unsigned node, unsigned order, uintptr_t *a
         mem_unlock(&b->lock);
     }
     mem_unlock(&grow_lock);
+    /* A node without memory (or out of it) borrows from the others, nearest index first. */
+    for (unsigned d = 1; !pg && d < MEM_MAX_NODES; d++) {
+        struct buddy *o = &nodes[(node + d) % MEM_MAX_NODES];
+        if (!__atomic_load_n(&o->total_pages, __ATOMIC_RELAXED))
+            continue;
+        mem_lock(&o->lock);
+        pg = block_take(o, order, a, r);
+        mem_unlock(&o->lock);
+    }
     return pg;
 }
 
@@ -218,7 +227,7 @@ void *mem_pages_alloc(unsigned node, unsigned order)
         return NULL;
     pg->state = MEM_PG_RAW;
     pg->order = (uint8_t)order;
-    pg->node = (uint16_t)node;
+    pg->node = (uint16_t)r->node;
     pg->owner = NULL;
     return (void *)a;
 }
@@ -264,14 +273,14 @@ void *mem_pages_alloc_n(unsigned node, size_t npages, unsigned align_order)
         return NULL;
     size_t tail = ((size_t)1 << order) - npages;
     if (tail) {
-        struct buddy *b = &nodes[node];
+        struct buddy *b = &nodes[r->node]; /* the range's node: it may have been borrowed */
         mem_lock(&b->lock);
         span_free(b, r, a + (npages << MEM_PAGE_SHIFT), tail);
         mem_unlock(&b->lock);
     }
     pg->state = MEM_PG_LARGE;
     pg->npages = (uint32_t)npages;
-    pg->node = (uint16_t)node;
+    pg->node = (uint16_t)r->node;
     pg->owner = NULL;
     return (void *)a;
 }

@@ -4,16 +4,15 @@
 #include "core/ebb.h"
 #include "core/event.h"
 #include "ebb_hosted.h"
-#include "ebbs/malloc.ebb.h"
-#include "ebbs/mem_pages.ebb.h"
-#include "ebbs/mem_slab.ebb.h"
+#include "ebbs/malloc.gen.h"
+#include "ebbs/page_allocator.gen.h"
+#include "ebbs/slab_cache.gen.h"
 #include "mem/gp.h"
 #include "tap.h"
 
 #define N 5000
 #define MOPS(r) EBB_OPS(r, struct mem_malloc)
 
-extern struct ebb_root mem_gp_root, mem_pages_root;
 static void *objs[N];
 static void *rep0, *rep1, *pages1;
 static ebb_id_t cache;
@@ -29,8 +28,8 @@ static int cmp(const void *a, const void *b)
 static void on_core1(void *arg)
 {
     (void)arg;
-    rep1 = mem_malloc_rep();
-    pages1 = mem_pages_rep();
+    rep1 = mem_malloc_rep(EBB_ID_MALLOC);
+    pages1 = page_allocator_rep(EBB_ID_PAGES);
     ok(rep1 == gp_self(), "core 1's malloc rep is its own general-purpose rep");
     switch (step) {
     case 1:
@@ -38,9 +37,9 @@ static void on_core1(void *arg)
             MOPS(rep1)->free(rep1, objs[i]);
         break;
     case 2: {
-        void *sr = ebb_rep(cache, MEM_SLAB_IFACE);
+        void *sr = slab_cache_rep(cache);
         for (int i = 0; i < N; i++)
-            EBB_OPS(sr, struct mem_slab)->free(sr, objs[i]);
+            EBB_OPS(sr, struct slab_cache)->free(sr, objs[i]);
         break;
     }
     }
@@ -53,7 +52,7 @@ static void next_step(void *arg)
     switch (step++) {
     case 0:
         ok(ebb_root_of(EBB_ID_MALLOC) == &mem_gp_root, "EBB_ID_MALLOC is bound to the default root");
-        rep0 = mem_malloc_rep();
+        rep0 = mem_malloc_rep(EBB_ID_MALLOC);
         ok(rep0 == gp_self(), "core 0's malloc rep is its own general-purpose rep");
         for (int i = 0; i < N; i++)
             objs[i] = MOPS(rep0)->malloc(rep0, 64);
@@ -61,7 +60,7 @@ static void next_step(void *arg)
         break;
     case 1: {
         ok(rep1 && rep1 != rep0, "the two cores have different reps");
-        ok(pages1 && pages1 == mem_pages_rep(), "both cores share the node's page allocator rep");
+        ok(pages1 && pages1 == page_allocator_rep(EBB_ID_PAGES), "both cores share the node's page allocator rep");
         /* Core 1 freed core 0's objects: they went back to core 0 in batches (all but the last,
          * partial one); core 0 reuses them, after the fresh objects its array still holds. */
         qsort(objs, N, sizeof objs[0], cmp);
@@ -72,16 +71,16 @@ static void next_step(void *arg)
                 reused++;
         }
         ok(reused >= N - SLAB_REMOTE_BATCH, "%d of %d objects freed on core 1 came back to core 0", reused, N);
-        void *pa = mem_pages_rep();
-        void *blk = EBB_OPS(pa, struct mem_pages)->alloc(pa, 3);
+        void *pa = page_allocator_rep(EBB_ID_PAGES);
+        void *blk = EBB_OPS(pa, struct page_allocator)->alloc(pa, 3);
         ok(blk && ((uintptr_t)blk & 32767) == 0, "the page allocator Ebb hands out aligned blocks");
-        EBB_OPS(pa, struct mem_pages)->free(pa, blk, 3);
-        cache = mem_slab_create(48);
+        EBB_OPS(pa, struct page_allocator)->free(pa, blk, 3);
+        cache = slab_cache_create(48);
         ok(cache != EBB_ID_NONE, "a slab cache Ebb gets a dynamic id");
-        void *sr = ebb_rep(cache, MEM_SLAB_IFACE);
+        void *sr = slab_cache_rep(cache);
         int misaligned = 0;
         for (int i = 0; i < N; i++) {
-            objs[i] = EBB_OPS(sr, struct mem_slab)->alloc(sr);
+            objs[i] = EBB_OPS(sr, struct slab_cache)->alloc(sr);
             misaligned += objs[i] == NULL || ((uintptr_t)objs[i] & 15);
         }
         is(misaligned, 0, "the cache hands out 16-byte aligned 48-byte objects");
@@ -89,11 +88,11 @@ static void next_step(void *arg)
         break;
     }
     case 2: {
-        void *sr = ebb_rep(cache, MEM_SLAB_IFACE);
+        void *sr = slab_cache_rep(cache);
         qsort(objs, N, sizeof objs[0], cmp);
         int reused = 0;
         for (int i = 0; i < N + 512; i++) {
-            void *p = EBB_OPS(sr, struct mem_slab)->alloc(sr);
+            void *p = EBB_OPS(sr, struct slab_cache)->alloc(sr);
             reused += bsearch(&p, objs, N, sizeof objs[0], cmp) != NULL;
         }
         ok(reused >= N - SLAB_REMOTE_BATCH, "slab cache: %d of %d objects freed remotely reused", reused, N);

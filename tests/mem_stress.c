@@ -107,7 +107,6 @@ static void one_op(struct gp *g, int t, uint64_t *s)
             p = gp_memalign(g, align, n);
         } else {
             p = gp_malloc(g, n);
-            align = n >= 16 ? 16 : 8;
         }
         if (!p) { atomic_fetch_add(&nulls, 1); return; }
         if ((uintptr_t)p & (align - 1))
