@@ -93,7 +93,20 @@ static inline ebb_future_t ebb_messenger_call(unsigned node, ebb_id_t id, uint64
  * unless memory ran out. */
 struct iobuf *ebb_msg_serve(const struct ebb_msg_hdr *h, uint8_t *payload);
 
-/* ---- setup (hosted) ---- */
+/* ---- a platform's transport (hosted: TCP, core/messenger.c) ---- */
+
+/* Implemented by the transport (core/msg.c has weak stand-ins: no network, only this node).
+ * Called on the Messenger's core. send consumes frame (header included); 0 or -errno. */
+int ebb_msg_transport_send(unsigned node, struct iobuf *frame);
+int ebb_msg_transport_listen(const char *addr, uint16_t port);
+int ebb_msg_transport_peer(unsigned node, const char *addr, uint16_t port);
+void ebb_msg_transport_stop(void);
+/* Called by the transport: a REPLY or ERROR frame arrived; a node's connection is gone (its
+ * pending calls fail with err). Incoming calls it serves itself with ebb_msg_serve(). */
+void ebb_msg_reply_received(const struct ebb_msg_hdr *h, const uint8_t *payload);
+void ebb_msg_node_failed(unsigned node, int err);
+
+/* ---- setup ---- */
 
 /* Builds this node's Messenger on this core (its sockets stay here) and listens on addr:port
  * (port 0: no listening; addr NULL: 127.0.0.1). Returns 0 or -errno. */

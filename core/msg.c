@@ -1,11 +1,18 @@
-/* The Messenger's platform-independent half: message buffers, the registry of dispatchers
- * (ebbgen's EBB_MSG_SERVICE entries, gathered by the linker) and the serving of one call frame.
- * The transport (hosted: core/messenger.c) moves frames and calls ebb_msg_serve(). */
+/* The Messenger's platform-independent part: message buffers, the registry of dispatchers
+ * (ebbgen's EBB_MSG_SERVICE entries, gathered by the linker), the serving of one call frame, and
+ * the Messenger Ebb itself (calls, the table of calls awaiting replies, calls to this node). A
+ * platform's transport (hosted: TCP, core/messenger.c) moves frames between nodes. */
 #include "core/messenger.h"
 #include "core/platform.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/config.h"
+#include "core/event.h"
+
+#define HDR sizeof(struct ebb_msg_hdr)
 
 extern const struct ebb_msg_service *const __start_ebb_msg_services[] __attribute__((weak));
 extern const struct ebb_msg_service *const __stop_ebb_msg_services[] __attribute__((weak));
@@ -90,4 +97,275 @@ struct iobuf *ebb_msg_serve(const struct ebb_msg_hdr *h, uint8_t *payload)
         .src = (uint16_t)ebb_node(), .err = err,
     };
     return reply;
+}
+
+/* ---- the Messenger Ebb: calls, replies, the pending table (the transport is per platform) ---- */
+
+struct pending {
+    uint32_t seq;
+    unsigned node;
+    uint64_t iface;
+    ebb_promise_t p;
+    ebb_msg_unpack_fn unpack;
+    void *arg;
+    struct pending *next;
+};
+
+#define NPEND 256
+struct mrep {
+    const struct messenger *ops;
+    unsigned core;            /* the transport's sockets / devices live on this core */
+    struct pending *pend[NPEND];
+    uint32_t seq;
+};
+static struct mrep *msgr;     /* this node's (the Ebb is shared: one rep) */
+
+static void fail_call(ebb_promise_t p, ebb_msg_unpack_fn unpack, void *arg, int err)
+{
+    uint64_t v = 0;
+    if (unpack)
+        err = unpack(arg, err, NULL, 0, &v);
+    ebb_promise_fail(p, err);
+}
+
+static struct pending *pending_take(struct mrep *m, uint32_t seq)
+{
+    for (struct pending **pp = &m->pend[seq % NPEND]; *pp; pp = &(*pp)->next) {
+        if ((*pp)->seq == seq) {
+            struct pending *pd = *pp;
+            *pp = pd->next;
+            return pd;
+        }
+    }
+    return NULL;
+}
+
+void ebb_msg_reply_received(const struct ebb_msg_hdr *h, const uint8_t *payload)
+{
+    struct pending *pd = msgr ? pending_take(msgr, h->seq) : NULL;
+    if (!pd) {
+        ebb_msg_log("messenger: reply from node %u to unknown call %u dropped", h->src, h->seq);
+        return;
+    }
+    int err = 0;
+    if (h->type == EBB_MSG_ERROR)
+        err = h->err > 0 ? h->err : EPROTO;
+    else if (h->type != EBB_MSG_REPLY || h->iface != pd->iface)
+        err = EPROTO;
+    uint64_t v = 0;
+    if (pd->unpack)
+        err = pd->unpack(pd->arg, err, err ? NULL : payload, err ? 0 : h->len, &v);
+    else if (!err && h->len != 8)
+        err = EBADMSG;
+    else if (!err)
+        memcpy(&v, payload, 8);
+    if (err)
+        ebb_promise_fail(pd->p, err);
+    else
+        ebb_promise_set(pd->p, v);
+    free(pd);
+}
+
+void ebb_msg_node_failed(unsigned node, int err)
+{
+    if (!msgr)
+        return;
+    for (unsigned i = 0; i < NPEND; i++) {
+        for (struct pending **pp = &msgr->pend[i]; *pp;) {
+            struct pending *pd = *pp;
+            if (pd->node == node) {
+                *pp = pd->next;
+                fail_call(pd->p, pd->unpack, pd->arg, err);
+                free(pd);
+            } else {
+                pp = &pd->next;
+            }
+        }
+    }
+}
+
+struct fwd {
+    struct mrep *m;
+    unsigned node, method;
+    ebb_id_t id;
+    uint64_t iface;
+    struct iobuf *args;
+    ebb_msg_unpack_fn unpack;
+    void *arg;
+    ebb_promise_t p;
+};
+
+static void do_call(struct fwd *f)
+{
+    struct mrep *m = f->m;
+    if (!f->args || iobuf_headroom(f->args) < HDR || f->args->len > EBB_MSG_MAX
+        || f->node >= EBB_MAX_NODES) {
+        iobuf_free(f->args);
+        fail_call(f->p, f->unpack, f->arg, EINVAL);
+        return;
+    }
+    uint32_t seq = ++m->seq;
+    struct ebb_msg_hdr h = {
+        .len = (uint32_t)f->args->len, .dst = f->id, .iface = f->iface, .seq = seq,
+        .method = (uint16_t)f->method, .type = EBB_MSG_CALL, .version = EBB_MSG_VERSION,
+        .src = (uint16_t)ebb_node(),
+    };
+    struct pending *pd = malloc(sizeof *pd);
+    if (!pd) {
+        iobuf_free(f->args);
+        fail_call(f->p, f->unpack, f->arg, ENOMEM);
+        return;
+    }
+    *pd = (struct pending){ seq, f->node, f->iface, f->p, f->unpack, f->arg, m->pend[seq % NPEND] };
+    m->pend[seq % NPEND] = pd;
+    if (f->node == ebb_node()) {
+        /* A call to this node: served here, through the same marshalling. */
+        struct iobuf *r = ebb_msg_serve(&h, f->args->data);
+        iobuf_free(f->args);
+        if (!r) {
+            ebb_msg_node_failed(f->node, ENOMEM);
+            return;
+        }
+        struct ebb_msg_hdr rh;
+        memcpy(&rh, r->data, HDR);
+        ebb_msg_reply_received(&rh, r->data + HDR);
+        iobuf_free(r);
+        return;
+    }
+    memcpy(iobuf_prepend(f->args, HDR), &h, HDR);
+    int err = ebb_msg_transport_send(f->node, f->args);
+    if (err < 0) {
+        struct pending *mine = pending_take(m, seq);
+        if (mine) {
+            fail_call(mine->p, mine->unpack, mine->arg, -err);
+            free(mine);
+        }
+    }
+}
+
+static void fwd_event(void *arg)
+{
+    do_call(arg);
+    free(arg);
+}
+
+static ebb_future_t m_call(void *self, unsigned node, ebb_id_t id, uint64_t iface, unsigned method,
+                           struct iobuf *args, ebb_msg_unpack_fn unpack, void *arg)
+{
+    struct mrep *m = self;
+    ebb_promise_t p;
+    ebb_future_t fut = ebb_promise_new(&p);
+    struct fwd f = { m, node, method, id, iface, args, unpack, arg, p };
+    if (ebb_core() == m->core) {
+        do_call(&f);
+        return fut;
+    }
+    struct fwd *w = malloc(sizeof *w);
+    if (!w) {
+        iobuf_free(args);
+        fail_call(p, unpack, arg, ENOMEM);
+        return fut;
+    }
+    *w = f;
+    ebb_spawn_on(m->core, fwd_event, w);
+    return fut;
+}
+
+static int m_listen(void *self, const char *addr, uint16_t port)
+{
+    struct mrep *m = self;
+    if (ebb_core() != m->core)
+        return -EPERM; /* setup belongs on the Messenger's core */
+    return port ? ebb_msg_transport_listen(addr ? addr : "127.0.0.1", port) : 0;
+}
+
+static int m_peer(void *self, unsigned node, const char *addr, uint16_t port)
+{
+    struct mrep *m = self;
+    if (ebb_core() != m->core)
+        return -EPERM; /* setup belongs on the Messenger's core */
+    if (node >= EBB_MAX_NODES || !addr || !port)
+        return -EINVAL;
+    return ebb_msg_transport_peer(node, addr, port);
+}
+
+static void m_stop(void *self)
+{
+    struct mrep *m = self;
+    if (ebb_core() != m->core)
+        return;
+    ebb_msg_transport_stop();
+    for (unsigned n = 0; n < EBB_MAX_NODES; n++)
+        ebb_msg_node_failed(n, ECONNRESET);
+}
+
+static const struct messenger messenger_ops = {
+    .call = m_call, .listen = m_listen, .peer = m_peer, .stop = m_stop,
+};
+
+static void *messenger_create(struct ebb_root *root, unsigned core)
+{
+    (void)root;
+    struct mrep *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->ops = &messenger_ops;
+    m->core = core;
+    msgr = m;
+    return m;
+}
+
+MESSENGER_ROOT(ebb_messenger_root, messenger_create);
+
+/* Without a network transport (a platform that has none yet), only this node is reachable. */
+__attribute__((weak)) int ebb_msg_transport_send(unsigned node, struct iobuf *frame)
+{
+    (void)node;
+    iobuf_free(frame);
+    return -EHOSTUNREACH;
+}
+__attribute__((weak)) int ebb_msg_transport_listen(const char *addr, uint16_t port)
+{
+    (void)addr, (void)port;
+    return -ENOSYS;
+}
+__attribute__((weak)) int ebb_msg_transport_peer(unsigned node, const char *addr, uint16_t port)
+{
+    (void)node, (void)addr, (void)port;
+    return -ENOSYS;
+}
+__attribute__((weak)) void ebb_msg_transport_stop(void) {}
+
+int ebb_messenger_configure(void)
+{
+    long node = ebb_config_int("node", 0, 0, EBB_MAX_NODES - 1);
+    ebb_set_node((unsigned)node);
+    const char *peers = ebb_config_get("peers");
+    if (peers) {
+        char buf[1024];
+        if (strlen(peers) >= sizeof buf) {
+            ebb_msg_log("messenger: peers= is too long");
+            return -EINVAL;
+        }
+        strcpy(buf, peers);
+        for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+            unsigned n, port;
+            char *at = strchr(w, '@'), *colon = at ? strrchr(at, ':') : NULL, *end1, *end2;
+            n = (unsigned)strtoul(w, &end1, 10);
+            port = colon ? (unsigned)strtoul(colon + 1, &end2, 10) : 0;
+            if (!at || !colon || end1 != at || *end2 || colon - at - 1 >= 64 || port > 65535) {
+                ebb_msg_log("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
+                return -EINVAL;
+            }
+            char addr[64];
+            memcpy(addr, at + 1, (size_t)(colon - at - 1));
+            addr[colon - at - 1] = 0;
+            if (ebb_messenger_peer(n, addr, (uint16_t)port) < 0) {
+                ebb_msg_log("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
+                return -EINVAL;
+            }
+        }
+    }
+    long port = ebb_config_int("listen", 0, 0, 65535);
+    return ebb_messenger_listen(ebb_config_str("listen_addr", "127.0.0.1"), (uint16_t)port);
 }

@@ -61,3 +61,4 @@ $(B)/hosted/bench/msgbench: $(call objs,hosted,tests/bench/msgbench.c tests/samp
 BENCHES += bench-msg
 bench-msg: $(B)/hosted/bench/msgbench
 	tests/bench/msg.sh $<
+NATIVE_TESTS += msg
