@@ -21,3 +21,8 @@ TEST_SCRIPTS += tests/native_hang.t
 NATIVE_TESTS += native_irq native_libc
 native_irq_SRCS := tests/native_irq.c
 native_libc_SRCS := tests/native_libc.c
+
+# make bench: boot time and image size (tests/bench/native_boot.sh).
+BENCHES += bench-native-boot
+bench-native-boot: $(B)/native/native_boot.elf $(B)/native/helloworld.elf
+	tests/bench/native_boot.sh $(B)
