@@ -1,0 +1,17 @@
+/* The page allocator Ebb: one rep per NUMA node, each a buddy allocator (mem/page.h). */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include "core/ebb_annot.h"
+#include "core/ebb.h"
+
+#define EBB_ID_PAGES EBB_ID(0, 17)
+extern struct ebb_root mem_pages_root;
+
+struct EBB_INTERFACE(per_node) page_allocator {
+    /* 2^order pages aligned to their size, or NULL. */
+    void *(*alloc)(void *self, unsigned order);
+    void (*free)(void *self, void *p, unsigned order);
+    /* Adds free physical memory [start, end) to this node (native boot: the multiboot map). */
+    int (*add_range)(void *self, uintptr_t start, uintptr_t end);
+};

@@ -1,0 +1,256 @@
+/* The general-purpose allocator (see gp.h). */
+#include "mem/gp.h"
+#include "mem/vmem.h"
+#include "ebbs/malloc.gen.h"
+#include <errno.h>
+#include <string.h>
+
+static const uint32_t class_size[GP_NCLASSES] = {
+    16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024,
+    1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336,
+    16384,
+};
+const unsigned char gp_class_small[129] = {
+    0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 8, 8, 9, 9, 9, 9, 10, 10, 10, 10, 11,
+    11, 11, 11, 12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14,
+    14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 18, 18, 18, 18, 18,
+    18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19,
+    19, 19, 19,
+};
+const unsigned char gp_class_mid[129] = {
+    0, 7, 11, 13, 15, 16, 17, 18, 19, 20, 20, 21, 21, 22, 22, 23, 23, 24, 24, 24, 24, 25, 25, 25,
+    25, 26, 26, 26, 26, 27, 27, 27, 27, 28, 28, 28, 28, 28, 28, 28, 28, 29, 29, 29, 29, 29, 29, 29,
+    29, 30, 30, 30, 30, 30, 30, 30, 30, 31, 31, 31, 31, 31, 31, 31, 31, 32, 32, 32, 32, 32, 32, 32,
+    32, 32, 32, 32, 32, 32, 32, 32, 32, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33,
+    33, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 35, 35, 35, 35, 35, 35, 35,
+    35, 35, 35, 35, 35, 35, 35, 35, 35,
+};
+
+struct slab_class gp_classes[GP_NCLASSES];
+
+static int pool_lock;
+static struct gp *pool;
+static struct gp *reps[GP_MAX_REPS];
+static unsigned nreps;
+static int classes_ready;
+
+static unsigned rep_order;  /* a struct gp and its caches' arrays fit in 2^rep_order pages */
+
+struct gp *gp_acquire(unsigned node)
+{
+    mem_lock(&pool_lock);
+    if (!classes_ready) {
+        size_t bytes = sizeof(struct gp);
+        for (unsigned i = 0; i < GP_NCLASSES; i++) {
+            slab_class_init(&gp_classes[i], class_size[i]);
+            bytes += slab_mag_slots(&gp_classes[i]) * sizeof(void *);
+        }
+        while ((MEM_PAGE_SIZE << rep_order) < bytes)
+            rep_order++;
+        classes_ready = 1;
+    }
+    struct gp **pp = &pool;
+    while (*pp && (*pp)->node != node)
+        pp = &(*pp)->pool_next;
+    struct gp *g = *pp;
+    if (g) {
+        *pp = g->pool_next;
+        g->pool_next = NULL;
+        mem_unlock(&pool_lock);
+        return g;
+    }
+    if (nreps == GP_MAX_REPS) {
+        mem_unlock(&pool_lock);
+        return NULL;
+    }
+    g = mem_pages_alloc(node, rep_order);
+    if (!g) {
+        mem_unlock(&pool_lock);
+        return NULL;
+    }
+    memset(g, 0, sizeof *g);
+    g->ops = &gp_malloc_ops;
+    g->node = node;
+    g->index = nreps;
+    void **slots = (void **)(g + 1);
+    for (unsigned i = 0; i < GP_NCLASSES; i++) {
+        uint32_t k = slab_mag_slots(&gp_classes[i]);
+        slab_cpu_init(&g->cls[i], &gp_classes[i], node, (uint16_t)i, slots, k);
+        slots += k;
+    }
+    __atomic_store_n(&reps[nreps], g, __ATOMIC_RELEASE);
+    __atomic_store_n(&nreps, nreps + 1, __ATOMIC_RELEASE);
+    mem_unlock(&pool_lock);
+    return g;
+}
+
+void gp_release(struct gp *g)
+{
+    gp_trim(g);
+    mem_lock(&pool_lock);
+    g->pool_next = pool;
+    pool = g;
+    mem_unlock(&pool_lock);
+}
+
+unsigned gp_nreps(void) { return __atomic_load_n(&nreps, __ATOMIC_ACQUIRE); }
+struct gp *gp_rep(unsigned i) { return i < gp_nreps() ? reps[i] : NULL; }
+
+void gp_trim(struct gp *g)
+{
+    for (unsigned i = 0; i < GP_NCLASSES; i++)
+        slab_trim(&g->cls[i]);
+}
+
+void gp_trim_all(void)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (unsigned i = 0; i < gp_nreps(); i++)
+            gp_trim(reps[i]);
+}
+
+/* Large allocations: whole pages, aligned to `align` (a power of two). */
+static void *large_alloc(struct gp *g, size_t n, size_t align)
+{
+    if (n > SIZE_MAX - MEM_PAGE_SIZE)
+        return NULL;
+    size_t npages = (n + MEM_PAGE_SIZE - 1) >> MEM_PAGE_SHIFT;
+    unsigned align_order = 0;
+    while ((MEM_PAGE_SIZE << align_order) < align)
+        align_order++;
+    if (npages <= ((size_t)1 << MEM_MAX_ORDER) && align_order <= MEM_MAX_ORDER) {
+        void *p = mem_pages_alloc_n(g->node, npages, align_order);
+        if (p)
+            return p;
+    }
+    return vmem_alloc_large(npages << MEM_PAGE_SHIFT, align);
+}
+
+void *gp_malloc(struct gp *g, size_t n)
+{
+    void *p;
+    if (__builtin_expect(n <= GP_SMALL_MAX, 1))
+        p = slab_alloc(&g->cls[gp_class_of(n)]);
+    else
+        p = large_alloc(g, n, MEM_PAGE_SIZE);
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+void gp_free(struct gp *g, void *p)
+{
+    if (!p)
+        return;
+    struct mem_page *pg = mem_page_of(p);
+    if (__builtin_expect(pg && pg->state == MEM_PG_SLAB, 1)) {
+        slab_free(&g->cls[pg->ci], pg, p);
+        return;
+    }
+    if (pg && pg->state == MEM_PG_LARGE && mem_page_addr(pg) == p) {
+        mem_pages_free_n(p, pg->npages);
+        return;
+    }
+    if (!pg && vmem_free_large(p) == 0)
+        return;
+    if (pg && pg->state == MEM_PG_FREE)
+        mem_fatal("mem: free(%p): double free (the page is free)", p);
+    mem_fatal("mem: free(%p): pointer was not returned by the allocator", p);
+}
+
+void *gp_calloc(struct gp *g, size_t nmemb, size_t size)
+{
+    size_t n;
+    if (__builtin_mul_overflow(nmemb, size, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = gp_malloc(g, n);
+    /* Large blocks are fresh pages only the first time; slab objects are reused: clear both. */
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
+size_t gp_usable_size(struct gp *g, const void *p)
+{
+    (void)g;
+    if (!p)
+        return 0;
+    struct mem_page *pg = mem_page_of(p);
+    if (pg && pg->state == MEM_PG_SLAB)
+        return ((struct slab *)pg->owner)->cls->size;
+    if (pg && pg->state == MEM_PG_LARGE && mem_page_addr(pg) == p)
+        return (size_t)pg->npages << MEM_PAGE_SHIFT;
+    size_t n;
+    if (!pg && (n = vmem_large_size(p)))
+        return n;
+    mem_fatal("mem: malloc_usable_size(%p): pointer was not returned by the allocator", p);
+}
+
+void *gp_realloc(struct gp *g, void *p, size_t n)
+{
+    if (!p)
+        return gp_malloc(g, n);
+    if (n == 0) {
+        gp_free(g, p);
+        return NULL;
+    }
+    size_t have = gp_usable_size(g, p);
+    /* Stay in place if it fits and would not waste more than half. */
+    if (n <= have && (n > have / 2 || have <= 16))
+        return p;
+    void *q = gp_malloc(g, n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, n < have ? n : have);
+    gp_free(g, p);
+    return q;
+}
+
+void *gp_memalign(struct gp *g, size_t align, size_t n)
+{
+    if (align <= 16)
+        return gp_malloc(g, n);
+    if (align & (align - 1)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t want = n > align ? n : align;
+    void *p;
+    if (align <= MEM_PAGE_SIZE && want <= MEM_PAGE_SIZE) {
+        /* Power-of-two classes hold objects aligned to their size (up to a page). */
+        size_t sz = 16;
+        while (sz < want)
+            sz <<= 1;
+        p = slab_alloc(&g->cls[gp_class_of(sz)]);
+    } else {
+        p = large_alloc(g, want, align);
+    }
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+bool gp_owns(const void *p)
+{
+    struct mem_page *pg = mem_page_of(p);
+    if (pg)
+        return pg->state == MEM_PG_SLAB || pg->state == MEM_PG_LARGE;
+    return vmem_large_size(p) != 0;
+}
+
+static void *op_malloc(void *self, size_t n) { return gp_malloc(self, n); }
+static void op_free(void *self, void *p) { gp_free(self, p); }
+static void *op_realloc(void *self, void *p, size_t n) { return gp_realloc(self, p, n); }
+static void *op_memalign(void *self, size_t a, size_t n) { return gp_memalign(self, a, n); }
+static size_t op_usable_size(void *self, const void *p) { return gp_usable_size(self, p); }
+
+const struct mem_malloc gp_malloc_ops = {
+    .malloc = op_malloc,
+    .free = op_free,
+    .realloc = op_realloc,
+    .memalign = op_memalign,
+    .usable_size = op_usable_size,
+};

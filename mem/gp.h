@@ -1,0 +1,66 @@
+/* The general-purpose allocator: malloc semantics over the slab caches and the page allocator.
+ *
+ * Sizes up to GP_SMALL_MAX go to one of GP_NCLASSES size classes (16..128 by 16, then four
+ * classes per doubling up to 16 KiB; every block is 16-byte aligned, as glibc's), each a per-core slab cache. Larger sizes are whole
+ * pages from the buddy allocator (the unused tail of the power-of-two block goes straight back)
+ * and return to it on free; sizes beyond the largest buddy block come from vmem regions.
+ *
+ * A struct gp is one rep: a core's (or, hosted, one thread's) set of caches. It is the rep of the
+ * malloc Ebb (ebbs/malloc.ebb.h): it begins with the method table. Reps are never destroyed;
+ * a rep whose thread ended goes to a pool and is adopted, caches and all, by the next thread. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include "mem/slab.h"
+
+#define GP_NCLASSES  36
+#define GP_SMALL_MAX 16384
+#define GP_MAX_REPS  1024
+
+struct gp {
+    const void *ops;              /* struct mem_malloc */
+    unsigned node;
+    unsigned index;               /* in gp_reps[] */
+    struct gp *pool_next;
+    struct slab_cpu cls[GP_NCLASSES];
+};
+
+extern struct slab_class gp_classes[GP_NCLASSES]; /* filled by the first gp_acquire() */
+extern const unsigned char gp_class_small[129]; /* (n + 7) >> 3, n <= 1024 */
+extern const unsigned char gp_class_mid[129];   /* (n + 127) >> 7, n <= 16384 */
+
+static inline unsigned gp_class_of(size_t n)
+{
+    return n <= 1024 ? gp_class_small[(n + 7) >> 3] : gp_class_mid[(n + 127) >> 7];
+}
+
+/* A rep for a new core or thread: from the pool of released reps, or fresh. NULL if out of
+ * memory. gp_release() gives it back (its caches are trimmed first, then kept for the next). */
+struct gp *gp_acquire(unsigned node);
+void gp_release(struct gp *g);
+/* Every rep ever made (for trimming all of them in tests and at quiescent points). */
+unsigned gp_nreps(void);
+struct gp *gp_rep(unsigned i);
+
+void *gp_malloc(struct gp *g, size_t n);
+void gp_free(struct gp *g, void *p);
+void *gp_calloc(struct gp *g, size_t nmemb, size_t size);
+void *gp_realloc(struct gp *g, void *p, size_t n);
+/* align: a power of two that is a multiple of sizeof(void *) (posix_memalign's rule). */
+void *gp_memalign(struct gp *g, size_t align, size_t n);
+size_t gp_usable_size(struct gp *g, const void *p);
+/* True if p lies in memory the general-purpose allocator manages (a slab or a large block). */
+bool gp_owns(const void *p);
+
+/* Returns the rep's cached memory to the page allocator; with all reps quiescent, calling it on
+ * every rep twice (the first pass pushes cross-core batches, the second takes them) returns
+ * everything not in use. */
+void gp_trim(struct gp *g);
+void gp_trim_all(void);
+
+/* The rep of the calling thread or core, provided by the platform (hosted: one per Linux thread,
+ * created on first use; native: the core's). */
+struct gp *gp_self(void);
+
+/* The method table of struct gp as a malloc Ebb rep. */
+extern const struct mem_malloc gp_malloc_ops;

@@ -1,0 +1,319 @@
+/* Per-core slab caches (see slab.h). */
+#include "mem/slab.h"
+#include <string.h>
+
+static size_t header_size(uint32_t nobj)
+{
+    size_t h = sizeof(struct slab);
+    if (MEM_CHECKS)
+        h += (nobj + 63) / 64 * sizeof(uint64_t);
+    return h;
+}
+
+void slab_class_init(struct slab_class *cls, uint32_t size)
+{
+    memset(cls, 0, sizeof *cls);
+    if (size < sizeof(void *))
+        size = sizeof(void *);
+    uint32_t align = size & -size;
+    if (align > MEM_PAGE_SIZE)
+        align = MEM_PAGE_SIZE;
+    unsigned order = 4; /* at least 64 KiB and 16 objects */
+    while ((MEM_PAGE_SIZE << order) < (size_t)size * 16)
+        order++;
+    size_t bytes = MEM_PAGE_SIZE << order;
+    /* The header (with its bitmap, sized for the most objects that could fit) comes first. */
+    size_t off = header_size((uint32_t)(bytes / size));
+    off = (off + align - 1) & ~((size_t)align - 1);
+    cls->size = size;
+    cls->order = (uint8_t)order;
+    cls->data_off = (uint32_t)off;
+    cls->nobj = (uint32_t)((bytes - off) / size);
+    /* Keep about 256 KiB per class per core, at least a slab's worth, so a core that frees what
+     * it allocated rarely has to walk objects back to their slabs. */
+    uint32_t hw = (uint32_t)((256u << 10) / size);
+    cls->hiwater = hw > cls->nobj ? hw : cls->nobj;
+    cls->batch = cls->nobj < 256 ? cls->nobj : 256;
+}
+
+uint32_t slab_mag_slots(const struct slab_class *cls)
+{
+    uint32_t k = (uint32_t)((64u << 10) / cls->size);
+    return k < 16 ? 16 : k > 256 ? 256 : k;
+}
+
+void slab_cpu_init(struct slab_cpu *c, const struct slab_class *cls, unsigned node, uint16_t ci,
+                   void **mag, uint32_t cap)
+{
+    memset(c, 0, sizeof *c);
+    c->mag = mag;
+    c->cap = cap;
+    c->cls = cls;
+    c->hiwater = cls->hiwater;
+    c->node = node;
+    c->ci = ci;
+}
+
+static void partial_add(struct slab_cpu *c, struct slab *s)
+{
+    s->prev = NULL;
+    s->next = c->partial;
+    if (c->partial)
+        c->partial->prev = s;
+    c->partial = s;
+    s->on_partial = 1;
+}
+
+static void partial_del(struct slab_cpu *c, struct slab *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        c->partial = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+    s->on_partial = 0;
+}
+
+static void slab_reset(struct slab_cpu *c, struct slab *s)
+{
+    const struct slab_class *cls = c->cls;
+    char *base = (char *)s;
+    memset(s, 0, header_size(cls->nobj));
+    s->bump = base + cls->data_off;
+    s->end = s->bump + (size_t)cls->nobj * cls->size;
+    s->cpu = c;
+    s->cls = cls;
+    s->ci = c->ci;
+}
+
+static struct slab *slab_new(struct slab_cpu *c)
+{
+    const struct slab_class *cls = c->cls;
+    struct slab *s = mem_pages_alloc(c->node, cls->order);
+    if (!s)
+        return NULL;
+    /* Every page of the slab points at it, so a free finds the slab from any object. */
+    struct mem_page *pg = mem_page_of(s);
+    for (size_t i = 0; i < ((size_t)1 << cls->order); i++) {
+        pg[i].owner = s;
+        pg[i].cpu = c;
+        pg[i].ci = c->ci;
+        pg[i].state = MEM_PG_SLAB;
+    }
+    slab_reset(c, s);
+    c->slabs++;
+    return s;
+}
+
+static void slab_pages_free(struct slab_cpu *c, struct slab *s)
+{
+    struct mem_page *pg = mem_page_of(s);
+    for (size_t i = 0; i < ((size_t)1 << c->cls->order); i++) {
+        pg[i].owner = NULL;
+        pg[i].cpu = NULL;
+        pg[i].ci = 0;
+        pg[i].state = MEM_PG_NONE;
+    }
+    c->slabs--;
+    mem_pages_free(s, c->cls->order);
+}
+
+static void slab_release(struct slab_cpu *c, struct slab *s)
+{
+    if (s->on_partial)
+        partial_del(c, s);
+    if (!c->spare) {
+        slab_reset(c, s);
+        c->spare = s;
+        return;
+    }
+    slab_pages_free(c, s);
+}
+
+/* Takes the owner's incoming batches. */
+static int take_remote(struct slab_cpu *c)
+{
+    if (!__atomic_load_n(&c->remote, __ATOMIC_RELAXED))
+        return 0;
+    void *list = __atomic_exchange_n(&c->remote, NULL, __ATOMIC_ACQUIRE);
+    if (!list)
+        return 0;
+    uint32_t n = 1;
+    void *last = list;
+    while (*(void **)last) {
+        last = *(void **)last;
+        n++;
+    }
+    *(void **)last = c->free;
+    c->free = list;
+    c->nfree += n;
+    return 1;
+}
+
+/* Moves up to k objects from the list to the array. */
+static void list_to_mag(struct slab_cpu *c, uint32_t k)
+{
+    void *p = c->free;
+    uint32_t n = c->n;
+    while (k-- && p) {
+        c->mag[n++] = p;
+        p = *(void **)p;
+        c->nfree--;
+    }
+    c->free = p;
+    c->n = n;
+}
+
+void *slab_refill(struct slab_cpu *c)
+{
+    if (!c->free)
+        take_remote(c);
+    if (!c->free) {
+        struct slab *s = c->partial;
+        if (!s) {
+            if (c->spare) {
+                s = c->spare;
+                c->spare = NULL;
+            } else if (!(s = slab_new(c))) {
+                return NULL;
+            }
+            partial_add(c, s);
+        }
+        if (s->free) {
+            /* The slab's whole free list moves to the core's list in O(1). */
+            c->free = s->free;
+            c->nfree += s->nfree;
+            s->inuse += s->nfree;
+            s->free = NULL;
+            s->nfree = 0;
+        } else {
+            /* Fresh objects go straight to the array, untouched until used. */
+            const struct slab_class *cls = c->cls;
+            uint32_t k = (uint32_t)((size_t)(s->end - s->bump) / cls->size);
+            uint32_t room = c->cap - c->n;
+            if (k > room)
+                k = room;
+            for (uint32_t i = 0; i < k; i++)
+                c->mag[c->n + i] = s->bump + (size_t)(k - 1 - i) * cls->size;
+            c->n += k;
+            s->bump += (size_t)k * cls->size;
+            s->inuse += k;
+        }
+        if (!s->free && s->bump == s->end)
+            partial_del(c, s);
+    }
+    list_to_mag(c, c->cap / 2);
+    return c->mag[--c->n];
+}
+
+void slab_spill(struct slab_cpu *c, void *p)
+{
+    /* The older half of the array goes to the list; the newer (cache-hot) half stays. */
+    uint32_t k = c->n / 2;
+    void *head = c->free;
+    for (uint32_t i = 0; i < k; i++) {
+        *(void **)c->mag[i] = head;
+        head = c->mag[i];
+    }
+    c->free = head;
+    c->nfree += k;
+    memmove(c->mag, c->mag + k, (c->n - k) * sizeof(void *));
+    c->n -= k;
+    c->mag[c->n++] = p;
+    if (c->nfree > c->hiwater)
+        slab_flush(c, c->nfree / 2);
+}
+
+void slab_flush(struct slab_cpu *c, uint32_t n)
+{
+    while (n-- && c->free) {
+        void *p = c->free;
+        c->free = *(void **)p;
+        c->nfree--;
+        struct slab *s = (struct slab *)mem_page_of(p)->owner;
+        *(void **)p = s->free;
+        s->free = p;
+        s->nfree++;
+        if (--s->inuse == 0)
+            slab_release(c, s);
+        else if (!s->on_partial)
+            partial_add(c, s);
+    }
+}
+
+void slab_remote_flush(struct slab_cpu *c)
+{
+    if (!c->rcount)
+        return;
+    struct slab_cpu *t = c->rtarget;
+    void *old = __atomic_load_n(&t->remote, __ATOMIC_RELAXED);
+    do {
+        *(void **)c->rtail = old;
+    } while (!__atomic_compare_exchange_n(&t->remote, &old, c->rhead, true, __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED));
+    c->rhead = c->rtail = NULL;
+    c->rcount = 0;
+}
+
+void slab_trim(struct slab_cpu *c)
+{
+    slab_remote_flush(c);
+    take_remote(c);
+    while (c->n) {
+        void *p = c->mag[--c->n];
+        *(void **)p = c->free;
+        c->free = p;
+        c->nfree++;
+    }
+    slab_flush(c, UINT32_MAX);
+    if (c->spare) {
+        struct slab *s = c->spare;
+        c->spare = NULL;
+        /* Not on the partial list and empty: give it back (slab_release would re-spare it). */
+        slab_pages_free(c, s);
+    }
+    /* Partial slabs with nothing in use (fresh ones only carved into the list just flushed). */
+    for (struct slab *s = c->partial, *next; s; s = next) {
+        next = s->next;
+        if (s->inuse == 0) {
+            partial_del(c, s);
+            slab_pages_free(c, s);
+        }
+    }
+}
+
+static size_t obj_index(struct slab *s, void *p)
+{
+    const struct slab_class *cls = s->cls;
+    uintptr_t off = (uintptr_t)p - ((uintptr_t)s + cls->data_off);
+    if ((uintptr_t)p < (uintptr_t)s + cls->data_off || off % cls->size ||
+        (char *)p >= s->bump)
+        return SIZE_MAX;
+    return off / cls->size;
+}
+
+void slab_mark_live(void *p)
+{
+    struct slab *s = slab_of(p);
+    size_t i = obj_index(s, p);
+    if (!s || i == SIZE_MAX)
+        mem_fatal("mem: slab handed out %p, which is not one of its objects", p);
+    uint64_t bit = 1ull << (i % 64);
+    uint64_t old = __atomic_fetch_or(&s->live[i / 64], bit, __ATOMIC_RELAXED);
+    if (old & bit)
+        mem_fatal("mem: slab handed out %p twice (free list corrupted: use after free?)", p);
+}
+
+void slab_check_free(struct slab *s, void *p)
+{
+    size_t i = obj_index(s, p);
+    if (i == SIZE_MAX)
+        mem_fatal("mem: free(%p): pointer was not returned by the allocator "
+                  "(inside a %u-byte object)", p, s->cls->size);
+    uint64_t bit = 1ull << (i % 64);
+    uint64_t old = __atomic_fetch_and(&s->live[i / 64], ~bit, __ATOMIC_RELAXED);
+    if (!(old & bit))
+        mem_fatal("mem: free(%p): double free (%u-byte object)", p, s->cls->size);
+}

@@ -1,0 +1,138 @@
+/* The slab allocator: caches of fixed-size objects with one cache per core (SLQB-like).
+ *
+ * A struct slab_class describes an object size (shared, read-only). Each core owns a struct
+ * slab_cpu per class: its LIFO of free objects, the slabs it owns that still have room (partial
+ * list) and one spare empty slab. The top of the LIFO is a small array (`mag`), the rest a list
+ * linked through the objects: popping from an array does not wait on a load from the object
+ * just popped, which halves the latency of back-to-back allocations. Alloc and free of the
+ * core's own objects touch only its slab_cpu: no lock, no atomic. An object freed on another core is put in that core's
+ * outgoing batch for the owner; a full batch (or one for a different owner) is pushed onto the
+ * owner's `remote` list with one CAS, and the owner takes the whole list when it runs dry.
+ * When a core's list grows past its high-water mark, half of it goes back to the slabs; a slab
+ * whose objects are all back is kept as the spare or returned to the page allocator. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include "mem/page.h"
+
+#if defined(MEM_DEBUG) || defined(__SANITIZE_ADDRESS__)
+#define MEM_CHECKS 1  /* double-free and foreign-pointer reports, at some cost */
+#else
+#define MEM_CHECKS 0
+#endif
+
+struct slab_class {
+    uint32_t size;     /* object size */
+    uint32_t nobj;     /* objects per slab */
+    uint32_t data_off; /* offset of the first object from the slab start */
+    uint32_t hiwater;  /* per-core list length that triggers a flush to the slabs */
+    uint32_t batch;    /* fresh objects carved per refill */
+    uint8_t order;     /* a slab is 2^order pages */
+};
+
+struct slab_cpu;
+
+struct slab {                       /* at the start of each slab */
+    struct slab *next, *prev;       /* owner's partial list */
+    void *free;                     /* objects returned to this slab */
+    char *bump, *end;               /* objects never handed out yet */
+    uint32_t nfree;                 /* objects on `free` */
+    uint32_t inuse;                 /* objects outside the slab (in use or on a core's list) */
+    struct slab_cpu *cpu;           /* the owning core's cache */
+    const struct slab_class *cls;
+    uint16_t ci;                    /* class index in its owner's array, for callers */
+    uint8_t on_partial;
+    uint64_t live[];                /* MEM_CHECKS: a bit per object handed out to a user */
+};
+
+struct slab_cpu {
+    void **mag;                     /* top of the LIFO: mag[0..n) */
+    uint32_t n, cap;
+    void *free;                     /* the rest, linked through the objects' first word */
+    uint32_t nfree;
+    uint32_t hiwater;
+    const struct slab_class *cls;
+    struct slab *partial;
+    struct slab *spare;
+    unsigned node;
+    uint16_t ci;
+    /* Outgoing: frees of other cores' objects, batched per destination. */
+    struct slab_cpu *rtarget;
+    void *rhead, *rtail;
+    uint32_t rcount;
+    size_t slabs;                   /* slabs owned */
+    /* Incoming: batches pushed by other cores; on its own cache line. */
+    _Alignas(64) void *_Atomic remote;
+    char pad_[56];
+};
+
+#define SLAB_REMOTE_BATCH 64
+
+/* Fills a class for objects of `size` bytes (aligned to its lowest set bit, up to a page). */
+void slab_class_init(struct slab_class *cls, uint32_t size);
+/* Array slots a core's cache of this class wants (mag, given to slab_cpu_init). */
+uint32_t slab_mag_slots(const struct slab_class *cls);
+void slab_cpu_init(struct slab_cpu *c, const struct slab_class *cls, unsigned node, uint16_t ci,
+                   void **mag, uint32_t cap);
+
+void *slab_refill(struct slab_cpu *c);                /* slow path of slab_alloc */
+void slab_spill(struct slab_cpu *c, void *p);         /* slow path of a local free */
+void slab_flush(struct slab_cpu *c, uint32_t n);      /* n objects of the list back to slabs */
+void slab_remote_flush(struct slab_cpu *c);           /* pushes the outgoing batch */
+/* Returns everything the cache holds (list, incoming and outgoing batches, spare slab) to the
+ * slabs and the page allocator. Call on the owning core (or when the owner is quiescent). */
+void slab_trim(struct slab_cpu *c);
+/* MEM_CHECKS reports: p is not an object of s, or not live. */
+void slab_check_free(struct slab *s, void *p);
+void slab_mark_live(void *p);
+
+static inline struct slab *slab_of(const void *p)
+{
+    struct mem_page *pg = mem_page_of(p);
+    return pg && pg->state == MEM_PG_SLAB ? (struct slab *)pg->owner : NULL;
+}
+
+static inline void *slab_alloc(struct slab_cpu *c)
+{
+    void *p;
+    uint32_t n = c->n;
+    if (__builtin_expect(n != 0, 1)) {
+        p = c->mag[n - 1];
+        c->n = n - 1;
+    } else {
+        p = slab_refill(c);
+    }
+    if (MEM_CHECKS && p)
+        slab_mark_live(p);
+    return p;
+}
+
+/* Frees p, an object on slab page pg, from the core whose cache of the same class is `self`.
+ * The page descriptor names the owner, so the common case does not touch the slab header. */
+static inline void slab_free(struct slab_cpu *self, struct mem_page *pg, void *p)
+{
+    if (MEM_CHECKS)
+        slab_check_free(pg->owner, p);
+    struct slab_cpu *owner = pg->cpu;
+    if (__builtin_expect(owner == self, 1)) {
+        uint32_t n = self->n;
+        if (__builtin_expect(n < self->cap, 1)) {
+            self->mag[n] = p;
+            self->n = n + 1;
+        } else {
+            slab_spill(self, p);
+        }
+        return;
+    }
+    if (self->rtarget != owner) {
+        if (self->rcount)
+            slab_remote_flush(self);
+        self->rtarget = owner;
+    }
+    *(void **)p = self->rhead;
+    if (!self->rhead)
+        self->rtail = p;
+    self->rhead = p;
+    if (++self->rcount >= SLAB_REMOTE_BATCH)
+        slab_remote_flush(self);
+}

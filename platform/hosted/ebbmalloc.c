@@ -1,0 +1,120 @@
+/* libebbmalloc.so: the general-purpose allocator for unmodified Linux programs (LD_PRELOAD).
+ * Each thread uses its own rep (mem_thread.c); there is no Ebb runtime in the process, so the
+ * calls go straight to the rep. */
+#define _GNU_SOURCE
+#include "mem/gp.h"
+#include "core/platform.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define API __attribute__((visibility("default")))
+
+extern __thread struct gp *mem_self_gp __attribute__((tls_model("initial-exec")));
+struct gp *gp_self_slow(void);
+
+static inline struct gp *self(void)
+{
+    struct gp *g = mem_self_gp;
+    return __builtin_expect(g != NULL, 1) ? g : gp_self_slow();
+}
+
+/* What mem/ needs from the platform, without the runtime. */
+void platform_console_write(const char *s, size_t n)
+{
+    if (write(2, s, n) < 0)
+        return;
+}
+void platform_abort(void) { abort(); }
+
+/* The first call of a thread: make its rep, then the normal path. Kept out of line so the
+ * fast paths below need no stack frame. */
+__attribute__((noinline)) static void *malloc_first(size_t n) { return gp_malloc(gp_self_slow(), n); }
+__attribute__((noinline)) static void free_first(void *p)
+{
+    if (p)
+        gp_free(gp_self_slow(), p);
+}
+
+API void *malloc(size_t n)
+{
+    struct gp *g = mem_self_gp;
+    if (__builtin_expect(g == NULL, 0))
+        return malloc_first(n);
+    if (__builtin_expect(n <= 1024 && !MEM_CHECKS, 1)) {
+        /* The fast path of gp_malloc/slab_alloc, inlined. */
+        struct slab_cpu *c = &g->cls[gp_class_small[(n + 7) >> 3]];
+        uint32_t k = c->n;
+        if (__builtin_expect(k != 0, 1)) {
+            c->n = k - 1;
+            return c->mag[k - 1];
+        }
+    }
+    return gp_malloc(g, n);
+}
+
+API void free(void *p)
+{
+    struct gp *g = mem_self_gp;
+    if (__builtin_expect(g == NULL, 0))
+        return free_first(p);
+    /* The fast path of gp_free/slab_free, inlined: an object of this thread's own slab. Only a
+     * slab page's descriptor can hold a pointer to one of this rep's caches (other states keep
+     * list links to descriptors or NULL there), so that one comparison also checks the state. */
+    struct mem_range *r = &mem_ranges[0];
+    uintptr_t off = (uintptr_t)p - r->start;
+    if (__builtin_expect(off < r->end - r->start && !MEM_CHECKS, 1)) {
+        struct mem_page *pg = &r->pages[off >> MEM_PAGE_SHIFT];
+        struct slab_cpu *c = &g->cls[pg->ci];
+        if (__builtin_expect(pg->cpu == c, 1)) {
+            uint32_t k = c->n;
+            if (__builtin_expect(k < c->cap, 1)) {
+                c->mag[k] = p;
+                c->n = k + 1;
+                return;
+            }
+        }
+    }
+    if (p)
+        gp_free(g, p);
+}
+
+API void *calloc(size_t nmemb, size_t size) { return gp_calloc(self(), nmemb, size); }
+API void *realloc(void *p, size_t n) { return gp_realloc(self(), p, n); }
+API size_t malloc_usable_size(void *p) { return gp_usable_size(self(), p); }
+
+API void *reallocarray(void *p, size_t nmemb, size_t size)
+{
+    size_t n;
+    if (__builtin_mul_overflow(nmemb, size, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, n);
+}
+
+API int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (align < sizeof(void *) || (align & (align - 1)))
+        return EINVAL;
+    void *p = gp_memalign(self(), align, n);
+    if (!p)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+API void *aligned_alloc(size_t align, size_t n)
+{
+    if (align == 0 || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return gp_memalign(self(), align < sizeof(void *) ? sizeof(void *) : align, n);
+}
+
+API void *memalign(size_t align, size_t n) { return aligned_alloc(align, n); }
+API void *valloc(size_t n) { return gp_memalign(self(), 4096, n); }
+API void *pvalloc(size_t n) { return gp_memalign(self(), 4096, (n + 4095) & ~(size_t)4095); }
+API void cfree(void *p) { free(p); }

@@ -1,0 +1,201 @@
+/* Randomised stress of the general-purpose allocator: THREADS threads (each its own rep, as
+ * cores are) allocate sizes from 1 B to 4 MiB with and without alignment, grow and shrink with
+ * realloc, and free about a third of their blocks on another thread than the one that
+ * allocated them. Every block carries a pattern checked before it is freed or moved (so an
+ * overlap or a lost realloc copy shows up); at checkpoints all threads stop and every live block
+ * is checked for alignment and overlap with every other. At the end everything is freed and
+ * every page must be back in the buddy lists. */
+#define _GNU_SOURCE
+#include "mem/gp.h"
+#include "mem/page.h"
+#include "tap.h"
+#include <pthread.h>
+#include <stdlib.h>
+
+#define THREADS 4
+#define SLOTS   300
+#define ROUNDS  4
+#define OPS     6000
+
+struct blk { unsigned char *p; size_t n, align; uint32_t seed; };
+
+static struct blk live[THREADS][SLOTS];
+/* Mailboxes: blocks handed to another thread to free. */
+static struct { int lock; struct blk b[4096]; unsigned n; } box[THREADS];
+static pthread_barrier_t bar;
+static atomic_int bad_pattern, bad_align, bad_usable, nulls, realloc_moves;
+
+static uint64_t rnd(uint64_t *s) { *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17; return *s; }
+
+static size_t pick_size(uint64_t *s)
+{
+    unsigned r = (unsigned)(rnd(s) % 100);
+    if (r < 55) return 1 + rnd(s) % 128;
+    if (r < 80) return 129 + rnd(s) % 4000;
+    if (r < 95) return 4096 + rnd(s) % 60000;
+    if (r < 99) return 65536 + rnd(s) % (1u << 20);
+    return (1u << 20) + rnd(s) % (3u << 20) + 1;   /* up to 4 MiB */
+}
+
+/* Pattern: first and last 64 bytes plus a stripe every 4 KiB (cheap for big blocks). */
+static void fill(struct blk *b)
+{
+    for (size_t i = 0; i < b->n; i += (i < 64 || i + 64 >= b->n) ? 1 : 4096)
+        b->p[i] = (unsigned char)(b->seed + i * 7);
+}
+static int intact(const struct blk *b, size_t upto)
+{
+    size_t n = upto < b->n ? upto : b->n;
+    for (size_t i = 0; i < n; i += (i < 64 || i + 64 >= b->n) ? 1 : 4096)
+        if (b->p[i] != (unsigned char)(b->seed + i * 7))
+            return 0;
+    return 1;
+}
+
+static void release(struct gp *g, struct blk *b)
+{
+    if (!intact(b, b->n))
+        atomic_fetch_add(&bad_pattern, 1);
+    gp_free(g, b->p);
+    b->p = NULL;
+}
+
+static void drain_box(struct gp *g, int t)
+{
+    mem_lock(&box[t].lock);
+    for (unsigned i = 0; i < box[t].n; i++)
+        release(g, &box[t].b[i]);
+    box[t].n = 0;
+    mem_unlock(&box[t].lock);
+}
+
+static void one_op(struct gp *g, int t, uint64_t *s)
+{
+    struct blk *b = &live[t][rnd(s) % SLOTS];
+    unsigned r = (unsigned)(rnd(s) % 100);
+    if (b->p && r < 25) {
+        release(g, b);
+    } else if (b->p && r < 40) {
+        /* Cross-thread free: hand it to another thread's mailbox. */
+        int to = (t + 1 + (int)(rnd(s) % (THREADS - 1))) % THREADS;
+        mem_lock(&box[to].lock);
+        if (box[to].n < 4096) {
+            box[to].b[box[to].n++] = *b;
+            b->p = NULL;
+        }
+        mem_unlock(&box[to].lock);
+        if (b->p)
+            release(g, b);
+    } else if (b->p && r < 60) {
+        size_t n = rnd(s) % 2 ? b->n * 2 + rnd(s) % 100 : b->n / 2 + 1;
+        if (n > (4u << 20)) n = 4u << 20;
+        unsigned char *q = gp_realloc(g, b->p, n);
+        if (!q) { atomic_fetch_add(&nulls, 1); return; }
+        if (q != b->p) atomic_fetch_add(&realloc_moves, 1);
+        struct blk moved = *b;  /* the old block's pattern, at its new place */
+        moved.p = q;
+        if (!intact(&moved, n))
+            atomic_fetch_add(&bad_pattern, 1);
+        *b = (struct blk){ q, n, 16, 0 };
+        b->seed = (uint32_t)rnd(s);
+        fill(b);
+    } else if (!b->p) {
+        size_t n = pick_size(s), align = 16;
+        unsigned char *p;
+        if (rnd(s) % 5 == 0) {
+            align = (size_t)1 << (3 + rnd(s) % 14);   /* 8 B .. 64 KiB */
+            p = gp_memalign(g, align, n);
+        } else {
+            p = gp_malloc(g, n);
+        }
+        if (!p) { atomic_fetch_add(&nulls, 1); return; }
+        if ((uintptr_t)p & (align - 1))
+            atomic_fetch_add(&bad_align, 1);
+        if (gp_usable_size(g, p) < n)
+            atomic_fetch_add(&bad_usable, 1);
+        *b = (struct blk){ p, n, align, (uint32_t)rnd(s) };
+        fill(b);
+    }
+}
+
+/* All threads stopped: every live block against every other. */
+static int cmp_blk(const void *a, const void *b)
+{
+    const struct blk *x = a, *y = b;
+    return x->p < y->p ? -1 : x->p > y->p;
+}
+static int overlaps;
+static void check_overlap(void)
+{
+    static struct blk all[THREADS * (SLOTS + 4096)];
+    size_t k = 0;
+    for (int t = 0; t < THREADS; t++) {
+        for (int i = 0; i < SLOTS; i++)
+            if (live[t][i].p) all[k++] = live[t][i];
+        for (unsigned i = 0; i < box[t].n; i++)
+            all[k++] = box[t].b[i];
+    }
+    qsort(all, k, sizeof all[0], cmp_blk);
+    for (size_t i = 1; i < k; i++)
+        if (all[i - 1].p + all[i - 1].n > all[i].p)
+            overlaps++;
+}
+
+static void *worker(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    struct gp *g = gp_self();
+    uint64_t s = 0x9e3779b97f4a7c15ull * (uint64_t)(t + 1);
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < OPS; i++) {
+            one_op(g, t, &s);
+            if (i % 64 == 0) drain_box(g, t);
+        }
+        pthread_barrier_wait(&bar);
+        if (t == 0) check_overlap();
+        pthread_barrier_wait(&bar);
+    }
+    drain_box(g, t);
+    for (int i = 0; i < SLOTS; i++)
+        if (live[t][i].p) release(g, &live[t][i]);
+    pthread_barrier_wait(&bar);
+    drain_box(g, t);  /* late arrivals from threads that finished after our first drain */
+    return NULL;
+}
+
+int main(void)
+{
+    setenv("EBB_ARENA_MB", "2048", 1);
+    struct gp *g0 = gp_self();  /* this thread's rep: makes the arena */
+    struct mem_node_stats st0;
+    mem_pages_stats(0, &st0);
+
+    pthread_barrier_init(&bar, NULL, THREADS);
+    pthread_t th[THREADS];
+    for (int t = 0; t < THREADS; t++)
+        pthread_create(&th[t], NULL, worker, (void *)(intptr_t)t);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+
+    is(bad_pattern, 0, "every block kept its contents until freed, across realloc too");
+    is(bad_align, 0, "every block is aligned as asked (16 B by default, 8 B..64 KiB explicit)");
+    is(bad_usable, 0, "malloc_usable_size is at least the size asked");
+    is(overlaps, 0, "no two live blocks overlap at any checkpoint");
+    is(nulls, 0, "no allocation failed");
+    ok(realloc_moves > 0, "realloc moved blocks (%d times) and kept their contents", realloc_moves);
+    ok(gp_nreps() >= THREADS + 1, "each thread had its own rep (%u reps)", gp_nreps());
+
+    /* Memory is all back once every rep has handed its cross-thread batches to their owners
+     * and returned its caches; only the reps themselves stay allocated. */
+    gp_trim_all();
+    (void)g0;
+    struct mem_node_stats st;
+    mem_pages_stats(0, &st);
+    size_t rep_pages = st.total_pages - st.free_pages;
+    char err[256] = "";
+    ok(mem_pages_check(0, err, sizeof err) == 0, "buddy invariants hold at the end: %s", err);
+    size_t per_rep = st0.total_pages - st0.free_pages;  /* only g0 existed then */
+    is(rep_pages, per_rep * gp_nreps(), "every page is back in the buddy lists but the %u reps' own",
+       gp_nreps());
+    return tap_done(0);
+}
