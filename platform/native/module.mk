@@ -15,7 +15,7 @@ NATIVE_TESTS += core_ebb core_event core_future
 core_ebb_NATIVE_SMP := 4
 NATIVE_APPS += native_hang
 native_hang_SRCS := tests/native_hang.c
-TEST_SCRIPTS += tests/native_hang.t
+TEST_SCRIPTS += tests/native_hang.t tests/native_debug.t
 
 # Native-only tests of the platform itself.
 NATIVE_TESTS += native_irq native_libc
