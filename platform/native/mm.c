@@ -311,9 +311,15 @@ void mm_handoff(void)
 {
 #ifdef HAVE_MEM
     spin_lock(&free_lock);
-    for (unsigned i = 0; i < nfree; i++)
+    for (unsigned i = 0; i < nfree; i++) {
+        /* The page allocator carves its page descriptors from the start of the range and
+         * expects them zeroed (fresh memory hosted); here the boot loader may have left data. */
+        uint64_t npages = (freer[i].end - freer[i].start) / PAGE_SIZE;
+        uint64_t meta = (npages * sizeof(struct mem_page) + PAGE_SIZE - 1) / PAGE_SIZE;
+        memset(phys_to_virt(freer[i].start), 0, (meta < npages ? meta : npages) * PAGE_SIZE);
         if (mem_add_range(0, freer[i].start, freer[i].end) < 0)
             kprintf("ebbrt: the page allocator refused memory [%#lx, %#lx)\n", freer[i].start, freer[i].end);
+    }
     nfree = 0;
     handed_off = true;
     spin_unlock(&free_lock);
