@@ -304,6 +304,18 @@ static enum CXChildVisitResult parm_visit(CXCursor c, CXCursor parent, CXClientD
     return CXChildVisit_Continue;
 }
 
+struct cursors { CXCursor *v; int n; };
+static enum CXChildVisitResult collect_parms(CXCursor c, CXCursor parent, CXClientData d)
+{
+    (void)parent;
+    struct cursors *cs = d;
+    if (clang_getCursorKind(c) == CXCursor_ParmDecl) {
+        cs->v = realloc(cs->v, sizeof *cs->v * (size_t)(cs->n + 1));
+        cs->v[cs->n++] = c;
+    }
+    return CXChildVisit_Continue;
+}
+
 static void add_method(struct iface *f, CXCursor field)
 {
     struct method m = { 0 };
@@ -333,8 +345,12 @@ static void add_method(struct iface *f, CXCursor field)
     (void)fts;
     m.is_void = rt.kind == CXType_Void;
     m.is_future = !strcmp(m.ret, "ebb_future_t");
-    clang_visitChildren(field, parm_visit, &m);
     int nargs = clang_getNumArgTypes(ft);
+    /* The ParmDecls under the field: a returned function type's come first, the method's last. */
+    struct cursors cs = { 0 };
+    clang_visitChildren(field, collect_parms, &cs);
+    for (int i = cs.n > nargs ? cs.n - nargs : 0; i < cs.n; i++)
+        parm_visit(cs.v[i], field, &m);
     if (nargs == 0) {
         error_at(m.file, m.line, m.col, "method '%s' has no parameters: the first must be the rep pointer (self)", m.name);
         return;
@@ -562,7 +578,9 @@ static char *iface_data(const char *src, const char *include_as, const char *ste
             for (int k = 1; k < m->np; k++) outs |= m->p[k].kind == P_OUT || m->p[k].kind == P_INOUT;
             bputs(&b, "EG_METHOD(");
             q(&b, m->name); bputs(&b, ", "); q(&b, upper(m->name)); bputs(&b, ", ");
-            q(&b, fmt("%d", j)); bputs(&b, ", "); q(&b, m->ret); bputs(&b, ", ");
+            /* A return type such as int (*)(int) cannot be written before the name either. */
+            q(&b, fmt("%d", j)); bputs(&b, ", ");
+            q(&b, strpbrk(m->ret, "([") ? fmt("__typeof__(%s)", m->ret) : m->ret); bputs(&b, ", ");
             q(&b, m->is_void ? "1" : m->is_future ? "f" : "0"); bputs(&b, ", "); q(&b, m->remote ? "1" : "0"); bputs(&b, ", ");
             q(&b, fmt("%u", m->line)); bputs(&b, ", \xc2\xab");
             for (int k = 1; k < m->np; k++) {
