@@ -2,7 +2,8 @@
  * live on node 0, through generated stubs and the Messenger over TCP, and gets the right results
  * through futures: single calls, buffers in and out, 200 calls in flight, calls from a core that
  * does not own the Messenger's sockets, a method served asynchronously, node 0 calling node 1
- * back over the connection node 1 dialled. A raw TCP peer then sends node 0 a frame with a wrong
+ * back over the connection node 1 dialled. Node 0 starts late, so node 1's first calls wait for
+ * the connection. A raw TCP peer then sends node 0 a frame with a wrong
  * interface hash, an oversized frame and a truncated one: each is answered with an error frame
  * and node 0 keeps serving. Finally node 1 tells node 0 to quit; both exit with status 0. */
 #define _GNU_SOURCE
@@ -281,6 +282,7 @@ int main(int argc, char **argv)
     }
     close(cnt[1]);
     alarm(60);
+    usleep(300000); /* node 1's first calls go out before node 0 listens: they wait, queued */
     (void)peers0; /* node 0 is not told where node 1 is: it answers over node 1's connection */
     char *args[] = { argv[0], "cores=2", "cpu=1", "node=0", listen0, NULL };
     int rc = ebb_hosted_run(5, args);
