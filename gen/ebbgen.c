@@ -206,8 +206,7 @@ static char *upper(const char *s)
     return u;
 }
 
-/* Field visitor: params of one method. */
-struct mctx { struct method *m; CXCursor field; };
+/* One parameter of a method (p[0] is self): checked, and classified for marshalling. */
 static enum CXChildVisitResult parm_visit(CXCursor c, CXCursor parent, CXClientData d)
 {
     (void)parent;
@@ -304,6 +303,18 @@ static enum CXChildVisitResult parm_visit(CXCursor c, CXCursor parent, CXClientD
     return CXChildVisit_Continue;
 }
 
+struct cursors { CXCursor *v; int n; };
+static enum CXChildVisitResult collect_parms(CXCursor c, CXCursor parent, CXClientData d)
+{
+    (void)parent;
+    struct cursors *cs = d;
+    if (clang_getCursorKind(c) == CXCursor_ParmDecl) {
+        cs->v = realloc(cs->v, sizeof *cs->v * (size_t)(cs->n + 1));
+        cs->v[cs->n++] = c;
+    }
+    return CXChildVisit_Continue;
+}
+
 static void add_method(struct iface *f, CXCursor field)
 {
     struct method m = { 0 };
@@ -327,14 +338,16 @@ static void add_method(struct iface *f, CXCursor field)
     for (int i = 0; i < a.n; i++)
         if (!strcmp(a.v[i], "ebb:remote")) m.remote = true;
     CXType rt = clang_getResultType(ft);
-    /* The written return type: the field's type spelling up to "(*". */
-    char *fts = type_name(clang_getCursorType(field));
+    /* The return type as written (typedef names kept). */
     m.ret = type_name(clang_getResultType(clang_getPointeeType(clang_getCursorType(field))));
-    (void)fts;
     m.is_void = rt.kind == CXType_Void;
     m.is_future = !strcmp(m.ret, "ebb_future_t");
-    clang_visitChildren(field, parm_visit, &m);
     int nargs = clang_getNumArgTypes(ft);
+    /* The ParmDecls under the field: a returned function type's come first, the method's last. */
+    struct cursors cs = { 0 };
+    clang_visitChildren(field, collect_parms, &cs);
+    for (int i = cs.n > nargs ? cs.n - nargs : 0; i < cs.n; i++)
+        parm_visit(cs.v[i], field, &m);
     if (nargs == 0) {
         error_at(m.file, m.line, m.col, "method '%s' has no parameters: the first must be the rep pointer (self)", m.name);
         return;
@@ -562,7 +575,9 @@ static char *iface_data(const char *src, const char *include_as, const char *ste
             for (int k = 1; k < m->np; k++) outs |= m->p[k].kind == P_OUT || m->p[k].kind == P_INOUT;
             bputs(&b, "EG_METHOD(");
             q(&b, m->name); bputs(&b, ", "); q(&b, upper(m->name)); bputs(&b, ", ");
-            q(&b, fmt("%d", j)); bputs(&b, ", "); q(&b, m->ret); bputs(&b, ", ");
+            /* A return type such as int (*)(int) cannot be written before the name either. */
+            q(&b, fmt("%d", j)); bputs(&b, ", ");
+            q(&b, strpbrk(m->ret, "([") ? fmt("__typeof__(%s)", m->ret) : m->ret); bputs(&b, ", ");
             q(&b, m->is_void ? "1" : m->is_future ? "f" : "0"); bputs(&b, ", "); q(&b, m->remote ? "1" : "0"); bputs(&b, ", ");
             q(&b, fmt("%u", m->line)); bputs(&b, ", \xc2\xab");
             for (int k = 1; k < m->np; k++) {
@@ -844,7 +859,8 @@ int main(int argc, char **argv)
         outs[i].text = raw ? finish(raw, outs[i].path, tmpls[i]) : NULL;
         if (!outs[i].text) { if (!getenv("EBBGEN_KEEP")) unlink(datapath); discard_outputs(); return 1; }
     }
-    if (!getenv("EBBGEN_KEEP")) unlink(datapath);
+    if (!getenv("EBBGEN_KEEP")) /* EBBGEN_KEEP=1: keep the m4 data, to debug a template */
+        unlink(datapath);
     if (md) {
         outs[nouts].path = mf ? xstrdup(mf) : fmt("%s/%s.gen.d", outdir, stem);
         outs[nouts].text = depfile_text(&deps, first);

@@ -114,20 +114,19 @@ int tcp_send(struct tcp_conn *c, struct iobuf *data)
     return c->ops->send(c, data);
 }
 
+/* The application is done with the handle; what it queued (and its FIN) still goes out. */
 static void release(struct tcp_conn *c)
 {
     if (c->released)
         return;
     c->released = true;
-    iobuf_free(c->sendq);
-    c->sendq = NULL;
     c->ops->release(c);
 }
 
 /* Sends as much of the queue as the window takes; the FIN follows once it is empty. */
 static void flush(struct tcp_conn *c)
 {
-    while (c->sendq && !c->released) {
+    while (c->sendq) {
         size_t w = c->ops->window(c);
         if (w == 0)
             return;
@@ -141,7 +140,7 @@ static void flush(struct tcp_conn *c)
             return;
         }
     }
-    if (c->fin_queued && !c->sendq && !c->released) {
+    if (c->fin_queued && !c->sendq) {
         c->fin_queued = false;
         c->ops->close(c);
     }
@@ -222,8 +221,6 @@ void tcp_deliver_aborted(struct tcp_conn *c, int err)
 
 void tcp_deliver_window(struct tcp_conn *c)
 {
-    if (c->released)
-        return;
     flush(c);
     if (!c->released && !c->sendq && !c->app_closed && c->h.window_opened &&
         c->ops->window(c) > 0)

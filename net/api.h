@@ -23,7 +23,8 @@ struct tcp_conn_ops {
     int (*bind_core)(struct tcp_conn *c, unsigned core);
     void (*addrs)(const struct tcp_conn *c, ip4_t *lip, uint16_t *lport, ip4_t *rip,
                   uint16_t *rport);
-    /* The application released its handle (tcp_close + closed, or abort): free when done. */
+    /* The application released its handle (tcp_close + closed): free when done, after sending
+     * what is still in sendq (tcp_deliver_window keeps draining it). */
     void (*release)(struct tcp_conn *c);
 };
 

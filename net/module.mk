@@ -1,9 +1,14 @@
 # The network stack (platform-independent) and IOBuf.
 CORE_SRCS += core/iobuf.c net/api.c net/stack.c net/arp.c net/ipv4.c net/udp.c net/tcp.c \
-             net/dhcp.c net/wire.c
+             net/dhcp.c net/wire.c net/config.c
 
 HOSTED_TESTS += iobuf
 iobuf_SRCS := tests/iobuf.c
 
 HOSTED_TESTS += net_wire
 net_wire_SRCS := tests/net_wire.c
+
+HOSTED_SRCS += platform/hosted/net_tap.c platform/hosted/net_linux.c platform/hosted/net_config.c
+
+# Against Linux's own stack over tap devices they create (root; skipped otherwise).
+TEST_SCRIPTS += tests/net_tap.t tests/net_loss.t tests/net_dhcp.t

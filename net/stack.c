@@ -71,6 +71,11 @@ void net_stack_set_addr(struct net_stack *s, ip4_t ip, ip4_t mask, ip4_t gw)
 
 struct net *net_stack_net(struct net_stack *s) { return &s->net; }
 
+struct net_stack *net_stack_of(struct net *n)
+{
+    return n && n->ops == &stack_net_ops ? stack_of(n) : NULL;
+}
+
 void net_stack_stats(struct net_stack *s, struct net_stats *out)
 {
     const uint64_t *src = (const uint64_t *)&s->stats;

@@ -36,6 +36,8 @@ struct net_stack *net_stack_new(ebb_id_t netif, const struct net_stack_config *c
 /* Future of the stack's struct net * once it has an address (at once when static). */
 ebb_future_t net_stack_up(struct net_stack *s);
 struct net *net_stack_net(struct net_stack *s);
+/* The stack behind a struct net, or NULL (Linux sockets). */
+struct net_stack *net_stack_of(struct net *n);
 /* A snapshot of the counters. */
 void net_stack_stats(struct net_stack *s, struct net_stats *out);
 /* Formats the non-zero counters as "name=value ..."; returns the length. */

@@ -559,7 +559,12 @@ static void free_queues(struct tcp_pcb *p)
     p->nooo = 0;
 }
 
-static void free_pcb(void *arg) { free(arg); }
+static void free_pcb(void *arg)
+{
+    struct tcp_pcb *p = arg;
+    iobuf_free(p->conn.sendq);
+    free(p);
+}
 
 /* Memory goes when both the protocol (CLOSED) and the application (released) are done. */
 static void maybe_free(struct tcp_pcb *p)

@@ -64,7 +64,7 @@ int use(ebb_id_t id)
     ebb_future_drop(sample_ping_at(1, id));
     return sample_on_event(id, cb, NULL) + tiny_get(id) + (int)sample_add(id, 1, 2, true)
          + sample_put(id, "k", 1, NULL, 0) + (int)sample_get(id, "k", buf, sizeof buf)
-         + (sample_ping(id) ? 1 : 0) + (sample_rep(id) != NULL);
+         + (sample_ping(id) ? 1 : 0) + (sample_rep(id) != NULL) + (tiny_handler(id, 1) == cb);
 }
 EOC
 for o in -O0 -O2; do

@@ -255,10 +255,16 @@ static void build_master(void)
         pt[i] = i * PAGE_SIZE | PTE_P | PTE_W;
     pd0[0] = (uint64_t)(uintptr_t)pt | PTE_P | PTE_W;
 
+    /* The vmem window (vm.c): its PDPT exists from the start, so every core's copy of the
+     * PML4 shares whatever is mapped there later. */
+    master_pml4[VM_WINDOW_PML4] = (uint64_t)(uintptr_t)new_table() | PTE_P | PTE_W;
+
     kernel_pd = new_table();
     for (unsigned i = 0; i < 512; i++)
         kernel_pd[i] = i * TWO_MB | PTE_P | PTE_W | PTE_PS;
 }
+
+uint64_t *mm_master_pml4(void) { return master_pml4; }
 
 uint64_t mm_core_cr3(unsigned core)
 {
@@ -311,9 +317,15 @@ void mm_handoff(void)
 {
 #ifdef HAVE_MEM
     spin_lock(&free_lock);
-    for (unsigned i = 0; i < nfree; i++)
+    for (unsigned i = 0; i < nfree; i++) {
+        /* The page allocator carves its page descriptors from the start of the range and
+         * expects them zeroed (fresh memory hosted); here the boot loader may have left data. */
+        uint64_t npages = (freer[i].end - freer[i].start) / PAGE_SIZE;
+        uint64_t meta = (npages * sizeof(struct mem_page) + PAGE_SIZE - 1) / PAGE_SIZE;
+        memset(phys_to_virt(freer[i].start), 0, (meta < npages ? meta : npages) * PAGE_SIZE);
         if (mem_add_range(0, freer[i].start, freer[i].end) < 0)
             kprintf("ebbrt: the page allocator refused memory [%#lx, %#lx)\n", freer[i].start, freer[i].end);
+    }
     nfree = 0;
     handed_off = true;
     spin_unlock(&free_lock);

@@ -25,4 +25,5 @@ struct EBB_INTERFACE(per_core) sample {
 
 struct EBB_INTERFACE(shared) tiny {
     int (*get)(void *self);
+    int (*(*handler)(void *self, int which))(void *arg, int ev); /* returns a function pointer */
 };

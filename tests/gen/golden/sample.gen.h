@@ -127,10 +127,11 @@ int sample_dispatch(ebb_id_t ebb_id_, unsigned ebb_method_, uint8_t *ebb_a_, siz
 
 /* ---- struct tiny (tests/gen/sample.ebb.h:26) ---- */
 
-#define TINY_IFACE UINT64_C(0x52e29e46f2d87d5a)
+#define TINY_IFACE UINT64_C(0x28a5ce648118e4ef)
 
 enum tiny_method {
     TINY_METHOD_GET = 0,
+    TINY_METHOD_HANDLER = 1,
     TINY_NMETHODS
 };
 
@@ -148,6 +149,14 @@ static inline int tiny_get(ebb_id_t ebb_id_)
     void *ebb_r_ = ebb_rep(ebb_id_, TINY_IFACE);
 #line 27 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct tiny)->get(ebb_r_);
-#line 152 "sample.gen.h"
+#line 153 "sample.gen.h"
+}
+
+static inline __typeof__(int (*)(void *, int)) tiny_handler(ebb_id_t ebb_id_, int which)
+{
+    void *ebb_r_ = ebb_rep(ebb_id_, TINY_IFACE);
+#line 28 "tests/gen/sample.ebb.h"
+    return EBB_OPS(ebb_r_, struct tiny)->handler(ebb_r_, which);
+#line 161 "sample.gen.h"
 }
 

@@ -1,0 +1,2 @@
+HOSTED_APPS += echo
+echo_SRCS := apps/echo/echo.c

@@ -1,0 +1,2 @@
+HOSTED_APPS += iperf
+iperf_SRCS := apps/iperf/iperf.c

@@ -1,0 +1,2 @@
+HOSTED_APPS += netpipe
+netpipe_SRCS := apps/netpipe/netpipe.c

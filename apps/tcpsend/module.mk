@@ -1,0 +1,2 @@
+HOSTED_APPS += tcpsend
+tcpsend_SRCS := apps/tcpsend/tcpsend.c

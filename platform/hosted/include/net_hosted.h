@@ -1,0 +1,16 @@
+/* Hosted network interfaces and the Linux-sockets implementation of the application API. */
+#pragma once
+#include "core/ebb.h"
+#include "net/net.h"
+
+/* Attaches to the tap device NAME (created if missing; needs root), polled on this core, and
+ * binds it as a network interface Ebb to a fresh id. 0 or -errno (message printed). */
+int netif_tap_open(const char *name, ebb_id_t *id);
+/* Frames the kernel refused (tap queue full) since the device was opened. */
+uint64_t netif_tap_tx_dropped(ebb_id_t id);
+
+/* The application API over Linux sockets (TCP_NODELAY, non-blocking, in this core's epoll). */
+struct net *net_linux_new(void);
+
+/* The stack net_start_from_config() made (NULL for netif=linux): for its counters. */
+struct net_stack *net_config_stack(void);
