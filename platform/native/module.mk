@@ -19,9 +19,10 @@ native_hang_SRCS := tests/native_hang.c
 TEST_SCRIPTS += tests/native_hang.t tests/native_debug.t
 
 # Native-only tests of the platform itself.
-NATIVE_TESTS += native_irq native_libc
+NATIVE_TESTS += native_irq native_libc native_percore
 native_irq_SRCS := tests/native_irq.c
 native_libc_SRCS := tests/native_libc.c
+native_percore_SRCS := tests/native_percore.c
 
 # make bench: boot time and image size (tests/bench/native_boot.sh).
 BENCHES += bench-native-boot
