@@ -206,8 +206,7 @@ static char *upper(const char *s)
     return u;
 }
 
-/* Field visitor: params of one method. */
-struct mctx { struct method *m; CXCursor field; };
+/* One parameter of a method (p[0] is self): checked, and classified for marshalling. */
 static enum CXChildVisitResult parm_visit(CXCursor c, CXCursor parent, CXClientData d)
 {
     (void)parent;
@@ -339,10 +338,8 @@ static void add_method(struct iface *f, CXCursor field)
     for (int i = 0; i < a.n; i++)
         if (!strcmp(a.v[i], "ebb:remote")) m.remote = true;
     CXType rt = clang_getResultType(ft);
-    /* The written return type: the field's type spelling up to "(*". */
-    char *fts = type_name(clang_getCursorType(field));
+    /* The return type as written (typedef names kept). */
     m.ret = type_name(clang_getResultType(clang_getPointeeType(clang_getCursorType(field))));
-    (void)fts;
     m.is_void = rt.kind == CXType_Void;
     m.is_future = !strcmp(m.ret, "ebb_future_t");
     int nargs = clang_getNumArgTypes(ft);
@@ -862,7 +859,8 @@ int main(int argc, char **argv)
         outs[i].text = raw ? finish(raw, outs[i].path, tmpls[i]) : NULL;
         if (!outs[i].text) { if (!getenv("EBBGEN_KEEP")) unlink(datapath); discard_outputs(); return 1; }
     }
-    if (!getenv("EBBGEN_KEEP")) unlink(datapath);
+    if (!getenv("EBBGEN_KEEP")) /* EBBGEN_KEEP=1: keep the m4 data, to debug a template */
+        unlink(datapath);
     if (md) {
         outs[nouts].path = mf ? xstrdup(mf) : fmt("%s/%s.gen.d", outdir, stem);
         outs[nouts].text = depfile_text(&deps, first);

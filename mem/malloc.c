@@ -54,7 +54,9 @@ void *calloc(size_t nmemb, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    void *p = malloc(n);
+    /* Through the rep, not malloc(): gcc would turn malloc + memset back into calloc. */
+    void *r = core_rep();
+    void *p = r ? OPS(r)->malloc(r, n) : gp_malloc(gp_self(), n);
     if (p)
         memset(p, 0, n);
     return p;

@@ -3,7 +3,6 @@
  * shared by the node, and a slab cache made at run time is a per-core Ebb of its own. */
 #include "core/ebb.h"
 #include "core/event.h"
-#include "ebb_hosted.h"
 #include "ebbs/malloc.gen.h"
 #include "ebbs/page_allocator.gen.h"
 #include "ebbs/slab_cache.gen.h"
@@ -109,7 +108,7 @@ int main(int argc, char **argv)
     (void)argc;
     setenv("EBB_ARENA_MB", "256", 1);
     char *args[] = { argv[0], "cores=2", NULL };
-    int rc = ebb_hosted_run(2, args);
+    int rc = ebb_run(2, args);
     printf("%sok %d - the runtime exits with the test's code (%d)\n", rc == 40 ? "" : "not ", tap_n + 1, rc);
     printf("1..%d\n", tap_n + 1);
     return rc == 40 ? 0 : 1;

@@ -255,10 +255,16 @@ static void build_master(void)
         pt[i] = i * PAGE_SIZE | PTE_P | PTE_W;
     pd0[0] = (uint64_t)(uintptr_t)pt | PTE_P | PTE_W;
 
+    /* The vmem window (vm.c): its PDPT exists from the start, so every core's copy of the
+     * PML4 shares whatever is mapped there later. */
+    master_pml4[VM_WINDOW_PML4] = (uint64_t)(uintptr_t)new_table() | PTE_P | PTE_W;
+
     kernel_pd = new_table();
     for (unsigned i = 0; i < 512; i++)
         kernel_pd[i] = i * TWO_MB | PTE_P | PTE_W | PTE_PS;
 }
+
+uint64_t *mm_master_pml4(void) { return master_pml4; }
 
 uint64_t mm_core_cr3(unsigned core)
 {

@@ -62,6 +62,7 @@ struct pcpu {
     volatile int wake;              /* platform_wake() pending */
     int in_trap;                    /* nested fault guard */
     uint64_t irqs;                  /* device interrupts taken */
+    uint64_t tlb_gen;               /* the unmap generation this core has flushed */
 };
 extern struct pcpu native_pcpu; /* = ebb_native_pcpu (link.ld), seen whole */
 #define PCPU (&native_pcpu)
@@ -86,6 +87,15 @@ void mm_handoff(void);                       /* hands what is left to the page a
 const char *mm_cmdline(void);
 uint64_t mm_ram_top(void);
 bool mm_is_mapped(uint64_t va, size_t len);
+
+uint64_t *mm_master_pml4(void);
+/* vm.c: the vmem window, demand-zero pages, deferred TLB shootdown */
+#define VM_WINDOW_PML4 256u
+#define VM_WINDOW_BASE 0xFFFF800000000000ul
+#define VM_WINDOW_SIZE (1ul << 39)
+int vm_page_fault(uint64_t addr);   /* 0: handled, retry the access */
+void vm_tlb_sync(void);             /* each core, between events */
+bool vm_is_stack_guard(uint64_t addr);
 
 /* trap.c */
 void trap_init_core(unsigned core);          /* GDT, TSS, IDT on this core */

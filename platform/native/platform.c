@@ -25,6 +25,7 @@ uint64_t platform_now_ns(void) { return clock_ns(); }
 int platform_poll(void)
 {
     uint64_t before = PCPU->irqs;
+    vm_tlb_sync();
     __asm__ volatile("sti; nop; cli" ::: "memory");
     return (int)(PCPU->irqs - before);
 }
@@ -46,6 +47,7 @@ void platform_wait(uint64_t deadline_ns)
             apic_timer_oneshot_ns(0);
         __atomic_store_n(&p->wake, 0, __ATOMIC_RELAXED);
     }
+    vm_tlb_sync();
 }
 
 void platform_wake(unsigned core)
@@ -57,14 +59,7 @@ void platform_wake(unsigned core)
         apic_send_ipi(native_apic_ids[core], VEC_WAKE);
 }
 
-/* Stacks come from the allocator, page aligned; no guard page (RAM is mapped with 2 MiB pages). */
-void *platform_stack_alloc(size_t size) { return aligned_alloc(PAGE_SIZE, size); }
-
-void platform_stack_free(void *base, size_t size)
-{
-    (void)size;
-    free(base);
-}
+/* Stacks: vm.c. */
 
 void platform_exit(int code) { (void)code; }
 

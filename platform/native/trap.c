@@ -46,7 +46,7 @@ static void idt_build(void)
         idt[v] = (struct idt_gate){
             .off_lo = (uint16_t)a, .sel = 0x08, .attr = 0x8E, /* present, interrupt gate */
             .off_mid = (uint16_t)(a >> 16), .off_hi = (uint32_t)(a >> 32),
-            .ist = (v == 2 || v == 8 || v == 18) ? 1 : 0,
+            .ist = (v == 2 || v == 8 || v == 18) ? 1 : v == 14 ? 2 : 0,
         };
     }
 }
@@ -55,8 +55,10 @@ void trap_init_core(unsigned core)
 {
     if (core == 0)
         idt_build();
-    uint64_t ist = mm_alloc_pages(4) + 4 * PAGE_SIZE;
-    tss[core].ist[0] = ist;
+    /* IST1: NMI, double fault, machine check. IST2: page faults, which must work when a stack
+     * runs into its next demand-zero page or its guard page (vm.c). */
+    tss[core].ist[0] = mm_alloc_pages(4) + 4 * PAGE_SIZE;
+    tss[core].ist[1] = mm_alloc_pages(4) + 4 * PAGE_SIZE;
     tss[core].iomap = sizeof(struct tss);
     uint64_t base = (uint64_t)&tss[core], limit = sizeof(struct tss) - 1;
     uint64_t *g = gdt[core];
@@ -148,6 +150,8 @@ static void fatal_trap(struct trap_frame *f)
     if (f->vector == 14)
         kprintf("  fault address 0x%lx (%s, %s)\n", read_cr2(), f->error & 1 ? "protection" : "not mapped",
                 f->error & 2 ? "write" : f->error & 16 ? "instruction fetch" : "read");
+    if ((f->vector == 14 || f->vector == 8) && vm_is_stack_guard(read_cr2()))
+        kprintf("  stack overflow: 0x%lx is the guard page below a stack\n", read_cr2());
     kprintf("  rip %016lx rsp %016lx rflags %016lx\n", f->rip, f->rsp, f->rflags);
     kprintf("  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", f->rax, f->rbx, f->rcx, f->rdx);
     kprintf("  rsi %016lx rdi %016lx rbp %016lx r8  %016lx\n", f->rsi, f->rdi, f->rbp, f->r8);
@@ -159,6 +163,8 @@ static void fatal_trap(struct trap_frame *f)
 
 void native_trap(struct trap_frame *f)
 {
+    if (f->vector == 14 && !PCPU->in_trap && vm_page_fault(read_cr2()) == 0)
+        return; /* a demand-zero page, now backed: retry */
     if (f->vector < 32) {
         if (PCPU->in_trap++) {
             kprintf("\nebbrt: fault (vector %lu at rip 0x%lx) while reporting a fault\n", f->vector, f->rip);

@@ -33,4 +33,8 @@ void *bsearch(const void *key, const void *base, size_t n, size_t size,
 int rand(void);
 void srand(unsigned seed);
 int rand_r(unsigned *seed);
+/* No environment natively (configuration is the kernel command line): getenv finds nothing,
+ * setenv and unsetenv succeed without effect. */
 char *getenv(const char *name);
+int setenv(const char *name, const char *value, int overwrite);
+int unsetenv(const char *name);
