@@ -225,8 +225,12 @@ static void client(void *arg)
 
     raw_peer();
 
+    /* A call still being served when node 0 goes away fails; it does not hang. */
+    ebb_future_t pending = sample_later_at(0, SAMPLE_ID, 500000000); /* answers in 0.5 s */
     err = result(e2e_ctl_quit_at(0, CTL_ID, 0), &v);
     ok(err == 0, "node 0 acknowledges quit");
+    err = result(pending, &v);
+    is(err, ECONNRESET, "a call node 0 had not answered when it exited fails with ECONNRESET (value %llu)", (unsigned long long)v);
     ebb_messenger_stop();
     int n = atomic_load(&tap_n);
     if (write(count_fd, &n, sizeof n) != sizeof n)
@@ -294,6 +298,6 @@ int main(int argc, char **argv)
     atomic_store(&tap_n, n);
     is(rc, 0, "node 0 exits with status 0 when told to quit");
     ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "node 1 exits with status 0 (status %#x)", st);
-    is(n, 17, "node 1 made all its checks");
+    is(n, 18, "node 1 made all its checks");
     return tap_done(0);
 }
