@@ -139,6 +139,7 @@ int mem_add_range(unsigned node, uintptr_t start, uintptr_t end)
     struct mem_range *r = &mem_ranges[mem_nranges];
     r->start = start;
     r->end = end;
+    r->len = end - start;
     r->node = node;
     r->pages = (struct mem_page *)start;
     /* Descriptors of the metadata pages themselves stay MEM_PG_NONE (reserved). Hosted, the
