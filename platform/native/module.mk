@@ -19,10 +19,11 @@ native_hang_SRCS := tests/native_hang.c
 TEST_SCRIPTS += tests/native_hang.t tests/native_debug.t
 
 # Native-only tests of the platform itself.
-NATIVE_TESTS += native_irq native_libc native_percore
+NATIVE_TESTS += native_irq native_libc native_percore native_vm
 native_irq_SRCS := tests/native_irq.c
 native_libc_SRCS := tests/native_libc.c
 native_percore_SRCS := tests/native_percore.c
+native_vm_SRCS := tests/native_vm.c
 
 # make bench: boot time and image size (tests/bench/native_boot.sh).
 BENCHES += bench-native-boot

@@ -75,13 +75,18 @@ void native_ap_main(void)
     trap_init_core(core);
     apic_init_core();
     __atomic_store_n(&ap_started, core, __ATOMIC_RELEASE);
-    /* Sleep until the runtime needs this core. */
-    while (!released)
+    /* Sleep until the runtime needs this core, and after its loop ends, still taking part in
+     * TLB shootdowns (vm.c) whenever woken. */
+    while (!released) {
         __asm__ volatile("sti; hlt; cli" ::: "memory");
+        vm_tlb_sync();
+    }
     native_core_run(core);
     __atomic_store_n(&ap_done[core], 1, __ATOMIC_RELEASE);
-    for (;;)
-        __asm__ volatile("cli; hlt");
+    for (;;) {
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+        vm_tlb_sync();
+    }
 }
 
 void smp_release(void)

@@ -23,13 +23,15 @@
 static int vm_lock;
 static uint64_t tlb_gen = 1;
 
-struct deferred {
+/* Pages unmapped but maybe still in another core's TLB, in page-sized batches (allocated, never
+ * waited for: a core that must ack may itself be spinning on a lock the unmapper holds). */
+struct batch {
+    struct batch *next;
     uint64_t gen;
-    uint64_t pa;
+    uint64_t n;
+    uint64_t pa[(PAGE_SIZE - 24) / 8];
 };
-#define MAX_DEFERRED 4096
-static struct deferred deferred[MAX_DEFERRED];
-static unsigned ndeferred;
+static struct batch *deferred;
 
 static uint64_t *zeroed_page(void)
 {
@@ -99,14 +101,34 @@ static void reclaim_locked(void)
         if (g < seen)
             seen = g;
     }
-    unsigned j = 0;
-    for (unsigned i = 0; i < ndeferred; i++) {
-        if (deferred[i].gen <= seen)
-            mem_pages_free(phys_ptr(deferred[i].pa), 0);
-        else
-            deferred[j++] = deferred[i];
+    for (struct batch **bp = &deferred; *bp;) {
+        struct batch *b = *bp;
+        if (b->gen > seen) {
+            bp = &b->next;
+            continue;
+        }
+        *bp = b->next;
+        for (uint64_t i = 0; i < b->n; i++)
+            mem_pages_free(phys_ptr(b->pa[i]), 0);
+        mem_pages_free(b, 0);
     }
-    ndeferred = j;
+}
+
+static void defer_locked(uint64_t gen, uint64_t pa)
+{
+    struct batch *b = deferred;
+    if (!b || b->gen != gen || b->n == sizeof b->pa / sizeof b->pa[0]) {
+        b = mem_pages_alloc(0, 0);
+        if (!b) { /* no memory even for the list: the page leaks rather than being reused early */
+            kprintf("ebbrt: out of memory: unmapped page 0x%lx leaks\n", pa);
+            return;
+        }
+        b->gen = gen;
+        b->n = 0;
+        b->next = deferred;
+        deferred = b;
+    }
+    b->pa[b->n++] = pa;
 }
 
 void mem_platform_unmap(uintptr_t va, size_t len)
@@ -118,20 +140,13 @@ void mem_platform_unmap(uintptr_t va, size_t len)
     bool any = false;
     for (uint64_t a = va; a < va + len; a += PAGE_SIZE) {
         uint64_t *pte = pte_of(a, false);
-        if (!pte)
+        if (!pte) {
+            a |= (2ul << 20) - 1; /* no table for this 2 MiB: skip it */
+            a -= PAGE_SIZE - 1;
             continue;
+        }
         if (*pte & PTE_P) {
-            while (ndeferred == MAX_DEFERRED) { /* wait for the other cores to catch up */
-                spin_unlock(&vm_lock);
-                for (unsigned c = 0; c < native_ncpus; c++)
-                    if (c != ebb_core())
-                        platform_wake(c);
-                vm_tlb_sync();
-                ebb_cpu_relax();
-                spin_lock(&vm_lock);
-                reclaim_locked();
-            }
-            deferred[ndeferred++] = (struct deferred){ gen, *pte & PTE_ADDR };
+            defer_locked(gen, *pte & PTE_ADDR);
             any = true;
         }
         *pte = 0;
@@ -145,13 +160,23 @@ void mem_platform_unmap(uintptr_t va, size_t len)
         for (unsigned c = 0; c < native_ncpus; c++)
             if (c != ebb_core())
                 platform_wake(c);
-        spin_lock(&vm_lock);
-        reclaim_locked();
-        spin_unlock(&vm_lock);
     }
+    spin_lock(&vm_lock);
+    reclaim_locked();
+    spin_unlock(&vm_lock);
 }
 
 void mem_platform_fault_hook(void) {}
+
+size_t ebb_native_vm_pending_pages(void)
+{
+    size_t n = 0;
+    spin_lock(&vm_lock);
+    for (struct batch *b = deferred; b; b = b->next)
+        n += b->n;
+    spin_unlock(&vm_lock);
+    return n;
+}
 
 void vm_tlb_sync(void)
 {
@@ -249,6 +274,7 @@ bool vm_is_stack_guard(uint64_t addr)
 
 #else /* no mem/: stacks straight from the allocator, no guard page */
 
+size_t ebb_native_vm_pending_pages(void) { return 0; }
 int vm_page_fault(uint64_t addr) { (void)addr; return -1; }
 void vm_tlb_sync(void) {}
 bool vm_is_stack_guard(uint64_t addr) { (void)addr; return false; }

@@ -31,3 +31,8 @@ int ebb_native_ioapic_route(unsigned gsi, unsigned vector, unsigned core, bool l
 void *ebb_native_map_mmio(uint64_t phys, uint64_t len);
 /* Sends `vector` to `core` as an inter-processor interrupt (a bound vector: see above). */
 void ebb_native_send_ipi(unsigned core, unsigned vector);
+
+/* Pages of the vmem window unmapped but not yet reusable: some core may still hold them in its
+ * TLB until its loop passes between two events. */
+#include <stddef.h>
+size_t ebb_native_vm_pending_pages(void);
