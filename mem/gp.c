@@ -99,6 +99,20 @@ void gp_release(struct gp *g)
     mem_unlock(&pool_lock);
 }
 
+void gp_fork_lock(void)
+{
+    mem_lock(&pool_lock);
+    vmem_fork_lock();
+    mem_pages_fork_lock();
+}
+
+void gp_fork_unlock(void)
+{
+    mem_pages_fork_unlock();
+    vmem_fork_unlock();
+    mem_unlock(&pool_lock);
+}
+
 unsigned gp_nreps(void) { return __atomic_load_n(&nreps, __ATOMIC_ACQUIRE); }
 struct gp *gp_rep(unsigned i) { return i < gp_nreps() ? reps[i] : NULL; }
 

@@ -40,6 +40,9 @@ static inline unsigned gp_class_of(size_t n)
  * memory. gp_release() gives it back (its caches are trimmed first, then kept for the next). */
 struct gp *gp_acquire(unsigned node);
 void gp_release(struct gp *g);
+/* Around fork() (hosted): every lock of the memory system, in order, then released. */
+void gp_fork_lock(void);
+void gp_fork_unlock(void);
 /* Every rep ever made (for trimming all of them in tests and at quiescent points). */
 unsigned gp_nreps(void);
 struct gp *gp_rep(unsigned i);

@@ -90,6 +90,10 @@ int mem_pages_check(unsigned node, char *err, size_t errlen);
 /* True once every page added to node is free again, coalesced as when it was added. */
 bool mem_pages_all_free(unsigned node);
 
+/* Around fork() (hosted): hold every page-allocator lock, then release them (parent and child). */
+void mem_pages_fork_lock(void);
+void mem_pages_fork_unlock(void);
+
 /* Reports misuse (double free, foreign pointer) and stops the program. */
 __attribute__((noreturn, format(printf, 1, 2))) void mem_fatal(const char *fmt, ...);
 
