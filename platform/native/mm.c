@@ -282,6 +282,7 @@ uint64_t mm_core_cr3(unsigned core)
     struct pcpu *pc = phys_to_virt(mem + LTT_PAGES * PAGE_SIZE);
     pc->hdr.core = core;
     pc->apic_id = native_apic_ids[core];
+    pc->tlb_gen = 1; /* a new core has no stale entries: it has seen every unmap so far (vm.c) */
     core_pcpu[core] = pc;
     core_cr3[core] = (uint64_t)(uintptr_t)pml4;
     return core_cr3[core];
