@@ -7,14 +7,12 @@
  * may block); a reply goes to the Messenger, which completes the caller's promise. */
 #define _GNU_SOURCE
 #include "core/messenger.h"
-#include "core/config.h"
 #include "core/event.h"
 #include "ebb_hosted.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>

@@ -12,3 +12,6 @@ HOSTED_SRCS += platform/hosted/net_tap.c platform/hosted/net_linux.c platform/ho
 
 # Against Linux's own stack over tap devices they create (root; skipped otherwise).
 TEST_SCRIPTS += tests/net_tap.t tests/net_loss.t tests/net_dhcp.t
+
+HOSTED_TESTS += net_parse
+net_parse_SRCS := tests/net_parse.c

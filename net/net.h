@@ -47,7 +47,9 @@ void tcp_listener_close(struct tcp_listener *l);
 ebb_future_t tcp_connect(struct net *n, ip4_t ip, uint16_t port, const struct tcp_handlers *h,
                          void *arg);
 void tcp_set_handlers(struct tcp_conn *c, const struct tcp_handlers *h, void *arg);
-/* Moves the connection to `core` (from its accept or connected handler). 0 or -errno. */
+/* Moves the connection to `core`; call it on the connection's current core (typically in the
+ * accept handler). Once moved, `connected` is delivered on the new core: continue from there
+ * (every later handler runs there too). 0 or -errno. */
 int tcp_bind_core(struct tcp_conn *c, unsigned core);
 unsigned tcp_core(const struct tcp_conn *c);
 void tcp_addrs(const struct tcp_conn *c, ip4_t *lip, uint16_t *lport, ip4_t *rip, uint16_t *rport);

@@ -108,6 +108,9 @@ struct tcp_pcb {
     bool connecting;
     ebb_promise_t promise;
     struct tcp_lpcb *listener;
+
+    bool in_input;  /* a segment is being processed: a move waits for its end */
+    int move_to;    /* -1, or the core tcp_bind_core() asked for */
 };
 
 /* A parsed segment. */
@@ -119,12 +122,15 @@ struct seg {
     uint32_t wnd;
     int mss;        /* -1: absent */
     int wscale;     /* -1: absent */
+    size_t doff;    /* TCP header bytes */
     size_t plen;    /* payload bytes */
     struct iobuf *pkt; /* view at the payload */
 };
 
 static const struct tcp_conn_ops pcb_ops;
 static void tcp_output(struct tcp_pcb *p);
+static void do_move(struct tcp_pcb *p, unsigned core);
+static void forward(struct net_stack *s, unsigned core, ip4_t src, ip4_t dst, struct iobuf *pkt);
 static void pcb_destroy(struct tcp_pcb *p);
 
 /* The connection table. */
@@ -520,6 +526,7 @@ static struct tcp_pcb *pcb_new(struct net_stack *s, unsigned core)
     p->cwnd = 10u * 536;
     p->ssthresh = 0xffffffffu;
     p->recover = p->iss;
+    p->move_to = -1;
     return p;
 }
 
@@ -918,6 +925,18 @@ static void segment_synchronized(struct tcp_pcb *p, struct seg *g)
             accept_established(p);
             if (p->state == CLOSED)
                 goto drop;
+            if (p->move_to >= 0) {
+                /* Moved in the accept handler: the rest of this segment (its ACK, maybe data)
+                 * is handled by the new owner, after the move. */
+                unsigned core = (unsigned)p->move_to;
+                p->move_to = -1;
+                do_move(p, core);
+                if (payload) {
+                    iobuf_prepend(payload, g->doff);
+                    forward(p->s, core, g->src, g->dst, payload);
+                }
+                return;
+            }
         } else {
             send_rst_for(p->s, g);
             goto drop;
@@ -1120,7 +1139,7 @@ static void segment(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt
     struct seg g = {
         .src = src, .dst = dst, .sport = rd16(h), .dport = rd16(h + 2), .seq = rd32(h + 4),
         .ack = rd32(h + 8), .flags = h[13], .wnd = rd16(h + 14), .mss = -1, .wscale = -1,
-        .plen = pkt->len - doff, .pkt = pkt,
+        .doff = doff, .plen = pkt->len - doff, .pkt = pkt,
     };
     for (size_t i = TCP_HLEN; i < doff;) {
         uint8_t kind = h[i];
@@ -1149,10 +1168,17 @@ static void segment(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt
             return;
         }
         iobuf_advance(pkt, doff);
+        p->in_input = true;
         if (p->state == SYN_SENT)
             segment_syn_sent(p, &g);
         else
             segment_synchronized(p, &g);
+        p->in_input = false;
+        if (p->move_to >= 0 && p->state != CLOSED) {
+            unsigned core = (unsigned)p->move_to;
+            p->move_to = -1;
+            do_move(p, core);
+        }
         return;
     }
     struct tcp_lpcb *l = find_listener(s, g.dport);
@@ -1284,7 +1310,8 @@ static void pcb_abort(struct tcp_conn *c)
 
 static void pcb_release(struct tcp_conn *c) { maybe_free((struct tcp_pcb *)c); }
 
-static void rearm_here(void *arg)
+/* On the new owner: timers come back, then the application hears `connected` there. */
+static void moved_here(void *arg)
 {
     struct tcp_pcb *p = arg;
     if (p->state == CLOSED)
@@ -1295,25 +1322,32 @@ static void rearm_here(void *arg)
         timer_set(p, T_TIME_WAIT, p->s->time_wait_ms);
     else
         rearm(p, true);
+    tcp_deliver_connected(&p->conn);
 }
 
-static int pcb_bind_core(struct tcp_conn *c, unsigned core)
+/* Timers and the pending ACK belong to the old core: settle them there, re-arm on the new one. */
+static void do_move(struct tcp_pcb *p, unsigned core)
 {
-    struct tcp_pcb *p = (struct tcp_pcb *)c;
-    if (core >= ebb_ncores())
-        return -EINVAL;
-    if (core == p->conn.core)
-        return 0;
-    if (p->conn.core != ebb_core() || p->state == CLOSED)
-        return -EINVAL;
-    /* Timers and the pending ACK belong to this core: settle them, re-arm over there. */
     if (p->ack_pending)
         send_ack(p);
     enum timer_kind k = p->timer_kind;
     ebb_timer_cancel(&p->timer);
     p->timer_kind = k;
     __atomic_store_n(&p->conn.core, core, __ATOMIC_RELEASE);
-    ebb_spawn_on(core, rearm_here, p);
+    ebb_spawn_on(core, moved_here, p);
+}
+
+static int pcb_bind_core(struct tcp_conn *c, unsigned core)
+{
+    struct tcp_pcb *p = (struct tcp_pcb *)c;
+    if (core >= ebb_ncores() || p->conn.core != ebb_core() || p->state == CLOSED)
+        return -EINVAL;
+    if (core == p->conn.core)
+        return 0;
+    if (p->in_input)
+        p->move_to = (int)core; /* after the segment being handled */
+    else
+        do_move(p, core);
     return 0;
 }
 

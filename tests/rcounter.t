@@ -20,6 +20,9 @@ t $rc "node 0 exits 0 when node 1 stops it"
 
 out=$(timeout 20 "$bin" cores=1 node=1 target=3 calls=1 2>&1); rc=$?
 t "$([ $rc = 1 ] && echo "$out" | grep -q "call to node 3 failed: error 113"; echo $?)" "a node with no address fails with EHOSTUNREACH"
+out=$(timeout 20 "$bin" cores=1 peers=0@nowhere:70000 calls=1 2>&1); rc=$?
+t "$([ $rc = 2 ] && echo "$out" | grep -q "peers=: '0@nowhere:70000' is not NODE@ADDR:PORT"; echo $?)" "a malformed peers= value: exit 2 and a message"
+
 # The same code in the native image (QEMU): there, only the node itself is reachable for now.
 out=$(scripts/qemu-run --smp 1 --timeout 60 "$B/native/rcounter.elf" calls=3 2>&1); rc=$?
 t "$([ $rc = 0 ] && [ "$(printf '%s\n' "$out" | tail -1)" = "counter of node 0: 3" ]; echo $?)" "native image: its own counter through the stubs: '$(printf '%s' "$out" | tail -1)'"

@@ -248,6 +248,7 @@ static void rewatch(void *arg)
         return;
     if (ebb_fd_watch(c->fd, EPOLLIN, lconn_event, c) == 0)
         lconn_watch(c);
+    tcp_deliver_connected(&c->conn);
 }
 
 static int lconn_bind_core(struct tcp_conn *tc, unsigned core)

@@ -1,0 +1,340 @@
+/* Parsers against malformed, truncated and hostile frames: each is dropped and counted under the
+ * right reason, nothing crashes, and well-formed requests (ARP, ICMP echo, UDP, TCP SYN) get
+ * correct answers. Then thousands of random mutations of valid frames. Runs with cores=1. */
+#include <stdlib.h>
+#include <unistd.h>
+#include <string.h>
+#include "core/event.h"
+#include "net/internal.h"
+#include "tests/tap.h"
+
+/* A network interface that keeps what the stack sends. */
+struct capture {
+    const struct netif_ops *ops;
+    struct net_stack *s;
+    struct iobuf *sent[64];
+    unsigned nsent;
+};
+static void cap_attach(void *rep, struct net_stack *s) { ((struct capture *)rep)->s = s; }
+static int cap_send(void *rep, struct iobuf *f)
+{
+    struct capture *c = rep;
+    struct iobuf *one = iobuf_coalesce_copy(f, 0);
+    iobuf_free(f);
+    if (c->nsent < 64)
+        c->sent[c->nsent++] = one;
+    else
+        iobuf_free(one);
+    return 0;
+}
+static const uint8_t our_mac[6] = {0x02, 0, 0, 0, 0, 2}, peer_mac[6] = {0x02, 0, 0, 0, 0, 1};
+static void cap_mac(void *rep, uint8_t out[6]) { (void)rep; memcpy(out, our_mac, 6); }
+static unsigned cap_mtu(void *rep) { (void)rep; return 1500; }
+static const struct netif_ops cap_ops = {cap_attach, cap_send, cap_mac, cap_mtu};
+static struct capture cap = {.ops = &cap_ops};
+static void *cap_rep(struct ebb_root *r, unsigned core) { (void)core; return r->arg; }
+static struct ebb_root cap_root = {.name = "capture", .iface = NETIF_IFACE, .kind = EBB_SHARED,
+                                   .create_rep = cap_rep, .arg = &cap};
+
+static struct net_stack *s;
+static const ip4_t ME = IP4(10, 9, 0, 2), PEER = IP4(10, 9, 0, 1);
+
+static void clear_sent(void)
+{
+    for (unsigned i = 0; i < cap.nsent; i++)
+        iobuf_free(cap.sent[i]);
+    cap.nsent = 0;
+}
+
+static uint64_t stat(const char *name)
+{
+    struct net_stats st;
+    net_stack_stats(s, &st);
+#define GET(f) if (strcmp(name, #f) == 0) return st.f;
+    NET_STATS(GET)
+#undef GET
+    return ~0ull;
+}
+
+/* Frame building: Ethernet + IPv4 + payload, with correct checksums. */
+static size_t eth(uint8_t *f, uint16_t type)
+{
+    memcpy(f, our_mac, 6);
+    memcpy(f + 6, peer_mac, 6);
+    wr16(f + 12, type);
+    return ETH_HLEN;
+}
+
+static size_t ipv4(uint8_t *f, uint8_t proto, ip4_t src, ip4_t dst, const uint8_t *payload,
+                   size_t plen)
+{
+    size_t o = eth(f, ETH_P_IP);
+    uint8_t *h = f + o;
+    memset(h, 0, IP_HLEN);
+    h[0] = 0x45;
+    wr16(h + 2, (uint16_t)(IP_HLEN + plen));
+    h[8] = 64;
+    h[9] = proto;
+    wr32(h + 12, src);
+    wr32(h + 16, dst);
+    wr16(h + 10, csum_fold(csum_add(0, h, IP_HLEN)));
+    memcpy(h + IP_HLEN, payload, plen);
+    return o + IP_HLEN + plen;
+}
+
+static void inject(const uint8_t *f, size_t len)
+{
+    struct iobuf *b = iobuf_alloc(len + 16, 16);
+    memcpy(iobuf_append(b, len), f, len);
+    net_stack_input(s, b);
+}
+
+/* Injects and checks that exactly counter `name` went up by one. */
+static void expect_drop(const uint8_t *f, size_t len, const char *name, const char *what)
+{
+    uint64_t before = stat(name);
+    clear_sent();
+    inject(f, len);
+    is(stat(name) - before, 1, "%s: dropped, counted as %s", what, name);
+}
+
+static size_t tcp_seg(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+                      uint8_t flags, const uint8_t *opts, size_t optlen)
+{
+    uint8_t t[60] = {0};
+    size_t hl = TCP_HLEN + optlen;
+    wr16(t, sport);
+    wr16(t + 2, dport);
+    wr32(t + 4, seq);
+    wr32(t + 8, ack);
+    t[12] = (uint8_t)((hl / 4) << 4);
+    t[13] = flags;
+    wr16(t + 14, 65535);
+    if (optlen)
+        memcpy(t + TCP_HLEN, opts, optlen);
+    wr16(t + 16, csum_fold(csum_add(csum_pseudo(PEER, ME, IP_PROTO_TCP, (uint16_t)hl), t, hl)));
+    return ipv4(f, IP_PROTO_TCP, PEER, ME, t, hl);
+}
+
+static int udp_got;
+static char udp_data[64];
+static void on_udp(void *arg, struct udp_sock *u, ip4_t src, uint16_t sport, struct iobuf *d)
+{
+    (void)arg; (void)u; (void)src; (void)sport;
+    udp_got++;
+    memset(udp_data, 0, sizeof udp_data);
+    iobuf_copy_out(d, 0, udp_data, sizeof udp_data - 1);
+    iobuf_free(d);
+}
+
+static int accepted;
+static void on_accept(void *arg, struct tcp_conn *c) { (void)arg; (void)c; accepted++; }
+
+static void exit_now(void *arg)
+{
+    (void)arg;
+    clear_sent();
+    ebb_exit(tap_done(0));
+}
+
+void app_main(void)
+{
+    alarm(150); /* a hung loop must not hang the suite */
+    ebb_id_t id = ebb_id_alloc();
+    ok(ebb_bind(id, &cap_root) == 0, "capture interface bound");
+    struct net_stack_config cfg = {.ip = ME, .prefix = 24};
+    s = net_stack_new(id, &cfg);
+    uint8_t f[1600], p[256];
+    size_t n;
+
+    /* Ethernet. */
+    expect_drop(f, 10, "eth_short", "a 10-byte frame");
+    n = eth(f, 0x86dd);
+    memset(f + n, 0, 40);
+    expect_drop(f, n + 40, "eth_other_type", "an IPv6 frame");
+    n = eth(f, ETH_P_IP);
+    f[0] = 0x04;
+    expect_drop(f, n + 40, "eth_not_for_us", "a frame for another MAC");
+
+    /* ARP. */
+    n = eth(f, ETH_P_ARP);
+    expect_drop(f, n + 20, "arp_bad", "a truncated ARP packet");
+    uint8_t *a = f + n;
+    wr16(a, 1); wr16(a + 2, ETH_P_IP); a[4] = 7; a[5] = 4; wr16(a + 6, 1);
+    expect_drop(f, n + 28, "arp_bad", "ARP with hardware length 7");
+    a[4] = 6;
+    memcpy(a + 8, peer_mac, 6); wr32(a + 14, PEER); memset(a + 18, 0, 6); wr32(a + 24, ME);
+    memcpy(f, (uint8_t[6]){0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 6);
+    clear_sent();
+    inject(f, n + 28);
+    ok(cap.nsent == 1 && rd16(cap.sent[0]->data + 12) == ETH_P_ARP &&
+           rd16(cap.sent[0]->data + 20) == 2 && memcmp(cap.sent[0]->data + 22, our_mac, 6) == 0 &&
+           rd32(cap.sent[0]->data + 28) == ME && memcmp(cap.sent[0]->data, peer_mac, 6) == 0,
+       "ARP request for our address: a reply with our MAC, to the asker");
+
+    /* IPv4 header checks. */
+    memset(p, 0xab, sizeof p);
+    n = ipv4(f, IP_PROTO_UDP, PEER, ME, p, 20);
+    f[ETH_HLEN] = 0x65;
+    expect_drop(f, n, "ip_bad_header", "IP version 6 in an IPv4 frame");
+    n = ipv4(f, IP_PROTO_UDP, PEER, ME, p, 20);
+    f[ETH_HLEN] = 0x44;
+    expect_drop(f, n, "ip_bad_header", "IHL 4");
+    n = ipv4(f, IP_PROTO_UDP, PEER, ME, p, 20);
+    f[ETH_HLEN] = 0x4f;
+    expect_drop(f, ETH_HLEN + 40, "ip_bad_length", "IHL 15 (60 bytes) in a 40-byte packet");
+    n = ipv4(f, IP_PROTO_UDP, PEER, ME, p, 20);
+    wr16(f + ETH_HLEN + 2, 1000);
+    expect_drop(f, n, "ip_bad_length", "total length past the frame");
+    n = ipv4(f, IP_PROTO_UDP, PEER, ME, p, 20);
+    wr16(f + ETH_HLEN + 2, 12);
+    expect_drop(f, n, "ip_bad_length", "total length shorter than the header");
+    n = ipv4(f, IP_PROTO_UDP, PEER, ME, p, 20);
+    f[ETH_HLEN + 10] ^= 1;
+    expect_drop(f, n, "ip_bad_checksum", "bad header checksum");
+    n = ipv4(f, IP_PROTO_UDP, PEER, ME, p, 20);
+    wr16(f + ETH_HLEN + 6, 0x2000);
+    wr16(f + ETH_HLEN + 10, 0);
+    wr16(f + ETH_HLEN + 10, csum_fold(csum_add(0, f + ETH_HLEN, IP_HLEN)));
+    expect_drop(f, n, "ip_fragments", "a first fragment (MF)");
+    wr16(f + ETH_HLEN + 6, 0x0010);
+    wr16(f + ETH_HLEN + 10, 0);
+    wr16(f + ETH_HLEN + 10, csum_fold(csum_add(0, f + ETH_HLEN, IP_HLEN)));
+    expect_drop(f, n, "ip_fragments", "a later fragment (offset)");
+    n = ipv4(f, IP_PROTO_UDP, PEER, IP4(10, 9, 0, 77), p, 20);
+    expect_drop(f, n, "ip_not_for_us", "a packet for another address");
+    n = ipv4(f, 89, PEER, ME, p, 20);
+    expect_drop(f, n, "ip_other_proto", "OSPF");
+    n = ipv4(f, IP_PROTO_UDP, IP4(224, 0, 0, 1), ME, p, 20);
+    expect_drop(f, n, "ip_bad_header", "a multicast source address");
+
+    /* ICMP. */
+    uint8_t icmp[40] = {8, 0, 0, 0, 0x12, 0x34, 0, 7};
+    memcpy(icmp + 8, "ping payload ping payload ping payload", 32);
+    wr16(icmp + 2, csum_fold(csum_add(0, icmp, 40)));
+    n = ipv4(f, IP_PROTO_ICMP, PEER, ME, icmp, 40);
+    f[n - 1] ^= 0x55;
+    expect_drop(f, n, "icmp_bad", "ICMP with a bad checksum");
+    n = ipv4(f, IP_PROTO_ICMP, PEER, ME, icmp, 4);
+    expect_drop(f, n, "icmp_bad", "a 4-byte ICMP message");
+    n = ipv4(f, IP_PROTO_ICMP, PEER, ME, icmp, 40);
+    clear_sent();
+    inject(f, n);
+    const uint8_t *r = cap.nsent ? cap.sent[0]->data : NULL;
+    ok(r && cap.sent[0]->len == n && r[ETH_HLEN + 9] == IP_PROTO_ICMP &&
+           rd32(r + ETH_HLEN + 16) == PEER && r[ETH_HLEN + 20] == 0 &&
+           memcmp(r + ETH_HLEN + 24, icmp + 4, 36) == 0 &&
+           csum_fold(csum_add(0, r + ETH_HLEN + 20, 40)) == 0 &&
+           csum_fold(csum_add(0, r + ETH_HLEN, 20)) == 0,
+       "echo request: a reply with the same id, sequence and payload, valid checksums");
+
+    /* UDP. */
+    struct udp_sock *u = udp_bind(net_stack_net(s), 5353, on_udp, NULL);
+    uint8_t ud[32] = {0};
+    wr16(ud, 1111); wr16(ud + 2, 5353); wr16(ud + 4, 20);
+    memcpy(ud + 8, "hello, udp!!", 12);
+    wr16(ud + 6, csum_fold(csum_add(csum_pseudo(PEER, ME, IP_PROTO_UDP, 20), ud, 20)));
+    n = ipv4(f, IP_PROTO_UDP, PEER, ME, ud, 20);
+    udp_got = 0;
+    inject(f, n);
+    ok(udp_got == 1 && strcmp(udp_data, "hello, udp!!") == 0, "valid datagram reaches the handler");
+    f[n - 1] ^= 1;
+    expect_drop(f, n, "udp_bad_checksum", "UDP with a bad checksum");
+    wr16(ud + 4, 200);
+    n = ipv4(f, IP_PROTO_UDP, PEER, ME, ud, 20);
+    expect_drop(f, n, "udp_bad", "UDP length past the packet");
+    wr16(ud + 4, 4);
+    n = ipv4(f, IP_PROTO_UDP, PEER, ME, ud, 20);
+    expect_drop(f, n, "udp_bad", "UDP length below the header");
+    n = ipv4(f, IP_PROTO_UDP, PEER, ME, ud, 5);
+    expect_drop(f, n, "udp_bad", "a 5-byte UDP packet");
+    wr16(ud + 2, 9999); wr16(ud + 4, 20); wr16(ud + 6, 0);
+    n = ipv4(f, IP_PROTO_UDP, PEER, ME, ud, 20);
+    expect_drop(f, n, "udp_no_port", "a datagram to a closed port");
+    is(udp_got, 1, "no malformed datagram reached the handler");
+
+    /* TCP. */
+    ok(tcp_listen(net_stack_net(s), 80, on_accept, NULL) != NULL, "listen on 80");
+    n = tcp_seg(f, 40000, 80, 1000, 0, 0x02, NULL, 0);
+    f[n - 3] ^= 0x10;
+    expect_drop(f, n, "tcp_bad_checksum", "SYN with a bad checksum");
+    n = ipv4(f, IP_PROTO_TCP, PEER, ME, p, 12);
+    expect_drop(f, n, "tcp_bad", "a 12-byte TCP header");
+    n = tcp_seg(f, 40000, 80, 1000, 0, 0x02, NULL, 0);
+    f[ETH_HLEN + IP_HLEN + 12] = 0x40;
+    expect_drop(f, n, "tcp_bad", "data offset 4");
+    n = tcp_seg(f, 40000, 80, 1000, 0, 0x02, NULL, 0);
+    f[ETH_HLEN + IP_HLEN + 12] = 0xf0;
+    expect_drop(f, n, "tcp_bad", "data offset past the segment");
+    n = tcp_seg(f, 40000, 80, 1000, 0, 0x03, NULL, 0);
+    expect_drop(f, n, "tcp_bad", "SYN and FIN together");
+    uint8_t past[4] = {1, 1, 2, 4}; /* MSS option starting 2 bytes before the end */
+    n = tcp_seg(f, 40000, 80, 1000, 0, 0x02, past, 4);
+    expect_drop(f, n, "tcp_bad_options", "an option running past the header");
+    uint8_t zero_len[4] = {8, 0, 1, 1};
+    n = tcp_seg(f, 40000, 80, 1000, 0, 0x02, zero_len, 4);
+    expect_drop(f, n, "tcp_bad_options", "an option of length 0");
+    uint8_t bad_mss[4] = {2, 3, 5, 1};
+    n = tcp_seg(f, 40000, 80, 1000, 0, 0x02, bad_mss, 4);
+    expect_drop(f, n, "tcp_bad_options", "an MSS option of length 3");
+    n = tcp_seg(f, 40000, 81, 1000, 0, 0x02, NULL, 0);
+    clear_sent();
+    uint64_t before = stat("tcp_no_conn");
+    inject(f, n);
+    r = cap.nsent ? cap.sent[0]->data + ETH_HLEN + IP_HLEN : NULL;
+    ok(stat("tcp_no_conn") == before + 1 && r && (r[13] & 0x14) == 0x14 && rd32(r + 8) == 1001,
+       "SYN to a closed port: RST+ACK acknowledging the SYN");
+    uint8_t hostile[8] = {2, 4, 0, 0, 3, 3, 200, 0}; /* MSS 0, window scale 200 */
+    n = tcp_seg(f, 40001, 80, 5000, 0, 0x02, hostile, 8);
+    clear_sent();
+    inject(f, n);
+    r = cap.nsent ? cap.sent[0]->data + ETH_HLEN + IP_HLEN : NULL;
+    ok(r && (r[13] & 0x12) == 0x12 && rd32(r + 8) == 5001 && (r[12] >> 4) >= 6 && r[20] == 2 &&
+           rd16(r + 22) == 1460,
+       "SYN with MSS 0 and window scale 200: a SYN-ACK with our MSS 1460");
+    uint32_t iss = r ? rd32(r + 4) : 0;
+    n = tcp_seg(f, 40001, 80, 5001, iss + 1, 0x10, NULL, 0);
+    inject(f, n);
+    is(accepted, 1, "the handshake completes: accepted once");
+    n = tcp_seg(f, 40001, 80, 5001, iss + 1000, 0x10, NULL, 0);
+    clear_sent();
+    inject(f, n);
+    ok(cap.nsent == 1, "an ACK of data never sent is answered with an ACK, not accepted");
+    n = tcp_seg(f, 40001, 80, 5001 + 100000000, iss + 1, 0x04, NULL, 0);
+    clear_sent();
+    inject(f, n);
+    is(accepted, 1, "an out-of-window RST is ignored");
+    n = tcp_seg(f, 40001, 80, 5002, iss + 1, 0x04, NULL, 0);
+    clear_sent();
+    inject(f, n);
+    ok(cap.nsent == 1 && (cap.sent[0]->data[ETH_HLEN + IP_HLEN + 13] & 0x10),
+       "an in-window RST that is not exact gets a challenge ACK (RFC 5961)");
+
+    /* Random mutations of valid frames: never a crash, every frame accounted for. */
+    uint8_t valid[4][200];
+    size_t vlen[4];
+    vlen[0] = ipv4(valid[0], IP_PROTO_ICMP, PEER, ME, icmp, 40);
+    wr16(ud + 2, 5353); wr16(ud + 4, 20); wr16(ud + 6, 0);
+    vlen[1] = ipv4(valid[1], IP_PROTO_UDP, PEER, ME, ud, 20);
+    vlen[2] = tcp_seg(valid[2], 40002, 80, 7000, 0, 0x02, hostile, 8);
+    vlen[3] = tcp_seg(valid[3], 40001, 80, 5001, iss + 1, 0x18, NULL, 0);
+    srand(42);
+    uint64_t rx_before = stat("rx_frames");
+    unsigned frames = 20000;
+    for (unsigned i = 0; i < frames; i++) {
+        unsigned k = (unsigned)rand() % 4;
+        memcpy(f, valid[k], vlen[k]);
+        size_t len = vlen[k];
+        for (int m = rand() % 4; m >= 0; m--)
+            f[ETH_HLEN + (size_t)rand() % (len - ETH_HLEN)] = (uint8_t)rand();
+        if (rand() % 4 == 0)
+            len = ETH_HLEN + (size_t)rand() % (len - ETH_HLEN);
+        inject(f, len);
+        clear_sent();
+    }
+    is(stat("rx_frames") - rx_before, frames, "20000 mutated frames handled without a crash");
+    udp_close(u);
+    /* Let deferred work (ACK flushes, RCU frees) run before exiting. */
+    static struct ebb_timer t;
+    ebb_timer_start(&t, 50000000, exit_now, NULL);
+}
