@@ -7,7 +7,7 @@
 
 static void s_reset(void *self) { ((struct srep *)self)->put_sum = 0; }
 static int s_on_event(void *self, int (*cb)(void *, int), void *arg) { (void)self; return cb(arg, 7); }
-/* Completes later, from a timer: 2 * d after d nanoseconds (at most 1 ms); EIO for d == 0xdead. */
+/* Completes later, from a timer: 2 * d after d nanoseconds (at most 1 s); EIO for d == 0xdead. */
 struct later { struct ebb_timer t; ebb_promise_t p; uint64_t v; };
 static void later_fire(void *arg)
 {
@@ -25,7 +25,7 @@ static ebb_future_t s_later(void *self, uint64_t d)
         return ebb_future_failed(ENOMEM);
     ebb_future_t f = ebb_promise_new(&l->p);
     l->v = 2 * d;
-    ebb_timer_start(&l->t, d < 1000000 ? d : 1000000, later_fire, l);
+    ebb_timer_start(&l->t, d < 1000000000 ? d : 1000000000, later_fire, l);
     return f;
 }
 static uint64_t s_add(void *self, uint64_t a, int8_t b, bool neg)
