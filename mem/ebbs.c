@@ -101,7 +101,8 @@ static void *slab_create_rep(struct ebb_root *root, unsigned core)
     if (!r)
         return NULL;
     r->ops = &slab_ops;
-    slab_cpu_init(&r->cpu, &sr->cls, ebb_numa_node_of(core), 0, (void **)(r + 1), k);
+    slab_cpu_init(&r->cpu, &sr->cls, ebb_numa_node_of(core), (uint32_t)offsetof(struct slab_rep, cpu),
+                  (void **)(r + 1), k);
     return r;
 }
 

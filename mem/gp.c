@@ -28,6 +28,7 @@ const unsigned char gp_class_mid[129] = {
 };
 
 struct slab_class gp_classes[GP_NCLASSES];
+uint16_t gp_class_small_off[129];
 
 static int pool_lock;
 static struct gp *pool;
@@ -48,6 +49,9 @@ struct gp *gp_acquire(unsigned node)
         }
         while ((MEM_PAGE_SIZE << rep_order) < bytes)
             rep_order++;
+        for (unsigned i = 0; i < 129; i++)
+            gp_class_small_off[i] = (uint16_t)(offsetof(struct gp, cls) +
+                                               gp_class_small[i] * sizeof(struct slab_cpu));
         classes_ready = 1;
     }
     struct gp **pp = &pool;
@@ -76,7 +80,8 @@ struct gp *gp_acquire(unsigned node)
     void **slots = (void **)(g + 1);
     for (unsigned i = 0; i < GP_NCLASSES; i++) {
         uint32_t k = slab_mag_slots(&gp_classes[i]);
-        slab_cpu_init(&g->cls[i], &gp_classes[i], node, (uint16_t)i, slots, k);
+        slab_cpu_init(&g->cls[i], &gp_classes[i], node,
+                      (uint32_t)(offsetof(struct gp, cls) + i * sizeof(struct slab_cpu)), slots, k);
         slots += k;
     }
     __atomic_store_n(&reps[nreps], g, __ATOMIC_RELEASE);
@@ -91,6 +96,20 @@ void gp_release(struct gp *g)
     mem_lock(&pool_lock);
     g->pool_next = pool;
     pool = g;
+    mem_unlock(&pool_lock);
+}
+
+void gp_fork_lock(void)
+{
+    mem_lock(&pool_lock);
+    vmem_fork_lock();
+    mem_pages_fork_lock();
+}
+
+void gp_fork_unlock(void)
+{
+    mem_pages_fork_unlock();
+    vmem_fork_unlock();
     mem_unlock(&pool_lock);
 }
 
@@ -145,7 +164,7 @@ void gp_free(struct gp *g, void *p)
         return;
     struct mem_page *pg = mem_page_of(p);
     if (__builtin_expect(pg && pg->state == MEM_PG_SLAB, 1)) {
-        slab_free(&g->cls[pg->ci], pg, p);
+        slab_free((struct slab_cpu *)((char *)g + pg->off), pg, p);
         return;
     }
     if (pg && pg->state == MEM_PG_LARGE && mem_page_addr(pg) == p) {

@@ -28,6 +28,8 @@ struct gp {
 extern struct slab_class gp_classes[GP_NCLASSES]; /* filled by the first gp_acquire() */
 extern const unsigned char gp_class_small[129]; /* (n + 7) >> 3, n <= 1024 */
 extern const unsigned char gp_class_mid[129];   /* (n + 127) >> 7, n <= 16384 */
+/* For n <= 1024: the byte offset of its class's cache in a struct gp (one add on the fast path). */
+extern uint16_t gp_class_small_off[129];
 
 static inline unsigned gp_class_of(size_t n)
 {
@@ -38,6 +40,9 @@ static inline unsigned gp_class_of(size_t n)
  * memory. gp_release() gives it back (its caches are trimmed first, then kept for the next). */
 struct gp *gp_acquire(unsigned node);
 void gp_release(struct gp *g);
+/* Around fork() (hosted): every lock of the memory system, in order, then released. */
+void gp_fork_lock(void);
+void gp_fork_unlock(void);
 /* Every rep ever made (for trimming all of them in tests and at quiescent points). */
 unsigned gp_nreps(void);
 struct gp *gp_rep(unsigned i);

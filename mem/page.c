@@ -16,6 +16,7 @@ static struct buddy {
     size_t total_pages, free_pages;
 } nodes[MEM_MAX_NODES];
 static int ranges_lock;
+static int grow_lock;
 
 void mem_fatal(const char *fmt, ...)
 {
@@ -139,6 +140,7 @@ int mem_add_range(unsigned node, uintptr_t start, uintptr_t end)
     struct mem_range *r = &mem_ranges[mem_nranges];
     r->start = start;
     r->end = end;
+    r->len = end - start;
     r->node = node;
     r->pages = (struct mem_page *)start;
     /* Descriptors of the metadata pages themselves stay MEM_PG_NONE (reserved). Hosted, the
@@ -193,7 +195,6 @@ static struct mem_page *take_or_grow(unsigned node, unsigned order, uintptr_t *a
     mem_unlock(&b->lock);
     if (pg)
         return pg;
-    static int grow_lock;
     mem_lock(&grow_lock);
     mem_lock(&b->lock);
     pg = block_take(b, order, a, r);
@@ -369,4 +370,22 @@ int mem_pages_check(unsigned node, char *err, size_t errlen)
 out:
     mem_unlock(&b->lock);
     return rc;
+}
+
+/* fork() in a threaded process: the child must not inherit a lock another thread held. Taken in
+ * a fixed order (the same as the allocation paths: grow, then a node, then the ranges). */
+void mem_pages_fork_lock(void)
+{
+    mem_lock(&grow_lock);
+    for (unsigned i = 0; i < MEM_MAX_NODES; i++)
+        mem_lock(&nodes[i].lock);
+    mem_lock(&ranges_lock);
+}
+
+void mem_pages_fork_unlock(void)
+{
+    mem_unlock(&ranges_lock);
+    for (unsigned i = 0; i < MEM_MAX_NODES; i++)
+        mem_unlock(&nodes[i].lock);
+    mem_unlock(&grow_lock);
 }

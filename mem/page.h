@@ -27,7 +27,7 @@ enum mem_page_state {
 struct mem_page {
     union {
         struct { struct mem_page *next, *prev; }; /* MEM_PG_FREE: its free list */
-        struct { void *cpu; uint32_t ci; };       /* MEM_PG_SLAB: owning cache and its class */
+        struct { void *cpu; uint32_t off; };      /* MEM_PG_SLAB: owning cache, its offset in its rep */
     };
     void *owner;                                  /* MEM_PG_SLAB: the struct slab */
     uint32_t npages;
@@ -38,6 +38,7 @@ struct mem_page {
 
 struct mem_range {
     uintptr_t start, end;        /* page aligned */
+    size_t len;                  /* end - start */
     struct mem_page *pages;      /* pages[(a - start) >> MEM_PAGE_SHIFT] */
     unsigned node;
 };
@@ -68,7 +69,7 @@ static inline struct mem_page *mem_page_of(const void *a)
     unsigned n = __atomic_load_n(&mem_nranges, __ATOMIC_ACQUIRE);
     for (unsigned i = 0; i < n; i++) {
         struct mem_range *r = &mem_ranges[i];
-        if (x - r->start < r->end - r->start)
+        if (x - r->start < r->len)
             return &r->pages[(x - r->start) >> MEM_PAGE_SHIFT];
     }
     return NULL;
@@ -88,6 +89,10 @@ void mem_pages_stats(unsigned node, struct mem_node_stats *st);
 int mem_pages_check(unsigned node, char *err, size_t errlen);
 /* True once every page added to node is free again, coalesced as when it was added. */
 bool mem_pages_all_free(unsigned node);
+
+/* Around fork() (hosted): hold every page-allocator lock, then release them (parent and child). */
+void mem_pages_fork_lock(void);
+void mem_pages_fork_unlock(void);
 
 /* Reports misuse (double free, foreign pointer) and stops the program. */
 __attribute__((noreturn, format(printf, 1, 2))) void mem_fatal(const char *fmt, ...);

@@ -29,9 +29,11 @@ void slab_class_init(struct slab_class *cls, uint32_t size)
     cls->order = (uint8_t)order;
     cls->data_off = (uint32_t)off;
     cls->nobj = (uint32_t)((bytes - off) / size);
-    /* Keep about 256 KiB per class per core, at least a slab's worth, so a core that frees what
-     * it allocated rarely has to walk objects back to their slabs. */
-    uint32_t hw = (uint32_t)((256u << 10) / size);
+    /* A core keeps up to 2 MiB of free small objects (up to 128 B) per class, 256 KiB of larger
+     * ones, and at least a slab's worth, so a core that frees what it allocated rarely walks
+     * objects back to their slabs: the many small objects are where that walk costs most. The
+     * bound on what a core may hoard is the sum: about 24 MiB (slab_trim returns it all). */
+    uint32_t hw = (uint32_t)((size <= 128 ? 2048u << 10 : 256u << 10) / size);
     cls->hiwater = hw > cls->nobj ? hw : cls->nobj;
     cls->batch = cls->nobj < 256 ? cls->nobj : 256;
 }
@@ -42,7 +44,7 @@ uint32_t slab_mag_slots(const struct slab_class *cls)
     return k < 16 ? 16 : k > 256 ? 256 : k;
 }
 
-void slab_cpu_init(struct slab_cpu *c, const struct slab_class *cls, unsigned node, uint16_t ci,
+void slab_cpu_init(struct slab_cpu *c, const struct slab_class *cls, unsigned node, uint32_t off,
                    void **mag, uint32_t cap)
 {
     memset(c, 0, sizeof *c);
@@ -51,7 +53,7 @@ void slab_cpu_init(struct slab_cpu *c, const struct slab_class *cls, unsigned no
     c->cls = cls;
     c->hiwater = cls->hiwater;
     c->node = node;
-    c->ci = ci;
+    c->off = off;
 }
 
 static void partial_add(struct slab_cpu *c, struct slab *s)
@@ -85,7 +87,7 @@ static void slab_reset(struct slab_cpu *c, struct slab *s)
     s->end = s->bump + (size_t)cls->nobj * cls->size;
     s->cpu = c;
     s->cls = cls;
-    s->ci = c->ci;
+    s->off = c->off;
 }
 
 static struct slab *slab_new(struct slab_cpu *c)
@@ -99,7 +101,7 @@ static struct slab *slab_new(struct slab_cpu *c)
     for (size_t i = 0; i < ((size_t)1 << cls->order); i++) {
         pg[i].owner = s;
         pg[i].cpu = c;
-        pg[i].ci = c->ci;
+        pg[i].off = c->off;
         pg[i].state = MEM_PG_SLAB;
     }
     slab_reset(c, s);
@@ -113,7 +115,7 @@ static void slab_pages_free(struct slab_cpu *c, struct slab *s)
     for (size_t i = 0; i < ((size_t)1 << c->cls->order); i++) {
         pg[i].owner = NULL;
         pg[i].cpu = NULL;
-        pg[i].ci = 0;
+        pg[i].off = 0;
         pg[i].state = MEM_PG_NONE;
     }
     c->slabs--;

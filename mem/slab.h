@@ -40,7 +40,7 @@ struct slab {                       /* at the start of each slab */
     uint32_t inuse;                 /* objects outside the slab (in use or on a core's list) */
     struct slab_cpu *cpu;           /* the owning core's cache */
     const struct slab_class *cls;
-    uint16_t ci;                    /* class index in its owner's array, for callers */
+    uint32_t off;                   /* of the owning cache in its rep (as in the descriptors) */
     uint8_t on_partial;
     uint64_t live[];                /* MEM_CHECKS: a bit per object handed out to a user */
 };
@@ -55,7 +55,7 @@ struct slab_cpu {
     struct slab *partial;
     struct slab *spare;
     unsigned node;
-    uint16_t ci;
+    uint32_t off;                   /* of this cache within its rep: free finds it from the rep */
     /* Outgoing: frees of other cores' objects, batched per destination. */
     struct slab_cpu *rtarget;
     void *rhead, *rtail;
@@ -72,7 +72,7 @@ struct slab_cpu {
 void slab_class_init(struct slab_class *cls, uint32_t size);
 /* Array slots a core's cache of this class wants (mag, given to slab_cpu_init). */
 uint32_t slab_mag_slots(const struct slab_class *cls);
-void slab_cpu_init(struct slab_cpu *c, const struct slab_class *cls, unsigned node, uint16_t ci,
+void slab_cpu_init(struct slab_cpu *c, const struct slab_class *cls, unsigned node, uint32_t off,
                    void **mag, uint32_t cap);
 
 void *slab_refill(struct slab_cpu *c);                /* slow path of slab_alloc */

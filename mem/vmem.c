@@ -209,3 +209,6 @@ size_t vmem_large_size(const void *p)
     struct vmem_region *r = large_of(p);
     return r ? r->len : 0;
 }
+
+void vmem_fork_lock(void) { mem_lock(&lock); }
+void vmem_fork_unlock(void) { mem_unlock(&lock); }

@@ -41,6 +41,9 @@ void *vmem_alloc_large(size_t len, size_t align);
 int vmem_free_large(void *p);            /* 0 if p was one; -1 otherwise */
 size_t vmem_large_size(const void *p);   /* its usable size, 0 if p is not one */
 
+void vmem_fork_lock(void);
+void vmem_fork_unlock(void);
+
 /* What the platform provides. */
 int mem_platform_vwindow(uintptr_t *start, size_t *len);   /* 0 or -1: no window */
 int mem_platform_map(uintptr_t va, size_t len);            /* zeroed, read-write */

@@ -7,10 +7,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define N 20000
 static void *handoff[N];
 static int bad;
+
+static volatile int stop;
+static void *churn(void *arg)
+{
+    (void)arg;
+    while (!stop) {
+        void *p = malloc(100000);  /* large: takes the page allocator's locks */
+        free(p);
+        free(malloc(24));
+    }
+    return NULL;
+}
 
 static void *producer(void *arg)
 {
@@ -70,6 +84,21 @@ int main(void)
         bad += q[0] != 0x5a || q[i % 500] != 0x5a;
         free(q);
     }
+    /* fork while another thread allocates: the child must find no lock held. */
+    pthread_t ch;
+    pthread_create(&ch, NULL, churn, NULL);
+    for (int i = 0; i < 20; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            for (int k = 0; k < 1000; k++)
+                free(malloc((size_t)k * 97 + 1));
+            _exit(0);
+        }
+        int st;
+        bad += pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+    }
+    stop = 1;
+    pthread_join(ch, NULL);
     printf("usable1=%zu bad=%d\n", u1, bad);
     return bad != 0;
 }

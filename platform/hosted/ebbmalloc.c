@@ -44,7 +44,7 @@ API void *malloc(size_t n)
         return malloc_first(n);
     if (__builtin_expect(n <= 1024 && !MEM_CHECKS, 1)) {
         /* The fast path of gp_malloc/slab_alloc, inlined. */
-        struct slab_cpu *c = &g->cls[gp_class_small[(n + 7) >> 3]];
+        struct slab_cpu *c = (struct slab_cpu *)((char *)g + gp_class_small_off[(n + 7) >> 3]);
         uint32_t k = c->n;
         if (__builtin_expect(k != 0, 1)) {
             c->n = k - 1;
@@ -64,9 +64,9 @@ API void free(void *p)
      * list links to descriptors or NULL there), so that one comparison also checks the state. */
     struct mem_range *r = &mem_ranges[0];
     uintptr_t off = (uintptr_t)p - r->start;
-    if (__builtin_expect(off < r->end - r->start && !MEM_CHECKS, 1)) {
+    if (__builtin_expect(off < r->len && !MEM_CHECKS, 1)) {
         struct mem_page *pg = &r->pages[off >> MEM_PAGE_SHIFT];
-        struct slab_cpu *c = &g->cls[pg->ci];
+        struct slab_cpu *c = (struct slab_cpu *)((char *)g + pg->off);
         if (__builtin_expect(pg->cpu == c, 1)) {
             uint32_t k = c->n;
             if (__builtin_expect(k < c->cap, 1)) {

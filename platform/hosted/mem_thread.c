@@ -19,6 +19,8 @@ static void make_key(void)
 {
     if (pthread_key_create(&key, thread_ends) != 0)
         mem_fatal("mem: pthread_key_create failed");
+    /* A child of fork() must not inherit a lock that another thread held at the time. */
+    pthread_atfork(gp_fork_lock, gp_fork_unlock, gp_fork_unlock);
 }
 
 struct gp *gp_self_slow(void)
