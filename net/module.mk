@@ -15,3 +15,7 @@ TEST_SCRIPTS += tests/net_tap.t tests/net_loss.t tests/net_dhcp.t
 
 HOSTED_TESTS += net_parse
 net_parse_SRCS := tests/net_parse.c
+
+BENCHES += bench-net
+bench-net: $(B)/hosted/netpipe
+	tests/bench/net_tap.sh
