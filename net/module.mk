@@ -11,7 +11,7 @@ net_wire_SRCS := tests/net_wire.c
 HOSTED_SRCS += platform/hosted/net_tap.c platform/hosted/net_linux.c platform/hosted/net_config.c
 
 # Against Linux's own stack over tap devices they create (root; skipped otherwise).
-TEST_SCRIPTS += tests/net_tap.t tests/net_loss.t tests/net_dhcp.t
+TEST_SCRIPTS += tests/net_tap.t tests/net_loss.t tests/net_dhcp.t tests/net_linux.t
 
 HOSTED_TESTS += net_parse
 net_parse_SRCS := tests/net_parse.c

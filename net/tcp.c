@@ -436,6 +436,7 @@ static void tcp_timer(void *arg)
     case T_PERSIST: {
         /* A zero-length segment just below the window: the peer answers with an ACK that
          * carries its current window. */
+        NET_STAT(p->s, tcp_persist_probes);
         xmit(p->s, p->lip, p->lport, p->rip, p->rport, p->snd_una - 1, p->rcv_nxt, TH_ACK,
              wnd_field(p, false), NULL, 0, NULL);
         if (p->persist_shift < 6)

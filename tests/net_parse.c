@@ -130,9 +130,14 @@ static void on_udp(void *arg, struct udp_sock *u, ip4_t src, uint16_t sport, str
 static int accepted;
 static void on_accept(void *arg, struct tcp_conn *c) { (void)arg; (void)c; accepted++; }
 
-static void exit_now(void *arg)
+static uint64_t arp_req_before;
+
+static void check_arp(void *arg)
 {
     (void)arg;
+    is(stat("arp_requests") - arp_req_before, 3, "the ARP request was tried 3 times");
+    is(stat("arp_timeouts"), 1, "then the entry timed out");
+    is(stat("arp_queue_drops"), 1, "and the waiting datagram was dropped, counted");
     clear_sent();
     ebb_exit(tap_done(0));
 }
@@ -334,7 +339,18 @@ void app_main(void)
     }
     is(stat("rx_frames") - rx_before, frames, "20000 mutated frames handled without a crash");
     udp_close(u);
-    /* Let deferred work (ACK flushes, RCU frees) run before exiting. */
+
+    /* ARP: a datagram to a silent neighbour waits for the reply; requests are retried, then
+     * the entry times out and the waiting packet is dropped and counted. */
+    arp_req_before = stat("arp_requests");
+    struct udp_sock *u2 = udp_bind(net_stack_net(s), 0, on_udp, NULL);
+    clear_sent();
+    struct iobuf *x = iobuf_alloc(NET_HEADROOM + 1, NET_HEADROOM);
+    *iobuf_append(x, 1) = 'x';
+    udp_send(u2, IP4(10, 9, 0, 50), 9, x);
+    ok(cap.nsent == 1 && rd16(cap.sent[0]->data + 12) == ETH_P_ARP && rd32(cap.sent[0]->data + 38) == IP4(10, 9, 0, 50),
+       "a datagram to an unknown neighbour sends an ARP request first");
+    udp_close(u2);
     static struct ebb_timer t;
-    ebb_timer_start(&t, 50000000, exit_now, NULL);
+    ebb_timer_start(&t, 3800000000ull, check_arp, NULL);
 }

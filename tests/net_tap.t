@@ -33,6 +33,18 @@ out=$(timeout 40 "$B/hosted/tcpsend" netif=tap:$TAP ip=10.201.0.3/24 host=10.201
 t $? "our TCP client sends 5 MB to a Linux echo server and gets it back intact"
 echo "# $out"
 
+# A Linux peer that does not read for 3 s: its window closes, our persist timer probes it, and
+# the transfer resumes when it opens.
+socat TCP-LISTEN:7303,bind=10.201.0.1,reuseaddr SYSTEM:"sleep 3; cat" > /dev/null 2>&1 &
+PIDS="$PIDS $!"
+sleep 0.3
+out=$(timeout 60 "$B/hosted/tcpsend" netif=tap:$TAP ip=10.201.0.6/24 host=10.201.0.1 port=7303 \
+      bytes=30000000 timeout=50 cores=1 2>&1)
+rc=$?
+probes=$(echo "$out" | sed -n 's/.*tcp_persist_probes=\([0-9]*\).*/\1/p')
+t "$([ $rc = 0 ] && [ "${probes:-0}" -gt 0 ]; echo $?)" "zero window: persist probes (${probes:-0}), then 30 MB intact"
+echo "$out" | sed 's/^/# /' | head -2
+
 start_app netpipe "$TMP/np.out" netif=tap:$TAP ip=10.201.0.4/24 cores=1
 np=$LAST_PID
 timeout 60 NPtcp -h 10.201.0.4 -u 4096 -n 20 -o "$TMP/np.data" > "$TMP/np.log" 2>&1

@@ -7,6 +7,21 @@
 #include "core/config.h"
 #include "core/event.h"
 #include "net/net.h"
+#include "net/stack.h"
+
+static struct net_stack *stack;
+
+/* The stack's counters as a comment line (for tests), then exit. */
+static void finish(int code)
+{
+    if (stack) {
+        char buf[2048];
+        net_stack_format_stats(stack, buf, sizeof buf);
+        printf("# stats: %s\n", buf);
+    }
+    fflush(stdout);
+    ebb_exit(code);
+}
 
 static uint64_t total, sent, rcvd;
 static bool bad;
@@ -61,8 +76,7 @@ static void on_closed(void *arg, struct tcp_conn *c)
     bool good = !bad && rcvd == total && sent == total;
     printf("tcpsend: sent %" PRIu64 ", got back %" PRIu64 " bytes%s in %.2f s\n", sent, rcvd,
            good ? ", intact" : bad ? ", CORRUPTED" : ", SHORT", secs);
-    fflush(stdout);
-    ebb_exit(good ? 0 : 1);
+    finish(good ? 0 : 1);
 }
 
 static void on_aborted(void *arg, struct tcp_conn *c, int err)
@@ -70,8 +84,7 @@ static void on_aborted(void *arg, struct tcp_conn *c, int err)
     (void)arg;
     (void)c;
     printf("tcpsend: connection aborted (error %d) after %" PRIu64 " bytes back\n", err, rcvd);
-    fflush(stdout);
-    ebb_exit(1);
+    finish(1);
 }
 
 static const struct tcp_handlers handlers = {
@@ -83,8 +96,7 @@ static ebb_future_t connected(void *arg, int err, uint64_t v)
     (void)arg;
     if (err) {
         printf("tcpsend: connect failed (error %d)\n", err);
-        fflush(stdout);
-        ebb_exit(1);
+        finish(1);
         return ebb_future_ready(0);
     }
     t0 = ebb_now_ns();
@@ -96,8 +108,7 @@ static void timeout(void *arg)
 {
     (void)arg;
     printf("tcpsend: timed out with %" PRIu64 "/%" PRIu64 " bytes back\n", rcvd, total);
-    fflush(stdout);
-    ebb_exit(1);
+    finish(1);
 }
 
 static ebb_future_t up(void *arg, int err, uint64_t v)
@@ -111,6 +122,7 @@ static ebb_future_t up(void *arg, int err, uint64_t v)
     }
     total = (uint64_t)ebb_config_int("bytes", 1 << 20, 0, 1l << 40);
     uint16_t port = (uint16_t)ebb_config_int("port", 7, 1, 65535);
+    stack = net_stack_of((struct net *)(uintptr_t)v);
     return ebb_future_then_full(tcp_connect((struct net *)(uintptr_t)v, host, port, &handlers, NULL),
                                 connected, NULL);
 }
