@@ -26,6 +26,9 @@ m4_define(«EG_C_BSIZE», «m4_ifelse(«$3», «in», «EG_C_BSIZE1($@)», «$3�
     ebb_n_ = EBB_MSG_ALIGN(ebb_n_) + 4 + ebb_s_$2;»)»)
 m4_define(«EG_C_BSIZE1», «
     ebb_n_ = EBB_MSG_ALIGN(ebb_n_) + EG_COUNT($4, $5);»)
+m4_define(«EG_C_RSIZE», «m4_ifelse(«$3», «out», «EG_C_RSIZE1($@)», «$3», «inout», «EG_C_RSIZE1($@)»)»)
+m4_define(«EG_C_RSIZE1», «
+    ebb_rn_ = EBB_MSG_ALIGN(ebb_rn_) + EG_COUNT($4, $5);»)
 m4_define(«EG_C_PUT», «m4_ifelse(«$3», «val», «
     memcpy(ebb_q_, &$2, sizeof $2);
     ebb_q_ += sizeof $2;», «$3», «bool», «
@@ -84,7 +87,10 @@ ebb_future_t EG_I«»_$1_at(unsigned ebb_node_, ebb_id_t ebb_id_«»EG_DECLS(«$
 {EG_EACH(«EG_C_CHECK», «$8»)
     size_t ebb_n_ = 0«»EG_EACH(«EG_C_SIZE», «$8»);EG_EACH(«EG_C_BSIZE», «$8»)
     if (ebb_n_ > EBB_MSG_MAX)
-        return ebb_future_failed(EMSGSIZE);
+        return ebb_future_failed(EMSGSIZE);m4_ifelse(«$9», «1», «
+    size_t ebb_rn_ = 8;EG_EACH(«EG_C_RSIZE», «$8»)
+    if (ebb_rn_ > EBB_MSG_MAX) /* the reply could not carry the output buffers */
+        return ebb_future_failed(EMSGSIZE);»)
     struct iobuf *ebb_b_ = ebb_msg_alloc(ebb_n_);
     if (!ebb_b_)
         return ebb_future_failed(ENOMEM);

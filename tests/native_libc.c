@@ -103,5 +103,19 @@ int main(void)
     void *big1 = malloc(8u << 20);
     ok(big1 != NULL, "an 8 MiB allocation");
     free(big1);
+    /* More than the first chunk of RAM the page allocator gets at boot: it asks for more. */
+    static void *mb[80];
+    int got = 0;
+    for (int i = 0; i < 80; i++) {
+        mb[i] = malloc(1u << 20);
+        if (mb[i]) {
+            ((char *)mb[i])[0] = 1;
+            ((char *)mb[i])[(1u << 20) - 1] = 2;
+            got++;
+        }
+    }
+    is(got, 80, "80 allocations of 1 MiB (beyond the boot chunk) all succeed");
+    for (int i = 0; i < 80; i++)
+        free(mb[i]);
     return tap_done(0);
 }

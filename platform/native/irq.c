@@ -30,7 +30,9 @@ static void device_irq(struct trap_frame *f)
 {
     struct binding *b = &bindings[f->vector];
     PCPU->irqs++;
-    if (b->fn && !b->pending[ebb_core()] && ebb_in_event_loop()) {
+    /* A core whose loop has not started yet (an AP taking its release IPI) still queues the
+     * event: the loop runs it once it starts. */
+    if (b->fn && !b->pending[ebb_core()] && ebb_core() < ebb_ncores()) {
         b->pending[ebb_core()] = 1;
         ebb_spawn(run_bound, b);
     }

@@ -266,6 +266,19 @@ static void build_master(void)
 
 uint64_t *mm_master_pml4(void) { return master_pml4; }
 
+/* A first touch of a page of this core's translation table: a zeroed page, mapped for this core
+ * only (so no other core's TLB is concerned). Returns 0, or -1 if addr is not in the table. */
+int mm_ltt_fault(uint64_t addr)
+{
+    uint64_t off = addr - (uint64_t)(uintptr_t)EBB_LTT;
+    if (off >= LTT_PAGES * PAGE_SIZE)
+        return -1;
+    uint64_t *pte = &PCPU->ltt_pt[off / PAGE_SIZE];
+    if (!(*pte & PTE_P))
+        *pte = mm_alloc_pages(1) | PTE_P | PTE_W;
+    return 0;
+}
+
 uint64_t mm_core_cr3(unsigned core)
 {
     if (core_cr3[core])
@@ -276,12 +289,15 @@ uint64_t mm_core_cr3(unsigned core)
     pdpt[510] = (uint64_t)(uintptr_t)kernel_pd | PTE_P | PTE_W;
     pdpt[511] = (uint64_t)(uintptr_t)pd | PTE_P | PTE_W;
     pd[0] = (uint64_t)(uintptr_t)pt | PTE_P | PTE_W;
-    uint64_t mem = mm_alloc_pages(LTT_PAGES + 1); /* the table, then struct pcpu */
-    for (unsigned i = 0; i <= LTT_PAGES; i++)
-        pt[i] = (mem + i * PAGE_SIZE) | PTE_P | PTE_W;
-    struct pcpu *pc = phys_to_virt(mem + LTT_PAGES * PAGE_SIZE);
+    /* The translation table's pages are mapped on first touch (mm_ltt_fault): a core uses a
+     * few of its 128, and zeroing all of them cost most of a core's start-up under TCG. */
+    uint64_t mem = mm_alloc_pages(1);
+    pt[LTT_PAGES] = mem | PTE_P | PTE_W;
+    struct pcpu *pc = phys_to_virt(mem);
+    pc->ltt_pt = pt;
     pc->hdr.core = core;
     pc->apic_id = native_apic_ids[core];
+    pc->tlb_gen = 1; /* a new core has no stale entries: it has seen every unmap so far (vm.c) */
     core_pcpu[core] = pc;
     core_cr3[core] = (uint64_t)(uintptr_t)pml4;
     return core_cr3[core];
@@ -311,22 +327,63 @@ void *mm_map_mmio(uint64_t phys, uint64_t len)
 
 void *ebb_native_map_mmio(uint64_t phys, uint64_t len) { return mm_map_mmio(phys, len); }
 
-/* Gives the free memory to the page allocator (mem/), once boot no longer needs pages of its
- * own; without it, the fallback malloc (libc/malloc.c) keeps drawing from the free ranges. */
+/* Memory goes to the page allocator (mem/) in chunks, the first at boot (mm_handoff) and the
+ * next ones when it runs dry (mem_platform_grow), each twice the size of the one before: boot
+ * then costs the same whatever the RAM size, since the allocator's page descriptors (carved from
+ * the start of each chunk) must be zeroed, and touching memory is what costs under a hypervisor.
+ * Without mem/, the fallback malloc (libc/malloc.c) draws from the free ranges directly. */
+#ifdef HAVE_MEM
+#define FIRST_CHUNK (32ull << 20)
+static uint64_t next_chunk = FIRST_CHUNK;
+
+/* Gives one chunk of at least `want` bytes (if the ranges have it); returns its size. Caller
+ * holds free_lock. */
+static uint64_t give_chunk(uint64_t want)
+{
+    if (!nfree)
+        return 0;
+    uint64_t size = want > next_chunk ? want : next_chunk;
+    struct range *r = &freer[0];
+    for (unsigned i = 1; i < nfree; i++) /* the largest range, so chunks stay large */
+        if (freer[i].end - freer[i].start > r->end - r->start)
+            r = &freer[i];
+    uint64_t s = r->start, e = r->end - s > size ? s + size : r->end;
+    if (r->end - e < FIRST_CHUNK) /* do not leave a sliver too small to be worth a range */
+        e = r->end;
+    uint64_t npages = (e - s) / PAGE_SIZE;
+    uint64_t meta = (npages * sizeof(struct mem_page) + PAGE_SIZE - 1) / PAGE_SIZE;
+    /* The descriptors must start zeroed; the boot loader may have left data here. */
+    memset(phys_to_virt(s), 0, (meta < npages ? meta : npages) * PAGE_SIZE);
+    reserve(s, e);
+    if (mem_add_range(0, s, e) < 0) {
+        kprintf("ebbrt: the page allocator refused memory [%#lx, %#lx)\n", s, e);
+        return 0;
+    }
+    next_chunk *= 2;
+    return e - s;
+}
+
+int mem_platform_grow(unsigned node, size_t bytes)
+{
+    (void)node; /* one node natively */
+    spin_lock(&free_lock);
+    uint64_t got = 0;
+    while (got < bytes && nfree) {
+        uint64_t g = give_chunk(bytes - got);
+        if (!g)
+            break;
+        got += g;
+    }
+    spin_unlock(&free_lock);
+    return got ? 0 : -1;
+}
+#endif
+
 void mm_handoff(void)
 {
 #ifdef HAVE_MEM
     spin_lock(&free_lock);
-    for (unsigned i = 0; i < nfree; i++) {
-        /* The page allocator carves its page descriptors from the start of the range and
-         * expects them zeroed (fresh memory hosted); here the boot loader may have left data. */
-        uint64_t npages = (freer[i].end - freer[i].start) / PAGE_SIZE;
-        uint64_t meta = (npages * sizeof(struct mem_page) + PAGE_SIZE - 1) / PAGE_SIZE;
-        memset(phys_to_virt(freer[i].start), 0, (meta < npages ? meta : npages) * PAGE_SIZE);
-        if (mem_add_range(0, freer[i].start, freer[i].end) < 0)
-            kprintf("ebbrt: the page allocator refused memory [%#lx, %#lx)\n", freer[i].start, freer[i].end);
-    }
-    nfree = 0;
+    give_chunk(FIRST_CHUNK);
     handed_off = true;
     spin_unlock(&free_lock);
 #endif

@@ -4,8 +4,9 @@ NATIVE_SRCS += platform/native/boot.S platform/native/platform.c platform/native
                platform/native/libc/string.c platform/native/libc/printf.c \
                platform/native/libc/stdlib.c platform/native/libc/malloc.c
 
-NATIVE_APPS += native_boot
+NATIVE_APPS += native_boot native_spawn
 native_boot_SRCS := tests/bench/native_boot.c
+native_spawn_SRCS := tests/bench/native_spawn.c
 NATIVE_APPS += native_fault native_overflow
 native_fault_SRCS := tests/native_fault.c
 native_overflow_SRCS := tests/native_overflow.c
@@ -25,7 +26,9 @@ native_libc_SRCS := tests/native_libc.c
 native_percore_SRCS := tests/native_percore.c
 native_vm_SRCS := tests/native_vm.c
 
-# make bench: boot time and image size (tests/bench/native_boot.sh).
-BENCHES += bench-native-boot
+# make bench: boot time and image size (tests/bench/native_boot.sh), remote spawn by IPI.
+BENCHES += bench-native-boot bench-native-spawn
 bench-native-boot: $(B)/native/native_boot.elf $(B)/native/helloworld.elf
 	tests/bench/native_boot.sh $(B)
+bench-native-spawn: $(B)/native/native_spawn.elf
+	for i in 1 2 3; do ACCEL=tcg scripts/qemu-run --smp 2 $<; done

@@ -102,6 +102,8 @@ void smp_wait_done(unsigned ncores)
 {
     uint64_t until = clock_ns() + 1000000000ull;
     for (unsigned c = 1; c < ncores; c++)
-        while (!ap_done[c] && clock_ns() < until)
+        while (!ap_done[c] && clock_ns() < until) {
+            vm_tlb_sync(); /* an AP freeing its stacks waits for this core's flush */
             ebb_cpu_relax();
+        }
 }

@@ -1,9 +1,10 @@
 /* The vmem window of mem/ (mem/vmem.h) on native: 512 GiB of kernel address space mapped with
  * 4 KiB pages, shared by all cores. A mapping is demand-zero: mem_platform_map() only marks the
  * page-table entries, the first touch of a page takes a fresh zeroed page (so a 1 GiB
- * allocation costs what it uses, as an mmap does hosted). Unmapping frees pages only after every
- * core has flushed its TLB: each core compares a global generation between events (vm_tlb_sync),
- * and cores are woken so they do it soon. Stacks are vmem regions with a guard page below. */
+ * allocation costs what it uses, as an mmap does hosted). Unmapping is a shootdown without
+ * interrupts in events: each core compares a global generation between events (vm_tlb_sync) and
+ * is woken so it does so soon; the unmapping core waits (bounded) for all of them, and the pages
+ * are freed only once every core has flushed. Stacks are vmem regions with a guard page below. */
 #include <stdlib.h>
 #include <string.h>
 #include "core/ebb.h"
@@ -73,10 +74,51 @@ int mem_platform_vwindow(uintptr_t *start, size_t *len)
     return 0;
 }
 
+static void reclaim_locked(void);
+
+static bool all_flushed(uint64_t gen)
+{
+    for (unsigned c = 0; c < native_ncpus; c++) {
+        struct pcpu *p = native_pcpu_of(c);
+        if (p && __atomic_load_n(&p->tlb_gen, __ATOMIC_ACQUIRE) < gen)
+            return false;
+    }
+    return true;
+}
+
+/* Before addresses are used again (mapped, or reserved with a fault handler): waits until every
+ * core has flushed the unmaps so far, or a core holding a stale entry would see the old page
+ * instead of a fresh one. Never called with vmem's lock held (the unmap itself runs under it and
+ * does not wait), so a core spinning on that lock cannot keep its flush from happening; a core
+ * that stays in one long event is not waited for beyond a bound. */
+static void wait_flushed(void)
+{
+    uint64_t gen = __atomic_load_n(&tlb_gen, __ATOMIC_ACQUIRE);
+    vm_tlb_sync();
+    if (all_flushed(gen))
+        return;
+    for (unsigned c = 0; c < native_ncpus; c++)
+        if (c != ebb_core() && native_pcpu_of(c) && native_pcpu_of(c)->tlb_gen < gen)
+            platform_wake(c);
+    uint64_t until = clock_ns() + 100000000ull;
+    while (!all_flushed(gen)) {
+        if (clock_ns() > until) {
+            kprintf("ebbrt: vm: a core did not flush its TLB within 100 ms; going on\n");
+            break;
+        }
+        vm_tlb_sync(); /* take part in other cores' shootdowns meanwhile */
+        ebb_cpu_relax();
+    }
+    spin_lock(&vm_lock);
+    reclaim_locked();
+    spin_unlock(&vm_lock);
+}
+
 int mem_platform_map(uintptr_t va, size_t len)
 {
     if (!in_window(va, len))
         return -1;
+    wait_flushed();
     spin_lock(&vm_lock);
     for (uint64_t a = va; a < va + len; a += PAGE_SIZE) {
         uint64_t *pte = pte_of(a, true);
@@ -166,7 +208,7 @@ void mem_platform_unmap(uintptr_t va, size_t len)
     spin_unlock(&vm_lock);
 }
 
-void mem_platform_fault_hook(void) {}
+void mem_platform_fault_hook(void) { wait_flushed(); }
 
 size_t ebb_native_vm_pending_pages(void)
 {

@@ -113,6 +113,10 @@ ebb_future_t sample_get_at(unsigned ebb_node_, ebb_id_t ebb_id_, const char *nam
     ebb_n_ = EBB_MSG_ALIGN(ebb_n_) + 4 + ebb_s_name;
     if (ebb_n_ > EBB_MSG_MAX)
         return ebb_future_failed(EMSGSIZE);
+    size_t ebb_rn_ = 8;
+    ebb_rn_ = EBB_MSG_ALIGN(ebb_rn_) + (size_t)(cap) * sizeof(uint8_t);
+    if (ebb_rn_ > EBB_MSG_MAX) /* the reply could not carry the output buffers */
+        return ebb_future_failed(EMSGSIZE);
     struct iobuf *ebb_b_ = ebb_msg_alloc(ebb_n_);
     if (!ebb_b_)
         return ebb_future_failed(ENOMEM);
@@ -170,6 +174,10 @@ ebb_future_t sample_scale_at(unsigned ebb_node_, ebb_id_t ebb_id_, int64_t *v, u
     size_t ebb_n_ = 0 + sizeof(unsigned int) + sizeof(struct point) + sizeof(enum color);
     ebb_n_ = EBB_MSG_ALIGN(ebb_n_) + (size_t)(n) * sizeof(int64_t);
     if (ebb_n_ > EBB_MSG_MAX)
+        return ebb_future_failed(EMSGSIZE);
+    size_t ebb_rn_ = 8;
+    ebb_rn_ = EBB_MSG_ALIGN(ebb_rn_) + (size_t)(n) * sizeof(int64_t);
+    if (ebb_rn_ > EBB_MSG_MAX) /* the reply could not carry the output buffers */
         return ebb_future_failed(EMSGSIZE);
     struct iobuf *ebb_b_ = ebb_msg_alloc(ebb_n_);
     if (!ebb_b_)
