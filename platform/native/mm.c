@@ -266,6 +266,19 @@ static void build_master(void)
 
 uint64_t *mm_master_pml4(void) { return master_pml4; }
 
+/* A first touch of a page of this core's translation table: a zeroed page, mapped for this core
+ * only (so no other core's TLB is concerned). Returns 0, or -1 if addr is not in the table. */
+int mm_ltt_fault(uint64_t addr)
+{
+    uint64_t off = addr - (uint64_t)(uintptr_t)EBB_LTT;
+    if (off >= LTT_PAGES * PAGE_SIZE)
+        return -1;
+    uint64_t *pte = &PCPU->ltt_pt[off / PAGE_SIZE];
+    if (!(*pte & PTE_P))
+        *pte = mm_alloc_pages(1) | PTE_P | PTE_W;
+    return 0;
+}
+
 uint64_t mm_core_cr3(unsigned core)
 {
     if (core_cr3[core])
@@ -276,10 +289,12 @@ uint64_t mm_core_cr3(unsigned core)
     pdpt[510] = (uint64_t)(uintptr_t)kernel_pd | PTE_P | PTE_W;
     pdpt[511] = (uint64_t)(uintptr_t)pd | PTE_P | PTE_W;
     pd[0] = (uint64_t)(uintptr_t)pt | PTE_P | PTE_W;
-    uint64_t mem = mm_alloc_pages(LTT_PAGES + 1); /* the table, then struct pcpu */
-    for (unsigned i = 0; i <= LTT_PAGES; i++)
-        pt[i] = (mem + i * PAGE_SIZE) | PTE_P | PTE_W;
-    struct pcpu *pc = phys_to_virt(mem + LTT_PAGES * PAGE_SIZE);
+    /* The translation table's pages are mapped on first touch (mm_ltt_fault): a core uses a
+     * few of its 128, and zeroing all of them cost most of a core's start-up under TCG. */
+    uint64_t mem = mm_alloc_pages(1);
+    pt[LTT_PAGES] = mem | PTE_P | PTE_W;
+    struct pcpu *pc = phys_to_virt(mem);
+    pc->ltt_pt = pt;
     pc->hdr.core = core;
     pc->apic_id = native_apic_ids[core];
     pc->tlb_gen = 1; /* a new core has no stale entries: it has seen every unmap so far (vm.c) */

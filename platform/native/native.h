@@ -63,6 +63,7 @@ struct pcpu {
     int in_trap;                    /* nested fault guard */
     uint64_t irqs;                  /* device interrupts taken */
     uint64_t tlb_gen;               /* the unmap generation this core has flushed */
+    uint64_t *ltt_pt;               /* the page table behind this core's translation table */
 };
 extern struct pcpu native_pcpu; /* = ebb_native_pcpu (link.ld), seen whole */
 #define PCPU (&native_pcpu)
@@ -89,6 +90,7 @@ uint64_t mm_ram_top(void);
 bool mm_is_mapped(uint64_t va, size_t len);
 
 uint64_t *mm_master_pml4(void);
+int mm_ltt_fault(uint64_t addr);
 /* vm.c: the vmem window, demand-zero pages, deferred TLB shootdown */
 #define VM_WINDOW_PML4 256u
 #define VM_WINDOW_BASE 0xFFFF800000000000ul

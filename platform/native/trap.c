@@ -163,8 +163,9 @@ static void fatal_trap(struct trap_frame *f)
 
 void native_trap(struct trap_frame *f)
 {
-    if (f->vector == 14 && !PCPU->in_trap && vm_page_fault(read_cr2()) == 0)
-        return; /* a demand-zero page, now backed: retry */
+    if (f->vector == 14 && !PCPU->in_trap &&
+        (mm_ltt_fault(read_cr2()) == 0 || vm_page_fault(read_cr2()) == 0))
+        return; /* a translation-table or demand-zero page, now backed: retry */
     if (f->vector < 32) {
         if (PCPU->in_trap++) {
             kprintf("\nebbrt: fault (vector %lu at rip 0x%lx) while reporting a fault\n", f->vector, f->rip);
