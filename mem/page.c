@@ -40,6 +40,8 @@ __attribute__((weak)) int mem_platform_grow(unsigned node, size_t bytes)
     return -1;
 }
 
+__attribute__((weak)) void mem_platform_release(void *p, size_t len) { (void)p, (void)len; }
+
 static struct mem_range *range_of(uintptr_t a)
 {
     for (unsigned i = 0; i < mem_nranges; i++)
@@ -294,6 +296,9 @@ void mem_pages_free_n(void *p, size_t npages)
         mem_fatal("mem: mem_pages_free_n(%p): double free", p);
     pg->state = MEM_PG_NONE;
     pg->npages = 0;
+    /* Still ours until span_free: released outside the lock, before anyone can reuse it. */
+    if (npages >= MEM_RELEASE_PAGES)
+        mem_platform_release(p, npages << MEM_PAGE_SHIFT);
     struct buddy *b = &nodes[r->node];
     mem_lock(&b->lock);
     span_free(b, r, (uintptr_t)p, npages);

@@ -5,7 +5,7 @@
 B=${B:-build}
 LIB=$(realpath "$B/lib/libebbmalloc.so" 2>/dev/null)
 PROBE=$B/tests/mem_probe
-echo "1..6"
+echo "1..7"
 [ -f "$LIB" ] && [ -x "$PROBE" ] || { echo "not ok 1 - $B/lib/libebbmalloc.so and $PROBE are built"; exit 1; }
 n=0
 check() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
@@ -27,6 +27,9 @@ cmp -s "$tmp/a" "$tmp/b"; check $(( r1 | $? )) "sort gives the same output on th
 LD_PRELOAD=$LIB timeout 60 perl -e 'my %h; $h{$_} = [1 .. $_ % 40] for 1 .. 100000;
   my $s = 0; $s += @{$h{$_}} for keys %h; print "$s\n"' > "$tmp/p"; r1=$?
 [ "$(cat "$tmp/p")" = "1950000" ]; check $(( r1 | $? )) "perl builds and walks a 100000-key hash of arrays"
+
+case $out in *released=1*) r=0 ;; *) r=1 ;; esac
+check $r "a freed 64 MiB block leaves the process's resident memory"
 
 out=$(EBB_ARENA_MB=junk LD_PRELOAD=$LIB timeout 60 "$PROBE" 2>&1)
 case $out in *EBB_ARENA_MB*) r=0 ;; *) r=1 ;; esac

@@ -14,6 +14,18 @@
 static void *handoff[N];
 static int bad;
 
+static long rss_pages(void)
+{
+    long size = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss;
+}
+
 static volatile int stop;
 static void *churn(void *arg)
 {
@@ -99,6 +111,14 @@ int main(void)
     }
     stop = 1;
     pthread_join(ch, NULL);
-    printf("usable1=%zu bad=%d\n", u1, bad);
+    /* Large frees give their memory back: RSS grows by ~64 MiB and falls again. */
+    long r0 = rss_pages();
+    char *big = malloc(64u << 20);
+    memset(big, 1, 64u << 20);
+    long r1 = rss_pages();
+    free(big);
+    long r2 = rss_pages();
+    int released = r1 - r0 > 15000 && r1 - r2 > 15000;
+    printf("usable1=%zu bad=%d released=%d\n", u1, bad, released);
     return bad != 0;
 }

@@ -163,6 +163,23 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static atomic_int short_bad;
+static void *short_lived(void *arg)
+{
+    (void)arg;
+    struct gp *g = gp_self();
+    void *p[1000];
+    for (int i = 0; i < 1000; i++) {
+        p[i] = gp_malloc(g, (size_t)(i % 200) + 1);
+        memset(p[i], 0xab, (size_t)(i % 200) + 1);
+    }
+    for (int i = 0; i < 1000; i++)
+        short_bad += ((unsigned char *)p[i])[i % 200] != 0xab;
+    for (int i = 0; i < 1000; i++)
+        gp_free(g, p[i]);
+    return NULL;
+}
+
 int main(void)
 {
     setenv("EBB_ARENA_MB", "2048", 1);
@@ -184,6 +201,15 @@ int main(void)
     is(nulls, 0, "no allocation failed");
     ok(realloc_moves > 0, "realloc moved blocks (%d times) and kept their contents", realloc_moves);
     ok(gp_nreps() >= THREADS + 1, "each thread had its own rep (%u reps)", gp_nreps());
+
+    /* A second generation of threads adopts the reps the first one left in the pool. */
+    unsigned nreps = gp_nreps();
+    for (int t = 0; t < THREADS; t++)
+        pthread_create(&th[t], NULL, short_lived, NULL);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    is(gp_nreps(), nreps, "threads started after others ended reuse their reps (%u)", gp_nreps());
+    is(short_bad, 0, "an adopted rep's cached objects are sound for its new thread");
 
     /* Memory is all back once every rep has handed its cross-thread batches to their owners
      * and returned its caches; only the reps themselves stay allocated. */

@@ -60,14 +60,14 @@ API void free(void *p)
     if (__builtin_expect(g == NULL, 0))
         return free_first(p);
     /* The fast path of gp_free/slab_free, inlined: an object of this thread's own slab. Only a
-     * slab page's descriptor can hold a pointer to one of this rep's caches (other states keep
-     * list links to descriptors or NULL there), so that one comparison also checks the state. */
+     * slab page's descriptor can hold a pointer into this rep (other states keep list links to
+     * descriptors, or NULL, there), so one range check on it also checks the page's state. */
     struct mem_range *r = &mem_ranges[0];
     uintptr_t off = (uintptr_t)p - r->start;
     if (__builtin_expect(off < r->len && !MEM_CHECKS, 1)) {
         struct mem_page *pg = &r->pages[off >> MEM_PAGE_SHIFT];
-        struct slab_cpu *c = (struct slab_cpu *)((char *)g + pg->off);
-        if (__builtin_expect(pg->cpu == c, 1)) {
+        struct slab_cpu *c = pg->cpu;
+        if (__builtin_expect((uintptr_t)c - (uintptr_t)g < sizeof(struct gp), 1)) {
             uint32_t k = c->n;
             if (__builtin_expect(k < c->cap, 1)) {
                 c->mag[k] = p;

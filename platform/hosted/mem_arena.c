@@ -64,6 +64,11 @@ int mem_platform_grow(unsigned node, size_t bytes)
     return -1;
 }
 
+void mem_platform_release(void *p, size_t len)
+{
+    madvise(p, len, MADV_DONTNEED);
+}
+
 /* ---- the vmem window ---- */
 
 int mem_platform_vwindow(uintptr_t *start, size_t *len)
