@@ -71,6 +71,7 @@ struct net_stack {
     ip4_t mask, gw;
     unsigned home_core;
     unsigned rto_min_ms, time_wait_ms;
+    bool sack;
     struct net_stats stats;
 
     net_lock_t arp_lock;

@@ -25,6 +25,7 @@ struct net_stack *net_stack_new(ebb_id_t netif, const struct net_stack_config *c
     s->home_core = cfg->home_core;
     s->rto_min_ms = cfg->rto_min_ms ? cfg->rto_min_ms : 200;
     s->time_wait_ms = cfg->time_wait_ms ? cfg->time_wait_ms : 2000;
+    s->sack = cfg->sack;
     atomic_flag_clear(&s->arp_lock);
     atomic_flag_clear(&s->udp_lock);
     atomic_flag_clear(&s->tcp_lock);

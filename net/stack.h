@@ -14,6 +14,7 @@ struct net_stack_config {
     unsigned home_core;   /* core for ARP/DHCP timers and listeners' default */
     unsigned rto_min_ms;  /* 0: 200 */
     unsigned time_wait_ms;/* 0: 2000 */
+    bool sack;            /* offer/accept SACK-permitted: our ACKs then carry SACK blocks */
 };
 
 /* Drops and events, counted (read with net_stack_stat). */

@@ -97,6 +97,8 @@ struct tcp_pcb {
     uint32_t irs, rcv_nxt, rcv_wnd;
     struct ooo_seg *ooo;
     unsigned nooo;
+    bool sack_ok;            /* both sides sent SACK-permitted: our ACKs carry SACK blocks */
+    uint32_t last_ooo_seq;   /* the block holding it goes first (RFC 2018) */
     unsigned segs_unacked;
 
     struct ebb_timer timer;
@@ -122,6 +124,7 @@ struct seg {
     uint32_t wnd;
     int mss;        /* -1: absent */
     int wscale;     /* -1: absent */
+    bool sack_perm;
     size_t doff;    /* TCP header bytes */
     size_t plen;    /* payload bytes */
     struct iobuf *pkt; /* view at the payload */
@@ -232,9 +235,42 @@ static void unlink_ack(struct tcp_pcb *p)
     p->ack_next = NULL;
 }
 
+/* SACK option (RFC 2018) describing what the out-of-order queue holds: up to 3 blocks, the
+ * one with the latest arrival first, then the highest. Returns its length. */
+static size_t sack_option(struct tcp_pcb *p, uint8_t *o)
+{
+    uint32_t l[16], r[16];
+    unsigned n = 0;
+    for (struct ooo_seg *s = p->ooo; s; s = s->next) {
+        uint32_t end = s->seq + s->len;
+        if (n && SEQ_LEQ(s->seq, r[n - 1])) {
+            if (SEQ_GT(end, r[n - 1]))
+                r[n - 1] = end;
+        } else if (n < 16) {
+            l[n] = s->seq;
+            r[n++] = end;
+        }
+    }
+    if (!n)
+        return 0;
+    unsigned order[3], k = 0;
+    for (unsigned i = 0; i < n && k < 1; i++)
+        if (SEQ_GEQ(p->last_ooo_seq, l[i]) && SEQ_LT(p->last_ooo_seq, r[i]))
+            order[k++] = i;
+    for (unsigned i = n; i-- > 0 && k < 3;)
+        if (k == 0 || i != order[0])
+            order[k++] = i;
+    o[0] = 1; o[1] = 1; o[2] = 5; o[3] = (uint8_t)(2 + 8 * k);
+    for (unsigned i = 0; i < k; i++) {
+        wr32(o + 4 + 8 * i, l[order[i]]);
+        wr32(o + 8 + 8 * i, r[order[i]]);
+    }
+    return 4 + 8 * k;
+}
+
 static void send_seg(struct tcp_pcb *p, uint32_t seq, uint8_t flags, struct iobuf *data)
 {
-    uint8_t opts[8];
+    uint8_t opts[40];
     size_t optlen = 0;
     if (flags & TH_SYN) {
         opts[0] = 2; opts[1] = 4; wr16(opts + 2, (uint16_t)(p->s->mtu - 40));
@@ -243,6 +279,15 @@ static void send_seg(struct tcp_pcb *p, uint32_t seq, uint8_t flags, struct iobu
             opts[4] = 1; opts[5] = 3; opts[6] = 3; opts[7] = RCV_WSCALE;
             optlen = 8;
         }
+        if ((p->state == SYN_SENT && p->s->sack) || p->sack_ok) {
+            opts[optlen] = 1; opts[optlen + 1] = 1; opts[optlen + 2] = 4; opts[optlen + 3] = 2;
+            optlen += 4;
+        }
+    } else if (p->sack_ok && p->ooo) {
+        /* Only where it fits: a full-sized segment has no room for options. */
+        optlen = sack_option(p, opts);
+        if (data && iobuf_chain_len(data) + optlen > p->s->mtu - 40)
+            optlen = 0;
     }
     if (p->state != SYN_SENT)
         flags |= TH_ACK;
@@ -547,6 +592,7 @@ static void apply_syn_options(struct tcp_pcb *p, const struct seg *g)
         p->rcv_wnd = 0xffff;
     }
     p->cwnd = 10u * p->mss;
+    p->sack_ok = g->sack_perm && p->s->sack;
 }
 
 static void free_queues(struct tcp_pcb *p)
@@ -978,6 +1024,7 @@ static void segment_synchronized(struct tcp_pcb *p, struct seg *g)
         }
         if (seq != p->rcv_nxt) {
             NET_STAT(p->s, tcp_ooo_segments);
+            p->last_ooo_seq = seq;
             ooo_insert(p, seq, plen + fin, fin, payload);
             send_ack(p); /* a duplicate ACK tells the sender about the hole */
             return;
@@ -1155,6 +1202,8 @@ static void segment(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt
             g.mss = rd16(h + i + 2);
         else if (kind == 3 && olen == 3)
             g.wscale = h[i + 2];
+        else if (kind == 4 && olen == 2)
+            g.sack_perm = true;
         i += olen;
     }
     struct tcp_pcb *p = lookup(s, src, g.sport, dst, g.dport);
@@ -1221,7 +1270,8 @@ void tcp_input(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt)
             continue;
         }
         if (i + 1 >= doff || h[i + 1] < 2 || i + h[i + 1] > doff ||
-            (kind == 2 && h[i + 1] != 4) || (kind == 3 && h[i + 1] != 3)) {
+            (kind == 2 && h[i + 1] != 4) || (kind == 3 && h[i + 1] != 3) ||
+            (kind == 4 && h[i + 1] != 2) || (kind == 5 && (h[i + 1] - 2) % 8 != 0)) {
             NET_STAT(s, tcp_bad_options);
             goto drop;
         }

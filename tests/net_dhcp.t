@@ -2,10 +2,10 @@
 # DHCP: with no ip= the stack asks dnsmasq on the tap for an address (RFC 2131 exchange), then
 # answers ping and TCP on it.
 . "$(dirname "$0")/net_lib.sh"
-make_tap "ebdhcp$$" 10.203.0.1/24
+make_tap "ebdhcp$$" $NET.1/24
 dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface="$TAP" --bind-interfaces \
-    --except-interface=lo --dhcp-range=10.203.0.50,10.203.0.99,255.255.255.0,10m \
-    --dhcp-option=3,10.203.0.1 --dhcp-leasefile="$TMP/leases" --pid-file="$TMP/dnsmasq.pid" \
+    --except-interface=lo --dhcp-range=$NET.50,$NET.99,255.255.255.0,10m \
+    --dhcp-option=3,$NET.1 --dhcp-leasefile="$TMP/leases" --pid-file="$TMP/dnsmasq.pid" \
     > "$TMP/dnsmasq.log" 2>&1 &
 PIDS="$PIDS $!"
 sleep 0.5
@@ -13,7 +13,7 @@ sleep 0.5
 start_app echo "$TMP/echo.out" netif=tap:$TAP port=7 cores=1
 t $? "echo app without ip= comes up (DHCP)"
 addr=$(sed -n 's/^echo: ready on \([0-9.]*\) .*/\1/p' "$TMP/echo.out")
-t "$(case "$addr" in 10.203.0.[5-9][0-9]) echo 0;; *) echo 1;; esac)" "address $addr is from dnsmasq's range"
+t "$(case "$addr" in $NET.[5-9][0-9]) echo 0;; *) echo 1;; esac)" "address $addr is from dnsmasq's range"
 t "$(grep -q " $addr " "$TMP/leases"; echo $?)" "dnsmasq recorded the lease"
 ping -c 2 -i 0.2 -W 2 "$addr" > /dev/null 2>&1
 t $? "ping the leased address"

@@ -9,6 +9,9 @@ if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
     echo "1..0 # SKIP needs root and /dev/net/tun"; exit 0
 fi
 TMP=$(mktemp -d /tmp/ebbnet.XXXXXX)
+# A subnet of our own: other worktrees may run these tests at the same time on this machine, and
+# two taps with one subnet would steal each other's routes.
+NET=10.$((64 + $$ % 128)).$(( ($$ / 128) % 250 + 1))
 PIDS=""
 TAP=""
 cleanup() {

@@ -3,7 +3,7 @@
 # tap (nftables: netem is not available here), byte-exact by sha256; and the same for our own
 # client against a Linux echo server.
 . "$(dirname "$0")/net_lib.sh"
-make_tap "ebloss$$" 10.202.0.1/24
+make_tap "ebloss$$" $NET.1/24
 NFT_TABLE="ebloss$$"
 cat > "$TMP/nft" <<NFT
 table netdev $NFT_TABLE {
@@ -17,21 +17,21 @@ if ! nft -f "$TMP/nft" 2>"$TMP/nft.err"; then
     exit 0
 fi
 
-start_app echo "$TMP/echo.out" netif=tap:$TAP ip=10.202.0.2/24 port=7 cores=1
+start_app echo "$TMP/echo.out" netif=tap:$TAP ip=$NET.2/24 port=7 cores=1
 t $? "echo app up behind a lossy tap"
 ECHO=$LAST_PID
 head -c 20000000 /dev/urandom > "$TMP/data"
 want=$(sha256sum < "$TMP/data")
 start=$(date +%s)
-got=$(timeout 120 socat -t 60 -b 65536 TCP:10.202.0.2:7 - < "$TMP/data" | sha256sum)
+got=$(timeout 200 socat -t 100 -b 65536 TCP:$NET.2:7 - < "$TMP/data" | sha256sum)
 t "$([ "$got" = "$want" ]; echo $?)" "20 MB each way with 2% loss both ways: sha256 equal ($(( $(date +%s) - start )) s)"
 stop_app $ECHO
 
-socat TCP-LISTEN:7302,bind=10.202.0.1,reuseaddr,fork EXEC:cat > /dev/null 2>&1 &
+socat TCP-LISTEN:7302,bind=$NET.1,reuseaddr,fork EXEC:cat > /dev/null 2>&1 &
 PIDS="$PIDS $!"
 sleep 0.3
-out=$(timeout 120 "$B/hosted/tcpsend" netif=tap:$TAP ip=10.202.0.3/24 host=10.202.0.1 port=7302 \
-      bytes=20000000 timeout=100 cores=1 2>&1)
+out=$(timeout 200 "$B/hosted/tcpsend" netif=tap:$TAP ip=$NET.3/24 host=$NET.1 port=7302 \
+      bytes=20000000 timeout=180 cores=1 2>&1)
 t $? "our client: 20 MB each way with 2% loss, intact"
 echo "# $out"
 

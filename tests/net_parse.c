@@ -147,7 +147,7 @@ void app_main(void)
     alarm(150); /* a hung loop must not hang the suite */
     ebb_id_t id = ebb_id_alloc();
     ok(ebb_bind(id, &cap_root) == 0, "capture interface bound");
-    struct net_stack_config cfg = {.ip = ME, .prefix = 24};
+    struct net_stack_config cfg = {.ip = ME, .prefix = 24, .sack = true};
     s = net_stack_new(id, &cfg);
     uint8_t f[1600], p[256];
     size_t n;
@@ -314,6 +314,33 @@ void app_main(void)
     inject(f, n);
     ok(cap.nsent == 1 && (cap.sent[0]->data[ETH_HLEN + IP_HLEN + 13] & 0x10),
        "an in-window RST that is not exact gets a challenge ACK (RFC 5961)");
+
+    /* SACK (RFC 2018): offered back when offered; out-of-order data is described in ACKs. */
+    uint8_t sackp[8] = {2, 4, 5, 180, 1, 1, 4, 2};
+    n = tcp_seg(f, 40003, 80, 9000, 0, 0x02, sackp, 8);
+    clear_sent();
+    inject(f, n);
+    r = cap.nsent ? cap.sent[0]->data + ETH_HLEN + IP_HLEN : NULL;
+    bool offered = false;
+    for (size_t i = TCP_HLEN; r && i + 1 < (size_t)(r[12] >> 4) * 4;)
+        if (r[i] == 1) i++; else { offered |= r[i] == 4 && r[i + 1] == 2; i += r[i + 1]; }
+    ok(offered, "SYN with SACK-permitted: the SYN-ACK offers it too");
+    uint32_t iss3 = r ? rd32(r + 4) : 0;
+    n = tcp_seg(f, 40003, 80, 9001, iss3 + 1, 0x10, NULL, 0);
+    inject(f, n);
+    uint8_t seg[64];
+    memset(seg, 0, sizeof seg);
+    wr16(seg, 40003); wr16(seg + 2, 80); wr32(seg + 4, 9001 + 100); wr32(seg + 8, iss3 + 1);
+    seg[12] = 5 << 4; seg[13] = 0x18; wr16(seg + 14, 65535);
+    memcpy(seg + 20, "0123456789", 10);
+    wr16(seg + 16, csum_fold(csum_add(csum_pseudo(PEER, ME, IP_PROTO_TCP, 30), seg, 30)));
+    n = ipv4(f, IP_PROTO_TCP, PEER, ME, seg, 30);
+    clear_sent();
+    inject(f, n);
+    r = cap.nsent ? cap.sent[0]->data + ETH_HLEN + IP_HLEN : NULL;
+    ok(r && rd32(r + 8) == 9001 && (r[12] >> 4) == 8 && r[22] == 5 && r[23] == 10 &&
+           rd32(r + 24) == 9101 && rd32(r + 28) == 9111,
+       "out-of-order data: a duplicate ACK with the SACK block [9101, 9111)");
 
     /* Random mutations of valid frames: never a crash, every frame accounted for. */
     uint8_t valid[4][200];

@@ -3,59 +3,59 @@
 # our echo server, our client to a Linux echo server), UDP echo, and the real NPtcp and iperf2
 # clients against apps/netpipe and apps/iperf.
 . "$(dirname "$0")/net_lib.sh"
-make_tap "ebtap$$" 10.201.0.1/24
+make_tap "ebtap$$" $NET.1/24
 
-start_app echo "$TMP/echo.out" netif=tap:$TAP ip=10.201.0.2/24 port=7 cores=2
+start_app echo "$TMP/echo.out" netif=tap:$TAP ip=$NET.2/24 port=7 cores=2
 t $? "echo app comes up on the tap with a static address"
 ECHO=$LAST_PID
 
-ping -c 3 -i 0.2 -W 2 10.201.0.2 > "$TMP/ping" 2>&1
+ping -c 3 -i 0.2 -W 2 $NET.2 > "$TMP/ping" 2>&1
 t $? "Linux ping gets replies"
 
 head -c 3000000 /dev/urandom > "$TMP/data"
 want=$(sha256sum < "$TMP/data")
-got=$(timeout 30 socat -t 60 -b 65536 TCP:10.201.0.2:7 - < "$TMP/data" | sha256sum)
+got=$(timeout 30 socat -t 60 -b 65536 TCP:$NET.2:7 - < "$TMP/data" | sha256sum)
 t "$([ "$got" = "$want" ]; echo $?)" "3 MB through a Linux TCP client and our echo server, sha256 equal"
 
-got=$(echo "datagram to the stack" | timeout 5 socat -T 3 - UDP:10.201.0.2:7)
+got=$(echo "datagram to the stack" | timeout 5 socat -T 3 - UDP:$NET.2:7)
 t "$([ "$got" = "datagram to the stack" ]; echo $?)" "UDP echo"
 
-got=$(printf 'x' | timeout 5 socat - TCP:10.201.0.2:9 2>&1)
+got=$(printf 'x' | timeout 5 socat - TCP:$NET.2:9 2>&1)
 t "$(echo "$got" | grep -q -i "refused"; echo $?)" "a closed port answers with RST (connection refused)"
 stop_app $ECHO
 
 # Our stack as the client, Linux as the echo server.
-socat TCP-LISTEN:7301,bind=10.201.0.1,reuseaddr,fork EXEC:cat > /dev/null 2>&1 &
+socat TCP-LISTEN:7301,bind=$NET.1,reuseaddr,fork EXEC:cat > /dev/null 2>&1 &
 PIDS="$PIDS $!"
 sleep 0.3
-out=$(timeout 40 "$B/hosted/tcpsend" netif=tap:$TAP ip=10.201.0.3/24 host=10.201.0.1 port=7301 \
+out=$(timeout 40 "$B/hosted/tcpsend" netif=tap:$TAP ip=$NET.3/24 host=$NET.1 port=7301 \
       bytes=5000000 timeout=30 cores=1 2>&1)
 t $? "our TCP client sends 5 MB to a Linux echo server and gets it back intact"
 echo "# $out"
 
 # A Linux peer that does not read for 3 s: its window closes, our persist timer probes it, and
 # the transfer resumes when it opens.
-socat TCP-LISTEN:7303,bind=10.201.0.1,reuseaddr SYSTEM:"sleep 3; cat" > /dev/null 2>&1 &
+socat TCP-LISTEN:7303,bind=$NET.1,reuseaddr SYSTEM:"sleep 3; cat" > /dev/null 2>&1 &
 PIDS="$PIDS $!"
 sleep 0.3
-out=$(timeout 60 "$B/hosted/tcpsend" netif=tap:$TAP ip=10.201.0.6/24 host=10.201.0.1 port=7303 \
+out=$(timeout 60 "$B/hosted/tcpsend" netif=tap:$TAP ip=$NET.6/24 host=$NET.1 port=7303 \
       bytes=30000000 timeout=50 cores=1 2>&1)
 rc=$?
 probes=$(echo "$out" | sed -n 's/.*tcp_persist_probes=\([0-9]*\).*/\1/p')
 t "$([ $rc = 0 ] && [ "${probes:-0}" -gt 0 ]; echo $?)" "zero window: persist probes (${probes:-0}), then 30 MB intact"
 echo "$out" | sed 's/^/# /' | head -2
 
-start_app netpipe "$TMP/np.out" netif=tap:$TAP ip=10.201.0.4/24 cores=1
+start_app netpipe "$TMP/np.out" netif=tap:$TAP ip=$NET.4/24 cores=1
 np=$LAST_PID
-timeout 60 NPtcp -h 10.201.0.4 -u 4096 -n 20 -o "$TMP/np.data" > "$TMP/np.log" 2>&1
+timeout 60 NPtcp -h $NET.4 -u 4096 -n 20 -o "$TMP/np.data" > "$TMP/np.log" 2>&1
 rc=$?
 t "$([ $rc = 0 ] && [ "$(wc -l < "$TMP/np.data")" -ge 20 ]; echo $?)" "NPtcp runs to completion against apps/netpipe"
 [ $rc = 0 ] || cat "$TMP/np.log" | sed 's/^/# /' | tail -5
 stop_app $np
 
-start_app iperf "$TMP/iperf.out" netif=tap:$TAP ip=10.201.0.5/24 cores=1
+start_app iperf "$TMP/iperf.out" netif=tap:$TAP ip=$NET.5/24 cores=1
 ip_pid=$LAST_PID
-timeout 30 iperf -c 10.201.0.5 -t 2 > "$TMP/iperf.log" 2>&1
+timeout 30 iperf -c $NET.5 -t 2 > "$TMP/iperf.log" 2>&1
 rc=$?
 sleep 0.3
 t "$([ $rc = 0 ] && grep -q "bytes in" "$TMP/iperf.out" && grep -q "Bytes" "$TMP/iperf.log"; echo $?)" "iperf client completes against apps/iperf"

@@ -32,6 +32,7 @@ ebb_future_t net_start_from_config(void)
         return ebb_future_failed(EINVAL);
     }
     cfg.rto_min_ms = (unsigned)ebb_config_int("rto_min_ms", 200, 1, 60000);
+    cfg.sack = ebb_config_int("sack", 0, 0, 1);
     ebb_id_t id;
     int err = netif_tap_open(netif + 4, &id);
     if (err)

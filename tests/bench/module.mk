@@ -1,6 +1,7 @@
 # Benchmark programs: built by `make bench`, never by the tests.
+EBB_IFACES += tests/bench/adder.ebb.h
 BENCH_BINS += $(B)/hosted/bench/ebbcall
-$(B)/hosted/bench/ebbcall: $(call objs,hosted,tests/bench/ebbcall.c) $(HOSTED_LIB)
+$(B)/hosted/bench/ebbcall: $(call objs,hosted,tests/bench/ebbcall.c $(B)/gen/tests/bench/adder.gen.c) $(HOSTED_LIB)
 	@mkdir -p $(@D)
 	$(call hosted_link,hosted,$(HOSTED_LIB))
 
