@@ -87,7 +87,6 @@ static void slab_reset(struct slab_cpu *c, struct slab *s)
     s->end = s->bump + (size_t)cls->nobj * cls->size;
     s->cpu = c;
     s->cls = cls;
-    s->off = c->off;
 }
 
 static struct slab *slab_new(struct slab_cpu *c)

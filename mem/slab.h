@@ -40,7 +40,6 @@ struct slab {                       /* at the start of each slab */
     uint32_t inuse;                 /* objects outside the slab (in use or on a core's list) */
     struct slab_cpu *cpu;           /* the owning core's cache */
     const struct slab_class *cls;
-    uint32_t off;                   /* of the owning cache in its rep (as in the descriptors) */
     uint8_t on_partial;
     uint64_t live[];                /* MEM_CHECKS: a bit per object handed out to a user */
 };
