@@ -26,7 +26,6 @@ struct slab_class {
     uint32_t nobj;     /* objects per slab */
     uint32_t data_off; /* offset of the first object from the slab start */
     uint32_t hiwater;  /* per-core list length that triggers a flush to the slabs */
-    uint32_t batch;    /* fresh objects carved per refill */
     uint8_t order;     /* a slab is 2^order pages */
 };
 
