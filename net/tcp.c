@@ -125,6 +125,7 @@ struct seg {
     int mss;        /* -1: absent */
     int wscale;     /* -1: absent */
     bool sack_perm;
+    bool has_sack;  /* carries SACK blocks */
     size_t doff;    /* TCP header bytes */
     size_t plen;    /* payload bytes */
     struct iobuf *pkt; /* view at the payload */
@@ -800,9 +801,11 @@ static bool process_ack(struct tcp_pcb *p, const struct seg *g)
     }
 
     if (g->ack == p->snd_una) {
-        /* Duplicate ACK (RFC 5681): nothing new, no data, same window, data outstanding. */
+        /* Duplicate ACK (RFC 5681): nothing new, no data, same window, data outstanding. A
+         * SACK-bearing ACK counts whatever its window (RFC 6675): a receiver holding out-of-order
+         * data may shrink its window with each one. */
         if (p->snd_una != p->snd_max && g->plen == 0 && !(g->flags & (TH_SYN | TH_FIN)) &&
-            !wnd_changed) {
+            (!wnd_changed || g->has_sack)) {
             p->dupacks++;
             if (p->in_recovery) {
                 p->cwnd += p->mss;
@@ -1204,6 +1207,8 @@ static void segment(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt
             g.wscale = h[i + 2];
         else if (kind == 4 && olen == 2)
             g.sack_perm = true;
+        else if (kind == 5)
+            g.has_sack = true;
         i += olen;
     }
     struct tcp_pcb *p = lookup(s, src, g.sport, dst, g.dport);
