@@ -147,7 +147,7 @@ void app_main(void)
     alarm(150); /* a hung loop must not hang the suite */
     ebb_id_t id = ebb_id_alloc();
     ok(ebb_bind(id, &cap_root) == 0, "capture interface bound");
-    struct net_stack_config cfg = {.ip = ME, .prefix = 24, .sack = true};
+    struct net_stack_config cfg = {.ip = ME, .prefix = 24, .gw = PEER, .sack = true};
     s = net_stack_new(id, &cfg);
     uint8_t f[1600], p[256];
     size_t n;
@@ -232,6 +232,7 @@ void app_main(void)
            csum_fold(csum_add(0, r + ETH_HLEN + 20, 40)) == 0 &&
            csum_fold(csum_add(0, r + ETH_HLEN, 20)) == 0,
        "echo request: a reply with the same id, sequence and payload, valid checksums");
+    ok(r && r[ETH_HLEN + 8] == 64 && (rd16(r + ETH_HLEN + 6) & 0x4000), "replies go out with TTL 64 and DF");
 
     /* UDP. */
     struct udp_sock *u = udp_bind(net_stack_net(s), 5353, on_udp, NULL);
@@ -365,6 +366,14 @@ void app_main(void)
         clear_sent();
     }
     is(stat("rx_frames") - rx_before, frames, "20000 mutated frames handled without a crash");
+    /* Off the subnet: through the gateway (its MAC, the far address in the IP header). */
+    clear_sent();
+    struct iobuf *far = iobuf_alloc(NET_HEADROOM + 3, NET_HEADROOM);
+    memcpy(iobuf_append(far, 3), "far", 3);
+    udp_send(u, IP4(192, 0, 2, 7), 53, far);
+    ok(cap.nsent == 1 && memcmp(cap.sent[0]->data, peer_mac, 6) == 0 &&
+           rd32(cap.sent[0]->data + ETH_HLEN + 16) == IP4(192, 0, 2, 7),
+       "a datagram off the subnet goes to the gateway's MAC");
     udp_close(u);
 
     /* ARP: a datagram to a silent neighbour waits for the reply; requests are retried, then
