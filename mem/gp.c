@@ -29,6 +29,7 @@ const unsigned char gp_class_mid[129] = {
 
 struct slab_class gp_classes[GP_NCLASSES];
 uint16_t gp_class_small_off[129];
+_Static_assert(sizeof(struct gp) < 65536, "class offsets must fit gp_class_small_off");
 
 static int pool_lock;
 static struct gp *pool;

@@ -35,7 +35,6 @@ void slab_class_init(struct slab_class *cls, uint32_t size)
      * bound on what a core may hoard is the sum: about 24 MiB (slab_trim returns it all). */
     uint32_t hw = (uint32_t)((size <= 128 ? 2048u << 10 : 256u << 10) / size);
     cls->hiwater = hw > cls->nobj ? hw : cls->nobj;
-    cls->batch = cls->nobj < 256 ? cls->nobj : 256;
 }
 
 uint32_t slab_mag_slots(const struct slab_class *cls)
@@ -87,7 +86,6 @@ static void slab_reset(struct slab_cpu *c, struct slab *s)
     s->end = s->bump + (size_t)cls->nobj * cls->size;
     s->cpu = c;
     s->cls = cls;
-    s->off = c->off;
 }
 
 static struct slab *slab_new(struct slab_cpu *c)

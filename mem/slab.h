@@ -26,7 +26,6 @@ struct slab_class {
     uint32_t nobj;     /* objects per slab */
     uint32_t data_off; /* offset of the first object from the slab start */
     uint32_t hiwater;  /* per-core list length that triggers a flush to the slabs */
-    uint32_t batch;    /* fresh objects carved per refill */
     uint8_t order;     /* a slab is 2^order pages */
 };
 
@@ -40,7 +39,6 @@ struct slab {                       /* at the start of each slab */
     uint32_t inuse;                 /* objects outside the slab (in use or on a core's list) */
     struct slab_cpu *cpu;           /* the owning core's cache */
     const struct slab_class *cls;
-    uint32_t off;                   /* of the owning cache in its rep (as in the descriptors) */
     uint8_t on_partial;
     uint64_t live[];                /* MEM_CHECKS: a bit per object handed out to a user */
 };

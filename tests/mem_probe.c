@@ -1,6 +1,7 @@
 /* A plain Linux program (no EbbRT runtime) for tests/mem_preload.t: exercises the malloc family
  * across threads and prints what it saw, so the script can tell which allocator served it. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -86,6 +87,17 @@ int main(void)
     bad += posix_memalign(&e, 24, 10) == 0; /* not a power of two: EINVAL */
     volatile size_t huge = SIZE_MAX / 2;     /* hidden from the compiler's size checks */
     bad += calloc(huge, 4) != NULL;          /* overflow */
+
+    /* Impossible requests fail cleanly, leaving the old block alone. */
+    errno = 0;
+    bad += malloc(huge * 2) != NULL || errno != ENOMEM;
+    void *keep = malloc(100);
+    memset(keep, 7, 100);
+    bad += realloc(keep, huge * 2) != NULL || ((unsigned char *)keep)[99] != 7;
+    free(keep);
+    void *al;
+    bad += posix_memalign(&al, (size_t)1 << 50, 10) != ENOMEM;
+    bad += malloc(0) == NULL;  /* a unique pointer, as glibc */
 
     /* Allocated on one thread, freed on this one. */
     pthread_t t;
