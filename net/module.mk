@@ -19,3 +19,6 @@ net_parse_SRCS := tests/net_parse.c
 BENCHES += bench-net
 bench-net: $(B)/hosted/netpipe
 	tests/bench/net_tap.sh
+
+HOSTED_TESTS += net_tcp
+net_tcp_SRCS := tests/net_tcp.c
