@@ -72,8 +72,6 @@ struct ebb_msg_service {
     static const struct ebb_msg_service *const name_##_msg_service_p_                              \
         __attribute__((used, section("ebb_msg_services"))) = &name_##_msg_service_
 const struct ebb_msg_service *ebb_msg_service_find(uint64_t iface);
-/* A line on the console (for frames dropped: the Messenger never crashes on bad input). */
-__attribute__((format(printf, 1, 2))) void ebb_msg_log(const char *fmt, ...);
 
 /* An ebb_msg_unpack_fn (ebbs/messenger.ebb.h) turns a reply into the future's value and frees arg.
  * It is called exactly once: with err != 0 (the call failed; p is NULL) or with the reply payload.
