@@ -82,12 +82,14 @@ $(foreach v,hosted asan native,$(eval $(call variant_rules,$(v))))
 LIB_OBJS    = $(call objs,hosted,$(CORE_SRCS) $(HOSTED_SRCS))
 ASAN_OBJS   = $(call objs,asan,$(CORE_SRCS) $(HOSTED_SRCS))
 
-$(HOSTED_LIB): $(LIB_OBJS)
+# Archives also depend on the makefiles: a source dropped from a list must leave the archive.
+MAKEFILES_ALL := $(filter-out %.d,$(MAKEFILE_LIST))
+$(HOSTED_LIB): $(LIB_OBJS) $(MAKEFILES_ALL)
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
-$(ASAN_LIB): $(ASAN_OBJS)
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+$(ASAN_LIB): $(ASAN_OBJS) $(MAKEFILES_ALL)
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
 define hosted_app
 $(B)/hosted/$(1): $(call objs,hosted,$($(1)_SRCS)) $(HOSTED_LIB)
@@ -114,9 +116,9 @@ NATIVE_OBJS  = $(call objs,native,$(CORE_SRCS) $(NATIVE_SRCS))
 NATIVE_LD   := platform/native/link.ld
 NATIVE_LDFLAGS := -nostdlib -static -Wl,-T,$(NATIVE_LD) -Wl,-z,max-page-size=0x1000 \
                   -Wl,--no-warn-rwx-segments -Wl,--build-id=none -Wl,--gc-sections
-$(NATIVE_LIB): $(NATIVE_OBJS)
+$(NATIVE_LIB): $(NATIVE_OBJS) $(MAKEFILES_ALL)
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 define native_link
 	@mkdir -p $(@D)
 	$(CC) $(NATIVE_LDFLAGS) -o $@.1 $(filter %.o,$^) -Wl,--whole-archive $(NATIVE_LIB) -Wl,--no-whole-archive

@@ -3,4 +3,4 @@ core_ebb_SRCS    := tests/core_ebb.c
 core_event_SRCS  := tests/core_event.c
 core_future_SRCS := tests/core_future.c
 CPPFLAGS += -Itests
-TEST_SCRIPTS += tests/helloworld.t tests/pkgconfig.t
+TEST_SCRIPTS += tests/helloworld.t tests/pkgconfig.t tests/valgrind.t

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include <valgrind/valgrind.h>
 
 __thread void *ebb_ltt[1u << 16] __attribute__((tls_model("local-exec")));
 __thread unsigned ebb_core_id __attribute__((tls_model("local-exec"))) = ~0u;
@@ -105,6 +106,9 @@ void platform_wake(unsigned core)
         ebb_panic("hosted: wake write: %s", strerror(errno));
 }
 
+/* Context stacks: a guard page below each. Valgrind is told about them (otherwise it takes a
+ * switch to another stack for a huge stack-pointer move and reports bogus errors); the id it
+ * gives is kept in the first word of the guard page. */
 void *platform_stack_alloc(size_t size)
 {
     size_t guard = 4096;
@@ -112,11 +116,18 @@ void *platform_stack_alloc(size_t size)
                    -1, 0);
     if (p == MAP_FAILED)
         return NULL;
+    *(unsigned *)p = VALGRIND_STACK_REGISTER(p + guard, p + guard + size);
     mprotect(p, guard, PROT_NONE);
     return p + guard;
 }
 
-void platform_stack_free(void *base, size_t size) { munmap((char *)base - 4096, size + 4096); }
+void platform_stack_free(void *base, size_t size)
+{
+    char *p = (char *)base - 4096;
+    mprotect(p, 4096, PROT_READ);
+    VALGRIND_STACK_DEREGISTER(*(unsigned *)p);
+    munmap(p, size + 4096);
+}
 
 void platform_exit(int code) { (void)code; }
 
