@@ -166,8 +166,51 @@ static void list_to_mag(struct slab_cpu *c, uint32_t k)
     c->top = t;
 }
 
+/* Room in the depot for k more entries; false if the page allocator has none to give. */
+static int depot_room(struct slab_cpu *c, uint32_t k)
+{
+    size_t slots = (MEM_PAGE_SIZE << c->dorder) / sizeof(void *);
+    if (c->depot && c->ndepot + k <= slots)
+        return 1;
+    unsigned order = c->depot ? c->dorder + 1 : 0;
+    while ((MEM_PAGE_SIZE << order) / sizeof(void *) < c->ndepot + k)
+        order++;
+    void **d = mem_pages_alloc(c->node, order);
+    if (!d)
+        return 0;
+    if (c->depot) {
+        memcpy(d, c->depot, c->ndepot * sizeof(void *));
+        mem_pages_free(c->depot, c->dorder);
+    }
+    c->depot = d;
+    c->dorder = order;
+    return 1;
+}
+
+/* The depot's objects go to the list (before they go back to their slabs). */
+static void depot_to_list(struct slab_cpu *c)
+{
+    void *head = c->free;
+    for (uint32_t i = 0; i < c->ndepot; i++) {
+        *(void **)c->depot[i] = head;
+        head = c->depot[i];
+    }
+    c->free = head;
+    c->nfree += c->ndepot;
+    c->ndepot = 0;
+}
+
 void *slab_refill(struct slab_cpu *c)
 {
+    if (c->ndepot) {
+        uint32_t k = (uint32_t)(c->end - c->mag) / 2;
+        if (k > c->ndepot)
+            k = c->ndepot;
+        c->ndepot -= k;
+        memcpy(c->top, c->depot + c->ndepot, k * sizeof(void *));
+        c->top += k;
+        return *--c->top;
+    }
     if (!c->free)
         take_remote(c);
     if (!c->free) {
@@ -213,18 +256,25 @@ void slab_spill(struct slab_cpu *c, void *p)
     /* The older half of the array goes to the list; the newer (cache-hot) half stays. */
     uint32_t n = (uint32_t)(c->top - c->mag);
     uint32_t k = n / 2;
-    void *head = c->free;
-    for (uint32_t i = 0; i < k; i++) {
-        *(void **)c->mag[i] = head;
-        head = c->mag[i];
+    if (depot_room(c, k)) {
+        memcpy(c->depot + c->ndepot, c->mag, k * sizeof(void *));
+        c->ndepot += k;
+    } else {
+        void *head = c->free;
+        for (uint32_t i = 0; i < k; i++) {
+            *(void **)c->mag[i] = head;
+            head = c->mag[i];
+        }
+        c->free = head;
+        c->nfree += k;
     }
-    c->free = head;
-    c->nfree += k;
     memmove(c->mag, c->mag + k, (n - k) * sizeof(void *));
     c->top -= k;
     *c->top++ = p;
-    if (c->nfree > c->hiwater)
+    if (c->nfree + c->ndepot > c->hiwater) {
+        depot_to_list(c);
         slab_flush(c, c->nfree / 2);
+    }
 }
 
 void slab_flush(struct slab_cpu *c, uint32_t n)
@@ -262,6 +312,11 @@ void slab_trim(struct slab_cpu *c)
 {
     slab_remote_flush(c);
     take_remote(c);
+    depot_to_list(c);
+    if (c->depot) {
+        mem_pages_free(c->depot, c->dorder);
+        c->depot = NULL;
+    }
     while (c->top != c->mag) {
         void *p = *--c->top;
         *(void **)p = c->free;

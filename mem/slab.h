@@ -48,6 +48,10 @@ struct slab_cpu {
      * fast paths are one load, compare and store of it (and no load of mag). */
     void **top;
     void **mag, **end;
+    /* Older objects spilled from the array, as an array too (2^dorder pages, grown on demand):
+     * moving them back is a copy, where a list would be a walk through cold objects. */
+    void **depot;
+    uint32_t ndepot, dorder;
     void *free;                     /* the rest, linked through the objects' first word */
     uint32_t nfree;
     uint32_t hiwater;
