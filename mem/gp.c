@@ -28,8 +28,6 @@ const unsigned char gp_class_mid[129] = {
 };
 
 struct slab_class gp_classes[GP_NCLASSES];
-uint16_t gp_class_small_off[129];
-_Static_assert(sizeof(struct gp) < 65536, "class offsets must fit gp_class_small_off");
 
 static int pool_lock;
 static struct gp *pool;
@@ -50,9 +48,6 @@ struct gp *gp_acquire(unsigned node)
         }
         while ((MEM_PAGE_SIZE << rep_order) < bytes)
             rep_order++;
-        for (unsigned i = 0; i < 129; i++)
-            gp_class_small_off[i] = (uint16_t)(offsetof(struct gp, cls) +
-                                               gp_class_small[i] * sizeof(struct slab_cpu));
         classes_ready = 1;
     }
     struct gp **pp = &pool;
@@ -85,6 +80,8 @@ struct gp *gp_acquire(unsigned node)
                       (uint32_t)(offsetof(struct gp, cls) + i * sizeof(struct slab_cpu)), slots, k);
         slots += k;
     }
+    for (unsigned i = 0; i < 65; i++)
+        g->small[i] = &g->cls[gp_class_of(i * 16)];
     __atomic_store_n(&reps[nreps], g, __ATOMIC_RELEASE);
     __atomic_store_n(&nreps, nreps + 1, __ATOMIC_RELEASE);
     mem_unlock(&pool_lock);
@@ -151,7 +148,7 @@ void *gp_malloc(struct gp *g, size_t n)
 {
     void *p;
     if (__builtin_expect(n <= GP_SMALL_MAX, 1))
-        p = slab_alloc(&g->cls[gp_class_of(n)]);
+        p = slab_alloc(n <= 1024 ? g->small[(n + 15) >> 4] : &g->cls[gp_class_of(n)]);
     else
         p = large_alloc(g, n, MEM_PAGE_SIZE);
     if (!p)

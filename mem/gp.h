@@ -22,14 +22,15 @@ struct gp {
     unsigned node;
     unsigned index;               /* in gp_reps[] */
     struct gp *pool_next;
+    /* The cache for a request of n <= 1024 bytes: small[(n + 15) >> 4] (every class up to 1024
+     * is a multiple of 16), one shift and one load on the fast path. */
+    struct slab_cpu *small[65];
     struct slab_cpu cls[GP_NCLASSES];
 };
 
 extern struct slab_class gp_classes[GP_NCLASSES]; /* filled by the first gp_acquire() */
 extern const unsigned char gp_class_small[129]; /* (n + 7) >> 3, n <= 1024 */
 extern const unsigned char gp_class_mid[129];   /* (n + 127) >> 7, n <= 16384 */
-/* For n <= 1024: the byte offset of its class's cache in a struct gp (one add on the fast path). */
-extern uint16_t gp_class_small_off[129];
 
 static inline unsigned gp_class_of(size_t n)
 {

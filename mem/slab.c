@@ -47,8 +47,8 @@ void slab_cpu_init(struct slab_cpu *c, const struct slab_class *cls, unsigned no
                    void **mag, uint32_t cap)
 {
     memset(c, 0, sizeof *c);
-    c->mag = mag;
-    c->cap = cap;
+    c->mag = c->top = mag;
+    c->end = mag + cap;
     c->cls = cls;
     c->hiwater = cls->hiwater;
     c->node = node;
@@ -156,14 +156,14 @@ static int take_remote(struct slab_cpu *c)
 static void list_to_mag(struct slab_cpu *c, uint32_t k)
 {
     void *p = c->free;
-    uint32_t n = c->n;
+    void **t = c->top;
     while (k-- && p) {
-        c->mag[n++] = p;
+        *t++ = p;
         p = *(void **)p;
         c->nfree--;
     }
     c->free = p;
-    c->n = n;
+    c->top = t;
 }
 
 void *slab_refill(struct slab_cpu *c)
@@ -192,26 +192,27 @@ void *slab_refill(struct slab_cpu *c)
             /* Fresh objects go straight to the array, untouched until used. */
             const struct slab_class *cls = c->cls;
             uint32_t k = (uint32_t)((size_t)(s->end - s->bump) / cls->size);
-            uint32_t room = c->cap - c->n;
+            uint32_t room = (uint32_t)(c->end - c->top);
             if (k > room)
                 k = room;
             for (uint32_t i = 0; i < k; i++)
-                c->mag[c->n + i] = s->bump + (size_t)(k - 1 - i) * cls->size;
-            c->n += k;
+                c->top[i] = s->bump + (size_t)(k - 1 - i) * cls->size;
+            c->top += k;
             s->bump += (size_t)k * cls->size;
             s->inuse += k;
         }
         if (!s->free && s->bump == s->end)
             partial_del(c, s);
     }
-    list_to_mag(c, c->cap / 2);
-    return c->mag[--c->n];
+    list_to_mag(c, (uint32_t)(c->end - c->mag) / 2);
+    return *--c->top;
 }
 
 void slab_spill(struct slab_cpu *c, void *p)
 {
     /* The older half of the array goes to the list; the newer (cache-hot) half stays. */
-    uint32_t k = c->n / 2;
+    uint32_t n = (uint32_t)(c->top - c->mag);
+    uint32_t k = n / 2;
     void *head = c->free;
     for (uint32_t i = 0; i < k; i++) {
         *(void **)c->mag[i] = head;
@@ -219,9 +220,9 @@ void slab_spill(struct slab_cpu *c, void *p)
     }
     c->free = head;
     c->nfree += k;
-    memmove(c->mag, c->mag + k, (c->n - k) * sizeof(void *));
-    c->n -= k;
-    c->mag[c->n++] = p;
+    memmove(c->mag, c->mag + k, (n - k) * sizeof(void *));
+    c->top -= k;
+    *c->top++ = p;
     if (c->nfree > c->hiwater)
         slab_flush(c, c->nfree / 2);
 }
@@ -261,8 +262,8 @@ void slab_trim(struct slab_cpu *c)
 {
     slab_remote_flush(c);
     take_remote(c);
-    while (c->n) {
-        void *p = c->mag[--c->n];
+    while (c->top != c->mag) {
+        void *p = *--c->top;
         *(void **)p = c->free;
         c->free = p;
         c->nfree++;

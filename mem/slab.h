@@ -44,8 +44,10 @@ struct slab {                       /* at the start of each slab */
 };
 
 struct slab_cpu {
-    void **mag;                     /* top of the LIFO: mag[0..n) */
-    uint32_t n, cap;
+    /* Top of the LIFO: the array mag[0..top), room up to end. A pointer, not a count, so the
+     * fast paths are one load, compare and store of it (and no load of mag). */
+    void **top;
+    void **mag, **end;
     void *free;                     /* the rest, linked through the objects' first word */
     uint32_t nfree;
     uint32_t hiwater;
@@ -93,10 +95,10 @@ static inline struct slab *slab_of(const void *p)
 static inline void *slab_alloc(struct slab_cpu *c)
 {
     void *p;
-    uint32_t n = c->n;
-    if (__builtin_expect(n != 0, 1)) {
-        p = c->mag[n - 1];
-        c->n = n - 1;
+    void **t = c->top;
+    if (__builtin_expect(t != c->mag, 1)) {
+        p = t[-1];
+        c->top = t - 1;
     } else {
         p = slab_refill(c);
     }
@@ -113,10 +115,10 @@ static inline void slab_free(struct slab_cpu *self, struct mem_page *pg, void *p
         slab_check_free(pg->owner, p);
     struct slab_cpu *owner = pg->cpu;
     if (__builtin_expect(owner == self, 1)) {
-        uint32_t n = self->n;
-        if (__builtin_expect(n < self->cap, 1)) {
-            self->mag[n] = p;
-            self->n = n + 1;
+        void **t = self->top;
+        if (__builtin_expect(t != self->end, 1)) {
+            *t = p;
+            self->top = t + 1;
         } else {
             slab_spill(self, p);
         }

@@ -12,12 +12,13 @@
 #define API __attribute__((visibility("default")))
 
 extern __thread struct gp *mem_self_gp __attribute__((tls_model("initial-exec")));
+extern struct gp gp_none; /* mem_self_gp before the thread's first call (mem_thread.c) */
 struct gp *gp_self_slow(void);
 
 static inline struct gp *self(void)
 {
     struct gp *g = mem_self_gp;
-    return __builtin_expect(g != NULL, 1) ? g : gp_self_slow();
+    return __builtin_expect(g != &gp_none, 1) ? g : gp_self_slow();
 }
 
 /* What mem/ needs from the platform, without the runtime. */
@@ -29,7 +30,8 @@ void platform_console_write(const char *s, size_t n)
 void platform_abort(void) { abort(); }
 
 /* The first call of a thread: make its rep, then the normal path. Kept out of line so the
- * fast paths below need no stack frame. */
+ * fast paths below need no stack frame. The fast paths fail on gp_none, so this is only
+ * tested on their slow paths. */
 __attribute__((noinline)) static void *malloc_first(size_t n) { return gp_malloc(gp_self_slow(), n); }
 __attribute__((noinline)) static void free_first(void *p)
 {
@@ -40,25 +42,23 @@ __attribute__((noinline)) static void free_first(void *p)
 API void *malloc(size_t n)
 {
     struct gp *g = mem_self_gp;
-    if (__builtin_expect(g == NULL, 0))
-        return malloc_first(n);
     if (__builtin_expect(n <= 1024 && !MEM_CHECKS, 1)) {
         /* The fast path of gp_malloc/slab_alloc, inlined. */
-        struct slab_cpu *c = (struct slab_cpu *)((char *)g + gp_class_small_off[(n + 7) >> 3]);
-        uint32_t k = c->n;
-        if (__builtin_expect(k != 0, 1)) {
-            c->n = k - 1;
-            return c->mag[k - 1];
+        struct slab_cpu *c = g->small[(n + 15) >> 4];
+        void **t = c->top;
+        if (__builtin_expect(t != c->mag, 1)) {
+            c->top = t - 1;
+            return t[-1];
         }
     }
+    if (__builtin_expect(g == &gp_none, 0))
+        return malloc_first(n);
     return gp_malloc(g, n);
 }
 
 API void free(void *p)
 {
     struct gp *g = mem_self_gp;
-    if (__builtin_expect(g == NULL, 0))
-        return free_first(p);
     /* The fast path of gp_free/slab_free, inlined: an object of this thread's own slab. Only a
      * slab page's descriptor can hold a pointer into this rep (other states keep list links to
      * descriptors, or NULL, there), so one range check on it also checks the page's state. */
@@ -68,14 +68,16 @@ API void free(void *p)
         struct mem_page *pg = &r->pages[off >> MEM_PAGE_SHIFT];
         struct slab_cpu *c = pg->cpu;
         if (__builtin_expect((uintptr_t)c - (uintptr_t)g < sizeof(struct gp), 1)) {
-            uint32_t k = c->n;
-            if (__builtin_expect(k < c->cap, 1)) {
-                c->mag[k] = p;
-                c->n = k + 1;
+            void **t = c->top;
+            if (__builtin_expect(t != c->end, 1)) {
+                *t = p;
+                c->top = t + 1;
                 return;
             }
         }
     }
+    if (__builtin_expect(g == &gp_none, 0))
+        return free_first(p);
     if (p)
         gp_free(g, p);
 }

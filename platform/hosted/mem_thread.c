@@ -5,13 +5,16 @@
 #include "mem/gp.h"
 #include <pthread.h>
 
-__thread struct gp *mem_self_gp __attribute__((tls_model("initial-exec")));
+/* Until a thread has its rep it points at this empty one, on which every fast path fails (no
+ * object to pop, no page owned), so the fast paths need no NULL test. */
+struct gp gp_none = { .small = { [0 ... 64] = &gp_none.cls[0] } };
+__thread struct gp *mem_self_gp __attribute__((tls_model("initial-exec"))) = &gp_none;
 static pthread_key_t key;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void thread_ends(void *v)
 {
-    mem_self_gp = NULL;
+    mem_self_gp = &gp_none;
     gp_release(v);
 }
 
@@ -37,5 +40,5 @@ struct gp *gp_self_slow(void)
 struct gp *gp_self(void)
 {
     struct gp *g = mem_self_gp;
-    return __builtin_expect(g != NULL, 1) ? g : gp_self_slow();
+    return __builtin_expect(g != &gp_none, 1) ? g : gp_self_slow();
 }
