@@ -166,12 +166,15 @@ static void list_to_mag(struct slab_cpu *c, uint32_t k)
     c->top = t;
 }
 
-/* Room in the depot for k more entries; false if the page allocator has none to give. */
+/* Room in the depot for k more entries. False beyond the high-water mark (the depot is at most
+ * 2 * 8 / size of the memory it caches) or if the page allocator has no pages to give. */
 static int depot_room(struct slab_cpu *c, uint32_t k)
 {
     size_t slots = (MEM_PAGE_SIZE << c->dorder) / sizeof(void *);
     if (c->depot && c->ndepot + k <= slots)
         return 1;
+    if (c->ndepot + k > c->hiwater)
+        return 0;
     unsigned order = c->depot ? c->dorder + 1 : 0;
     while ((MEM_PAGE_SIZE << order) / sizeof(void *) < c->ndepot + k)
         order++;

@@ -2,13 +2,15 @@
  *
  * A struct slab_class describes an object size (shared, read-only). Each core owns a struct
  * slab_cpu per class: its LIFO of free objects, the slabs it owns that still have room (partial
- * list) and one spare empty slab. The top of the LIFO is a small array (`mag`), the rest a list
- * linked through the objects: popping from an array does not wait on a load from the object
- * just popped, which halves the latency of back-to-back allocations. Alloc and free of the
- * core's own objects touch only its slab_cpu: no lock, no atomic. An object freed on another core is put in that core's
- * outgoing batch for the owner; a full batch (or one for a different owner) is pushed onto the
- * owner's `remote` list with one CAS, and the owner takes the whole list when it runs dry.
- * When a core's list grows past its high-water mark, half of it goes back to the slabs; a slab
+ * list) and one spare empty slab. The top of the LIFO is a small array (`mag`); its overflow goes
+ * to a second array (`depot`) and, only when that cannot grow, to a list linked through the
+ * objects: popping from an array does not wait on a load from the object just popped, and an
+ * array moves in batches by copying, without touching the (by then cold) objects. Alloc and
+ * free of the core's own objects touch only its slab_cpu: no lock, no atomic. An object freed on
+ * another core is put in that core's outgoing batch for the owner; a full batch (or one for a
+ * different owner) is pushed onto the owner's `remote` list with one CAS, and the owner takes
+ * the whole list when it runs dry. When a core's depot and list together grow past its
+ * high-water mark, the depot joins the list and half of that goes back to the slabs; a slab
  * whose objects are all back is kept as the spare or returned to the page allocator. */
 #pragma once
 #include <stddef.h>
