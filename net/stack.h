@@ -33,6 +33,10 @@ struct net_stats {
 #undef NET_STAT_FIELD
 };
 
+/* The configuration's ip=A.B.C.D/N gw=G (no ip=: DHCP), rto_min_ms=, sack= into cfg, whose
+ * home core is the caller's. 0, or -EINVAL after printing what is wrong. */
+int net_config_read(struct net_stack_config *cfg);
+
 struct net_stack *net_stack_new(ebb_id_t netif, const struct net_stack_config *cfg);
 /* Future of the stack's struct net * once it has an address (at once when static). */
 ebb_future_t net_stack_up(struct net_stack *s);

@@ -21,18 +21,9 @@ ebb_future_t net_start_from_config(void)
         fprintf(stderr, "net: netif=%s: expected tap:NAME or linux\n", netif);
         return ebb_future_failed(EINVAL);
     }
-    struct net_stack_config cfg = {.home_core = ebb_core()};
-    const char *ip = ebb_config_get("ip"), *gw = ebb_config_get("gw");
-    if (ip && ip4_parse_cidr(ip, &cfg.ip, &cfg.prefix)) {
-        fprintf(stderr, "net: ip=%s: expected A.B.C.D/N\n", ip);
+    struct net_stack_config cfg;
+    if (net_config_read(&cfg))
         return ebb_future_failed(EINVAL);
-    }
-    if (gw && (!ip || ip4_parse(gw, &cfg.gw))) {
-        fprintf(stderr, "net: gw=%s: expected A.B.C.D, with ip=\n", gw);
-        return ebb_future_failed(EINVAL);
-    }
-    cfg.rto_min_ms = (unsigned)ebb_config_int("rto_min_ms", 200, 1, 60000);
-    cfg.sack = ebb_config_int("sack", 0, 0, 1);
     ebb_id_t id;
     int err = netif_tap_open(netif + 4, &id);
     if (err)

@@ -395,3 +395,13 @@ void mm_init(uint32_t magic, uint64_t mbi)
     build_master();
     write_cr3(mm_core_cr3(0));
 }
+
+uint64_t native_virt_to_phys(const void *p)
+{
+    uint64_t va = (uint64_t)(uintptr_t)p;
+    if (va >= KERNEL_VMA)
+        return va < KERNEL_VMA + ONE_GB ? va - KERNEL_VMA : 0; /* the image, not the per-core GiB */
+    if (va >= VM_WINDOW_BASE)
+        return vm_virt_to_phys(va);
+    return va < 512 * ONE_GB ? va : 0; /* the identity map */
+}

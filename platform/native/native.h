@@ -19,6 +19,18 @@ static inline uint8_t inb(uint16_t port)
     __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
     return v;
 }
+static inline uint16_t inw(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint32_t inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
 static inline uint64_t rdtsc(void)
 {
     uint32_t lo, hi;
@@ -98,6 +110,11 @@ int mm_ltt_fault(uint64_t addr);
 int vm_page_fault(uint64_t addr);   /* 0: handled, retry the access */
 void vm_tlb_sync(void);             /* each core, between events */
 bool vm_is_stack_guard(uint64_t addr);
+uint64_t vm_virt_to_phys(uint64_t va); /* a window address (its page touched first); 0: unmapped */
+/* The physical address of any kernel address a device may be handed (identity map, the image,
+ * the vmem window); 0 if it has none. Contiguous only up to the end of its 4 KiB page when it is
+ * in the vmem window. */
+uint64_t native_virt_to_phys(const void *p);
 
 /* trap.c */
 void trap_init_core(unsigned core);          /* GDT, TSS, IDT on this core */

@@ -210,6 +210,18 @@ void mem_platform_unmap(uintptr_t va, size_t len)
 
 void mem_platform_fault_hook(void) { wait_flushed(); }
 
+uint64_t vm_virt_to_phys(uint64_t va)
+{
+    if (!in_window(va, 1))
+        return 0;
+    (void)*(volatile const uint8_t *)va; /* a demand page gets its frame now */
+    spin_lock(&vm_lock);
+    uint64_t *pte = pte_of(va, false);
+    uint64_t pa = pte && (*pte & PTE_P) ? (*pte & PTE_ADDR) | (va & (PAGE_SIZE - 1)) : 0;
+    spin_unlock(&vm_lock);
+    return pa;
+}
+
 size_t ebb_native_vm_pending_pages(void)
 {
     size_t n = 0;
@@ -317,6 +329,7 @@ bool vm_is_stack_guard(uint64_t addr)
 #else /* no mem/: stacks straight from the allocator, no guard page */
 
 size_t ebb_native_vm_pending_pages(void) { return 0; }
+uint64_t vm_virt_to_phys(uint64_t va) { (void)va; return 0; }
 int vm_page_fault(uint64_t addr) { (void)addr; return -1; }
 void vm_tlb_sync(void) {}
 bool vm_is_stack_guard(uint64_t addr) { (void)addr; return false; }
