@@ -3,18 +3,28 @@
  * "echo: ready on A.B.C.D port P" once it serves. */
 #include <stdio.h>
 #include "core/config.h"
+#include "core/ebb.h"
 #include "core/event.h"
 #include "net/net.h"
 #include "net/stack.h"
 
 static struct net_stack *stack;
 static struct ebb_timer stats_timer;
+/* Connections served per core (the stats= line shows them). */
+static unsigned long served[EBB_MAX_CORES];
+static unsigned next_core;
+
 
 /* stats=S: print the stack's counters every S seconds (to stderr). */
 static void print_stats(void *arg)
 {
     (void)arg;
     net_stack_print_stats(stack, "echo");
+    char line[256];
+    size_t len = (size_t)snprintf(line, sizeof line, "echo: connections per core:");
+    for (unsigned i = 0; i < ebb_ncores() && len < sizeof line; i++)
+        len += (size_t)snprintf(line + len, sizeof line - len, " %lu", __atomic_load_n(&served[i], __ATOMIC_RELAXED));
+    fprintf(stderr, "%s\n", line);
     ebb_timer_start(&stats_timer, (uint64_t)ebb_config_int("stats", 0, 0, 3600) * 1000000000ull,
                     print_stats, NULL);
 }
@@ -31,12 +41,27 @@ static void on_closed(void *arg, struct tcp_conn *c)
     tcp_close(c);
 }
 
-static const struct tcp_handlers echo_handlers = {.receive = on_receive, .closed = on_closed};
 
+
+static void on_connected(void *arg, struct tcp_conn *c)
+{
+    (void)arg;
+    (void)c;
+    __atomic_fetch_add(&served[ebb_core()], 1, __ATOMIC_RELAXED);
+}
+
+static const struct tcp_handlers echo_handlers = {
+    .connected = on_connected, .receive = on_receive, .closed = on_closed,
+};
+
+/* Connections are spread over the cores, round robin (spread=0: all stay on the listener's). */
 static void on_accept(void *arg, struct tcp_conn *c)
 {
     (void)arg;
     tcp_set_handlers(c, &echo_handlers, NULL);
+    unsigned core = next_core++ % ebb_ncores();
+    if (!ebb_config_int("spread", 1, 0, 1) || core == ebb_core() || tcp_bind_core(c, core))
+        on_connected(NULL, c);
 }
 
 static void on_datagram(void *arg, struct udp_sock *s, ip4_t src, uint16_t sport, struct iobuf *d)

@@ -35,3 +35,7 @@ bench-native-boot: $(B)/native/native_boot.elf $(B)/native/helloworld.elf
 	tests/bench/native_boot.sh $(B)
 bench-native-spawn: $(B)/native/native_spawn.elf
 	for i in 1 2 3; do ACCEL=tcg scripts/qemu-run --smp 2 $<; done
+
+# Native networking (virtio-net) against Linux over a tap in a namespace of its own (root), and
+# over QEMU's user networking (no root).
+TEST_SCRIPTS += tests/native_net.t tests/native_net_user.t

@@ -90,7 +90,7 @@ static unsigned size_bar(struct pci_dev *d, unsigned i)
     pci_write32(d, off, 0xFFFFFFFFu);
     uint32_t mlo = pci_read32(d, off);
     pci_write32(d, off, lo);
-    uint64_t addr = io ? lo & ~3u : lo & ~0xFu, mask = io ? mlo | 0xFFFF0000u : mlo & ~0xFu;
+    uint64_t addr = io ? lo & ~3u : lo & ~0xFu, mask = io ? (mlo & ~3u) | 0xFFFF0000u : mlo & ~0xFu;
     if (is64) {
         uint32_t hi = pci_read32(d, off + 4);
         pci_write32(d, off + 4, 0xFFFFFFFFu);
@@ -167,6 +167,39 @@ static void assign_bars(void)
     }
 }
 
+/* ---- INTx ---- */
+
+/* The PIIX3/PIIX4 routes PCI INTx lines (PIRQA-D) to ISA IRQs; qboot leaves the routing off and
+ * the interrupt line registers unset or wrong. Where no PIRQ is routed, route them as SeaBIOS
+ * does (PIRQA-D to IRQ 10, 10, 11, 11); then each device's line is what its pin really reaches:
+ * on the i440fx, PIRQ (slot + pin - 2) mod 4. */
+static const uint8_t pirq_irq[4] = {10, 10, 11, 11};
+
+static void route_intx(void)
+{
+    struct pci_dev *isa = NULL;
+    for (unsigned k = 0; k < ndevs; k++)
+        if (devs[k].vendor == 0x8086 && (devs[k].device == 0x7000 || devs[k].device == 0x7110))
+            isa = &devs[k];
+    if (!isa || isa->bus != 0)
+        return;
+    uint32_t rc = pci_read32(isa, 0x60);
+    if ((rc & 0x80808080u) == 0x80808080u) /* every PIRQ off: nobody routed them */
+        pci_write32(isa, 0x60, (uint32_t)pirq_irq[0] | pirq_irq[1] << 8 | pirq_irq[2] << 16 | (uint32_t)pirq_irq[3] << 24);
+    rc = pci_read32(isa, 0x60);
+    for (unsigned k = 0; k < ndevs; k++) {
+        struct pci_dev *d = &devs[k];
+        uint8_t pin = pci_read8(d, 0x3D);
+        if (!pin || pin > 4 || d->bus != 0)
+            continue;
+        uint8_t irq = (uint8_t)(rc >> 8 * ((d->slot + pin - 2) & 3));
+        if (irq & 0x80)
+            continue;
+        d->irq_line = irq & 0x0F;
+        pci_write32(d, 0x3C, (pci_read32(d, 0x3C) & ~0xFFu) | d->irq_line);
+    }
+}
+
 /* ---- enumeration ---- */
 
 static void scan_bus(unsigned bus, unsigned depth);
@@ -221,6 +254,7 @@ struct pci_dev *pci_find(uint16_t vendor, const uint16_t *ids, unsigned nids, un
     if (!scanned) {
         scan_bus(0, 0);
         assign_bars();
+        route_intx();
         scanned = true;
     }
     spin_unlock(&scan_lock);

@@ -87,6 +87,7 @@ struct vnet {
     struct virtio_dev dev;
     uint8_t mac[6];
     unsigned hdr_len;          /* 12 (modern, or merged RX buffers) or 10 */
+    bool hdr_in_frame;         /* the TX header may share the frame's first descriptor */
     bool mrg;
     unsigned npairs;
     bool poll;
@@ -245,7 +246,7 @@ static void rx_irq(void *arg)
     unsigned got = rx_drain(q, RX_BUDGET);
     uint64_t now = ebb_now_ns();
     rx_count_window(q, got, now);
-    bool more = virtq_has_used(&q->vq);
+    bool more = virtq_irq_on(&q->vq); /* re-armed (EVENT_IDX moves the mark each time) */
     if (q->n->poll && (q->win_pkts >= q->n->poll_enter || more)) {
         virtq_irq_off(&q->vq);
         q->polling = true;
@@ -289,11 +290,13 @@ static void tx_reclaim_locked(struct vnet_txq *q)
         iobuf_free(f);
 }
 
-/* The descriptors of a frame: the header, then its buffers' memory. 0 if it needs too many. */
-static unsigned tx_segs(struct vnet *n, const struct iobuf *frame, struct virtq_seg *segs)
+/* The descriptors of a frame: its header (a shared zero header unless it is already in front
+ * of the frame), then its buffers' memory. 0 if it needs too many. */
+static unsigned tx_segs(struct vnet *n, const struct iobuf *frame, bool hdr_in_frame, struct virtq_seg *segs)
 {
     unsigned ns = 0;
-    segs[ns++] = (struct virtq_seg){native_virt_to_phys(n->tx_hdr), n->hdr_len};
+    if (!hdr_in_frame)
+        segs[ns++] = (struct virtq_seg){native_virt_to_phys(n->tx_hdr), n->hdr_len};
     const struct iobuf *b = frame;
     do {
         if (b->len) {
@@ -311,16 +314,24 @@ static int vnet_send(void *rep, struct iobuf *frame)
 {
     struct vnet *n = rep;
     struct virtq_seg segs[TX_SEGS + 1];
-    unsigned ns = tx_segs(n, frame, segs);
+    /* The header goes into the first buffer's headroom when the device takes it there (modern,
+     * or ANY_LAYOUT) and the buffer is ours alone: one descriptor fewer per frame. */
+    bool in_frame = n->hdr_in_frame && iobuf_headroom(frame) >= n->hdr_len && !iobuf_is_shared(frame);
+    if (in_frame)
+        memset(iobuf_prepend(frame, n->hdr_len), 0, n->hdr_len);
+    unsigned ns = tx_segs(n, frame, in_frame, segs);
     if (!ns) { /* too many pieces: one copy, which fits */
+        if (in_frame)
+            iobuf_advance(frame, n->hdr_len);
         struct iobuf *one = iobuf_coalesce_copy(frame, 0);
         iobuf_free(frame);
-        if (!one || !(ns = tx_segs(n, one, segs))) {
+        if (!one || !(ns = tx_segs(n, one, false, segs))) {
             iobuf_free(one);
             return -ENOMEM;
         }
         frame = one;
     }
+
     struct vnet_txq *q = &n->tx[n->npairs > 1 ? ebb_core() % n->npairs : 0];
     spin_lock(&q->lock);
     tx_reclaim_locked(q);
@@ -418,6 +429,8 @@ static int open_device(struct vnet *n)
         return -ENODEV;
     uint64_t want = NET_F_MAC | NET_F_STATUS | NET_F_MRG_RXBUF | NET_F_CTRL_VQ | NET_F_MQ |
                     VIRTIO_F_RING_EVENT_IDX | VIRTIO_F_ANY_LAYOUT;
+    if (ebb_ncores() == 1) /* a device with more pairs than we use may still steer to them */
+        want &= ~NET_F_MQ;
     if (ebb_config_int("net_event_idx", 1, 0, 1) == 0)
         want &= ~VIRTIO_F_RING_EVENT_IDX;
     if (virtio_negotiate(v, want)) {
@@ -428,6 +441,7 @@ static int open_device(struct vnet *n)
     }
     n->mrg = v->features & NET_F_MRG_RXBUF;
     n->hdr_len = v->modern || n->mrg ? 12 : 10;
+    n->hdr_in_frame = v->modern || (v->features & VIRTIO_F_ANY_LAYOUT);
     if (v->features & NET_F_MAC) {
         for (unsigned i = 0; i < 6; i++)
             n->mac[i] = virtio_cfg8(v, i);
@@ -468,7 +482,7 @@ static int open_device(struct vnet *n)
         if (v->msix) {
             pci_msix_route(v->pci, k, k, vec);
         } else if (d->irq_line == 0xFF || ebb_native_ioapic_route(d->irq_line, vec, 0, true, false)) {
-            printf("virtio-net: no MSI-X and no usable INTx line\n");
+            printf("virtio-net: no MSI-X and no usable INTx line (%u)\n", d->irq_line);
             virtio_fail(v);
             return -EIO;
         }
@@ -486,7 +500,7 @@ static int open_device(struct vnet *n)
     if (mq)
         virtq_irq_off(&n->ctrl);
     virtio_driver_ok(v);
-    if (mq && n->npairs > 1) {
+    if (mq) { /* even one pair: the device must stop filling the queues we did not set up */
         uint8_t pairs[2] = {(uint8_t)n->npairs, (uint8_t)(n->npairs >> 8)};
         if (ctrl_cmd(n, CTRL_MQ, CTRL_MQ_VQ_PAIRS_SET, pairs, 2)) {
             printf("virtio-net: the device refused %u queue pairs; using one\n", n->npairs);
@@ -494,6 +508,50 @@ static int open_device(struct vnet *n)
         }
     }
     return 0;
+}
+
+static void print_setup(struct vnet *n)
+{
+    static const struct {
+        uint64_t bit;
+        const char *name;
+    } names[] = {
+        {NET_F_CSUM, "csum"}, {NET_F_GUEST_CSUM, "guest_csum"}, {NET_F_HOST_TSO4, "host_tso4"},
+        {NET_F_GUEST_TSO4, "guest_tso4"}, {NET_F_MRG_RXBUF, "mrg_rxbuf"}, {NET_F_STATUS, "status"},
+        {NET_F_CTRL_VQ, "ctrl_vq"}, {NET_F_MQ, "mq"}, {VIRTIO_F_RING_EVENT_IDX, "event_idx"},
+    };
+    char feats[160] = "";
+    size_t len = 0;
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (n->dev.features & names[i].bit && len < sizeof feats)
+            len += (size_t)snprintf(feats + len, sizeof feats - len, " %s", names[i].name);
+    const uint8_t *m = n->mac;
+    char irq[24];
+    snprintf(irq, sizeof irq, n->dev.msix ? "MSI-X" : "INTx (IRQ %u)", n->dev.pci->irq_line);
+    printf("virtio-net: %02x:%02x:%02x:%02x:%02x:%02x, %s, %s, %u queue pair%s, features:%s\n",
+           m[0], m[1], m[2], m[3], m[4], m[5], n->dev.modern ? "modern" : "legacy", irq, n->npairs, n->npairs == 1 ? "" : "s", len ? feats : " none");
+}
+
+/* vnet_stats=S: the queues' counters every S seconds. */
+static struct ebb_timer stats_timer;
+
+static void print_stats(void *arg)
+{
+    struct vnet *n = arg;
+    char line[1024];
+    size_t len = (size_t)snprintf(line, sizeof line, "virtio-net stats:");
+    for (unsigned k = 0; k < n->npairs && len < sizeof line; k++) {
+        const struct vnet_stats *st = &n->rx[k].st;
+        len += (size_t)snprintf(line + len, sizeof line - len,
+                                " q%u rx=%llu irqs=%llu polled=%llu polls=%llu/%llu tx=%llu full=%llu;", k,
+                                (unsigned long long)st->rx_packets, (unsigned long long)st->rx_irqs,
+                                (unsigned long long)st->rx_polled, (unsigned long long)st->poll_entries,
+                                (unsigned long long)st->poll_exits, (unsigned long long)n->tx[k].packets,
+                                (unsigned long long)n->tx[k].full_drops);
+    }
+    printf("%s\n", line);
+    ebb_timer_start(&stats_timer, (uint64_t)ebb_config_int("vnet_stats", 0, 0, 3600) * 1000000000ull,
+                    print_stats, n);
 }
 
 int virtio_net_open(ebb_id_t *id)
@@ -520,6 +578,7 @@ int virtio_net_open(ebb_id_t *id)
     int err = open_device(n);
     if (err)
         return err; /* the device may still hold buffers: n stays */
+    print_setup(n);
     if (n->dev.features & NET_F_STATUS && !(virtio_cfg16(&n->dev, 6) & NET_S_LINK_UP))
         printf("virtio-net: the link is down (no network behind the device?)\n");
     n->root = (struct ebb_root){
@@ -530,6 +589,8 @@ int virtio_net_open(ebb_id_t *id)
     if (err)
         return err;
     the_vnet = n;
+    if (ebb_config_int("vnet_stats", 0, 0, 3600))
+        print_stats(n);
     return 0;
 }
 
