@@ -4,7 +4,8 @@
 #   make [all]            build tools, the hosted library, hosted apps and tests
 #   make test             build, then run every TAP test with prove
 #   make run [APP=x] [PLATFORM=native|hosted]   build and run an application (default: the
-#                         native helloworld under QEMU, scripts/qemu-run; ARGS=key=value...)
+#                         native helloworld under QEMU, scripts/qemu-run; ARGS=key=value...;
+#                         NET=tap:NAME or NET=user: a network device, docs/native.md)
 #   make APP=x PLATFORM=native   build the bootable image build/native/x.elf
 #   make debug APP=x      boot build/native/x.elf stopped, with gdb attached
 #   make bench            benchmarks (not tests): ratios against baselines measured in the same run
@@ -164,8 +165,9 @@ test: all
 	prove -e '' -j2 --timer $(TEST_BINS) $(TEST_SCRIPTS) $(NATIVE_TEST_SCRIPTS)
 
 ifeq ($(PLATFORM),native)
+# NET=tap:NAME or NET=user[,OPTS]: a virtio-net device (scripts/qemu-run --net).
 run: $(B)/native/$(APP).elf
-	scripts/qemu-run $(QEMU_ARGS) $< $(ARGS)
+	scripts/qemu-run $(QEMU_ARGS) $(if $(NET),--net $(NET)) $< $(ARGS)
 else
 run: all
 	$(B)/hosted/$(APP) $(ARGS)
