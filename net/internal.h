@@ -133,7 +133,6 @@ int ip_output(struct net_stack *s, ip4_t src, ip4_t dst, uint8_t proto, struct i
 void icmp_input(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt);
 void udp_input(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt);
 void tcp_input(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt);
-void tcp_stack_init(struct net_stack *s);
 void dhcp_start(struct net_stack *s);
 /* Sets the address (from DHCP or config); completes the stack's up future. */
 void net_stack_set_addr(struct net_stack *s, ip4_t ip, ip4_t mask, ip4_t gw);
