@@ -26,9 +26,6 @@ struct net_stack *net_stack_new(ebb_id_t netif, const struct net_stack_config *c
     s->rto_min_ms = cfg->rto_min_ms ? cfg->rto_min_ms : 200;
     s->time_wait_ms = cfg->time_wait_ms ? cfg->time_wait_ms : 2000;
     s->sack = cfg->sack;
-    atomic_flag_clear(&s->arp_lock);
-    atomic_flag_clear(&s->udp_lock);
-    atomic_flag_clear(&s->tcp_lock);
     void *rep;
     const struct netif_ops *ops = netif_ops(netif, &rep);
     ops->mac(rep, s->mac);
@@ -120,38 +117,4 @@ uint64_t net_random(struct net_stack *s)
         y ^= y >> 27;
     } while (!__atomic_compare_exchange_n(&s->rng, &x, y, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
     return (y * 0x2545f4914f6cdd1dull) ^ ebb_now_ns();
-}
-
-/* RCU grace period by visiting every core: an event that reaches a core runs after the event
- * that core was running, so once it has been everywhere no reader from before remains. */
-struct rcu_hop {
-    ebb_fn fn;
-    void *arg;
-    unsigned start, left;
-};
-
-static void rcu_hop(void *arg)
-{
-    struct rcu_hop *h = arg;
-    if (h->left == 0) { /* back home after visiting every other core */
-        h->fn(h->arg);
-        free(h);
-        return;
-    }
-    h->left--;
-    ebb_spawn_on(h->left == 0 ? h->start : (ebb_core() + 1) % ebb_ncores(), rcu_hop, h);
-}
-
-void net_rcu_defer(ebb_fn fn, void *arg)
-{
-    struct rcu_hop *h = malloc(sizeof *h);
-    if (!h)
-        ebb_panic("net: out of memory for an RCU callback");
-    h->fn = fn;
-    h->arg = arg;
-    h->start = ebb_core();
-    unsigned n = ebb_ncores();
-    /* n == 1: one later event here is the grace period. Otherwise visit the n-1 others. */
-    h->left = n > 1 ? n - 1 : 0;
-    ebb_spawn_on(n > 1 ? (h->start + 1) % n : h->start, rcu_hop, h);
 }

@@ -37,7 +37,7 @@ void tcp_hash_insert(struct tcp_pcb *p)
 void tcp_hash_remove(struct tcp_pcb *p)
 {
     struct net_stack *s = p->s;
-    net_lock(&s->tcp_lock);
+    spin_lock(&s->tcp_lock);
     _Atomic(struct tcp_pcb *) *pp = &s->tcp_hash[hash4(p->rip, p->rport, p->lport)];
     for (struct tcp_pcb *q; (q = atomic_load_explicit(pp, memory_order_relaxed)); pp = &q->hnext)
         if (q == p) {
@@ -47,7 +47,7 @@ void tcp_hash_remove(struct tcp_pcb *p)
             break;
         }
     p->hashed = false;
-    net_unlock(&s->tcp_lock);
+    spin_unlock(&s->tcp_lock);
 }
 
 struct tcp_pcb *tcp_pcb_new(struct net_stack *s, unsigned core)
@@ -100,7 +100,7 @@ void tcp_maybe_free(struct tcp_pcb *p)
 {
     if (p->state == CLOSED && p->conn.released && !p->freed) {
         p->freed = true;
-        net_rcu_defer(free_pcb, p);
+        ebb_rcu_defer(free_pcb, p);
     }
 }
 
@@ -280,18 +280,18 @@ static void lpcb_close(struct tcp_listener *tl)
 {
     struct tcp_lpcb *l = (struct tcp_lpcb *)tl;
     struct net_stack *s = l->s;
-    net_lock(&s->tcp_lock);
+    spin_lock(&s->tcp_lock);
     for (struct tcp_lpcb **pp = &s->listeners; *pp; pp = &(*pp)->next)
         if (*pp == l) {
             *pp = l->next;
             break;
         }
-    net_unlock(&s->tcp_lock);
+    spin_unlock(&s->tcp_lock);
     atomic_store(&l->closed, true);
     /* Half-open connections still point at it; they see `closed` and reset. Keep it for as
      * long as one may, then some: a SYN_RCVD lives at most its SYN retries. */
     if (atomic_load(&l->pending) == 0)
-        net_rcu_defer(free_lpcb, l);
+        ebb_rcu_defer(free_lpcb, l);
 }
 
 static const struct tcp_listener_ops lpcb_ops = {.close = lpcb_close};
@@ -314,17 +314,17 @@ struct tcp_listener *stack_tcp_listen(struct net *n, uint16_t port, tcp_accept_f
     l->core = ebb_core();
     l->fn = fn;
     l->arg = arg;
-    net_lock(&s->tcp_lock);
+    spin_lock(&s->tcp_lock);
     for (struct tcp_lpcb *o = s->listeners; o; o = o->next)
         if (o->port == port) {
-            net_unlock(&s->tcp_lock);
+            spin_unlock(&s->tcp_lock);
             free(l);
             errno = EADDRINUSE;
             return NULL;
         }
     l->next = s->listeners;
     s->listeners = l;
-    net_unlock(&s->tcp_lock);
+    spin_unlock(&s->tcp_lock);
     return &l->l;
 }
 
@@ -343,20 +343,20 @@ ebb_future_t stack_tcp_connect(struct net *n, ip4_t ip, uint16_t port, const str
     p->lip = stack_ip(s);
     p->rip = ip;
     p->rport = port;
-    net_lock(&s->tcp_lock);
+    spin_lock(&s->tcp_lock);
     for (unsigned tries = 0; tries < 1000 && !p->lport; tries++) {
         uint16_t cand = (uint16_t)(49152 + net_random(s) % 16384);
         if (!tcp_lookup(s, ip, port, p->lip, cand))
             p->lport = cand;
     }
     if (!p->lport) {
-        net_unlock(&s->tcp_lock);
+        spin_unlock(&s->tcp_lock);
         free(p);
         return ebb_future_failed(EADDRNOTAVAIL);
     }
     p->state = SYN_SENT;
     tcp_hash_insert(p);
-    net_unlock(&s->tcp_lock);
+    spin_unlock(&s->tcp_lock);
     ebb_future_t f = ebb_promise_new(&p->promise);
     p->connecting = true;
     p->snd_wnd = 1; /* until the SYN-ACK tells */

@@ -528,26 +528,26 @@ static void segment_listen(struct net_stack *s, struct tcp_lpcb *l, struct seg *
     p->state = SYN_RCVD;
     p->listener = l;
     atomic_fetch_add(&l->pending, 1);
-    net_lock(&s->tcp_lock);
+    spin_lock(&s->tcp_lock);
     if (tcp_lookup(s, p->rip, p->rport, p->lip, p->lport)) { /* raced with a duplicate SYN */
-        net_unlock(&s->tcp_lock);
+        spin_unlock(&s->tcp_lock);
         atomic_fetch_sub(&l->pending, 1);
         free(p);
         return;
     }
     tcp_hash_insert(p);
-    net_unlock(&s->tcp_lock);
+    spin_unlock(&s->tcp_lock);
     tcp_queue_seg(p, TH_SYN, NULL, 1);
     tcp_output(p);
 }
 
 static struct tcp_lpcb *find_listener(struct net_stack *s, uint16_t port)
 {
-    net_lock(&s->tcp_lock);
+    spin_lock(&s->tcp_lock);
     struct tcp_lpcb *l = s->listeners;
     while (l && l->port != port)
         l = l->next;
-    net_unlock(&s->tcp_lock);
+    spin_unlock(&s->tcp_lock);
     return l;
 }
 
