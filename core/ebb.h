@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "ebb_platform.h" /* platform/<p>/include: EBB_LTT, ebb_core(), ebb_cpu_relax() */
+#include "core/platform.h" /* the platform contract: EBB_LTT, ebb_core(), ebb_cpu_relax() */
 
 typedef uint32_t ebb_id_t;
 

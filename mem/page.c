@@ -34,14 +34,6 @@ void mem_fatal(const char *fmt, ...)
     platform_abort();
 }
 
-__attribute__((weak)) int mem_platform_grow(unsigned node, size_t bytes)
-{
-    (void)node, (void)bytes;
-    return -1;
-}
-
-__attribute__((weak)) void mem_platform_release(void *p, size_t len) { (void)p, (void)len; }
-
 static struct mem_range *range_of(uintptr_t a)
 {
     for (unsigned i = 0; i < mem_nranges; i++)
