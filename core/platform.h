@@ -16,6 +16,16 @@ void platform_stack_free(void *base, size_t size);
 /* Called on ebb_exit() on the core that exits. */
 void platform_exit(int code);
 __attribute__((noreturn)) void platform_abort(void);
+/* Fills buf with unpredictable bytes (ISNs, nonces, SYN-cookie secrets, hash keys): getrandom()
+ * hosted, RDRAND native. Never fails: a native machine without a source stops at boot with a
+ * message saying so, before anything could use it. */
+void ebb_random(void *buf, size_t n);
+static inline uint64_t ebb_random_u64(void)
+{
+    uint64_t v;
+    ebb_random(&v, sizeof v);
+    return v;
+}
 /* Writes to the console (stderr hosted, serial native). */
 void platform_console_write(const char *s, size_t n);
 /* Set by the platform before the cores start. */
