@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "core/spinlock.h"
 
 #define MEM_PAGE_SHIFT 12
 #define MEM_PAGE_SIZE  ((size_t)1 << MEM_PAGE_SHIFT)
@@ -101,12 +102,3 @@ void mem_pages_fork_unlock(void);
 
 /* Reports misuse (double free, foreign pointer) and stops the program. */
 __attribute__((noreturn, format(printf, 1, 2))) void mem_fatal(const char *fmt, ...);
-
-/* A test-and-test-and-set lock for the short critical sections of the allocators. */
-static inline void mem_lock(int *l)
-{
-    while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(l, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
-}
-static inline void mem_unlock(int *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }

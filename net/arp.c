@@ -79,7 +79,7 @@ static struct arp_entry *slot(struct net_stack *s)
 static int learn(struct net_stack *s, ip4_t ip, const uint8_t mac[6], struct iobuf **out)
 {
     int n = -1;
-    net_lock(&s->arp_lock);
+    spin_lock(&s->arp_lock);
     struct arp_entry *e = find(s, ip);
     if (e && !e->valid) {
         memcpy(e->mac, mac, 6);
@@ -90,7 +90,7 @@ static int learn(struct net_stack *s, ip4_t ip, const uint8_t mac[6], struct iob
         memcpy(out, e->queue, e->nqueue * sizeof *out);
         e->nqueue = 0;
     }
-    net_unlock(&s->arp_lock);
+    spin_unlock(&s->arp_lock);
     return n;
 }
 
@@ -137,11 +137,11 @@ void arp_output(struct net_stack *s, ip4_t next_hop, struct iobuf *pkt)
     }
     uint8_t mac[6];
     bool ask = false;
-    net_lock(&s->arp_lock);
+    spin_lock(&s->arp_lock);
     struct arp_entry *e = find(s, next_hop);
     if (e && e->valid) {
         memcpy(mac, e->mac, 6);
-        net_unlock(&s->arp_lock);
+        spin_unlock(&s->arp_lock);
         eth_output(s, mac, ETH_P_IP, pkt);
         return;
     }
@@ -159,7 +159,7 @@ void arp_output(struct net_stack *s, ip4_t next_hop, struct iobuf *pkt)
         NET_STAT(s, arp_queue_drops);
     }
     e->queue[e->nqueue++] = pkt;
-    net_unlock(&s->arp_lock);
+    spin_unlock(&s->arp_lock);
     if (ask) {
         static const uint8_t zero[6];
         arp_send(s, 1, zero, next_hop, bcast);
@@ -173,7 +173,7 @@ static void arp_tick(void *arg)
     uint64_t now = ebb_now_ns();
     ip4_t ask[ARP_SLOTS];
     unsigned nask = 0;
-    net_lock(&s->arp_lock);
+    spin_lock(&s->arp_lock);
     for (unsigned i = 0; i < ARP_SLOTS; i++) {
         struct arp_entry *e = &s->arp[i];
         if (e->ip == 0 || e->expires_ns > now)
@@ -188,7 +188,7 @@ static void arp_tick(void *arg)
             ask[nask++] = e->ip;
         }
     }
-    net_unlock(&s->arp_lock);
+    spin_unlock(&s->arp_lock);
     static const uint8_t zero[6];
     for (unsigned i = 0; i < nask; i++)
         arp_send(s, 1, zero, ask[i], bcast);
