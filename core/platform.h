@@ -38,8 +38,20 @@ void platform_exit(int code);
 /* Console and the end of the program. */
 void platform_console_write(const char *s, size_t n);  /* stderr hosted, serial native */
 __attribute__((noreturn)) void platform_abort(void);
+
 /* Ends the whole program at once with `code` (bad configuration, fatal errors). */
 __attribute__((noreturn)) void platform_halt(int code);
+
+/* Randomness. Fills buf with unpredictable bytes (ISNs, nonces, SYN-cookie secrets, hash keys):
+ * getrandom() hosted, RDRAND native. Never fails: a native machine without a source stops at
+ * boot with a message saying so, before anything could use it. */
+void ebb_random(void *buf, size_t n);
+static inline uint64_t ebb_random_u64(void)
+{
+    uint64_t v;
+    ebb_random(&v, sizeof v);
+    return v;
+}
 
 /* Memory (mem/). */
 /* Adds memory to a node that ran dry (mem_add_range; hosted: an mmap'd arena; native: the next

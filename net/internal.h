@@ -77,7 +77,6 @@ struct net_stack {
     int tcp_lock;                     /* writers of tcp_hash, listeners */
     _Atomic(struct tcp_pcb *) tcp_hash[1u << TCP_HASH_BITS];
     struct tcp_lpcb *listeners;
-    uint64_t rng;
 
     struct dhcp *dhcp;
     ebb_promise_t up_promise;

@@ -30,8 +30,6 @@ struct net_stack *net_stack_new(ebb_id_t netif, const struct net_stack_config *c
     const struct netif_ops *ops = netif_ops(netif, &rep);
     ops->mac(rep, s->mac);
     s->mtu = ops->mtu(rep);
-    s->rng = ebb_now_ns() ^ ((uint64_t)s->mac[4] << 40 | (uint64_t)s->mac[5] << 32) ^
-             (uint64_t)(uintptr_t)s;
     s->udp_next_port = (uint16_t)(49152 + net_random(s) % 16384);
     s->up_future = ebb_promise_new(&s->up_promise);
     s->up_pending = true;
@@ -108,13 +106,7 @@ void net_stack_print_stats(struct net_stack *s, const char *label)
 
 uint64_t net_random(struct net_stack *s)
 {
-    /* xorshift64*: ISNs and ephemeral ports need to be hard to guess, not cryptographic. */
-    uint64_t x = __atomic_load_n(&s->rng, __ATOMIC_RELAXED), y;
-    do {
-        y = x ? x : 0x9e3779b97f4a7c15ull;
-        y ^= y >> 12;
-        y ^= y << 25;
-        y ^= y >> 27;
-    } while (!__atomic_compare_exchange_n(&s->rng, &x, y, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-    return (y * 0x2545f4914f6cdd1dull) ^ ebb_now_ns();
+    /* ISNs, ephemeral ports and DHCP ids must not be predictable from earlier ones. */
+    (void)s;
+    return ebb_random_u64();
 }

@@ -124,6 +124,7 @@ void native_kmain(uint32_t magic, uint64_t mbi)
     PCPU->apic_id = native_apic_ids[0];
     apic_init_core();
     clock_calibrate();
+    native_random_init();
 
     strlcpy(cmdbuf, mm_cmdline(), sizeof cmdbuf);
     int argc = split_cmdline(cmdbuf, argv_buf, 128);
