@@ -40,7 +40,7 @@ static unsigned rep_order;  /* a struct gp and its caches' arrays fit in 2^rep_o
 
 struct gp *gp_acquire(unsigned node)
 {
-    mem_lock(&pool_lock);
+    spin_lock(&pool_lock);
     if (!classes_ready) {
         size_t bytes = sizeof(struct gp);
         for (unsigned i = 0; i < GP_NCLASSES; i++) {
@@ -58,16 +58,16 @@ struct gp *gp_acquire(unsigned node)
     if (g) {
         *pp = g->pool_next;
         g->pool_next = NULL;
-        mem_unlock(&pool_lock);
+        spin_unlock(&pool_lock);
         return g;
     }
     if (nreps == GP_MAX_REPS) {
-        mem_unlock(&pool_lock);
+        spin_unlock(&pool_lock);
         return NULL;
     }
     g = mem_pages_alloc(node, rep_order);
     if (!g) {
-        mem_unlock(&pool_lock);
+        spin_unlock(&pool_lock);
         return NULL;
     }
     memset(g, 0, sizeof *g);
@@ -85,24 +85,24 @@ struct gp *gp_acquire(unsigned node)
         g->small[i] = &g->cls[gp_class_of(i * 16)];
     __atomic_store_n(&reps[nreps], g, __ATOMIC_RELEASE);
     __atomic_store_n(&nreps, nreps + 1, __ATOMIC_RELEASE);
-    mem_unlock(&pool_lock);
+    spin_unlock(&pool_lock);
     return g;
 }
 
 void gp_release(struct gp *g)
 {
     gp_trim(g);
-    mem_lock(&pool_lock);
+    spin_lock(&pool_lock);
     g->pool_next = pool;
     pool = g;
-    mem_unlock(&pool_lock);
+    spin_unlock(&pool_lock);
 }
 
 void gp_fork_lock(void)
 {
     /* A trimming pass holds some rep's cache lock: the child must not inherit that. */
-    mem_lock(&trim_lock);
-    mem_lock(&pool_lock);
+    spin_lock(&trim_lock);
+    spin_lock(&pool_lock);
     vmem_fork_lock();
     mem_pages_fork_lock();
 }
@@ -111,8 +111,8 @@ void gp_fork_unlock(void)
 {
     mem_pages_fork_unlock();
     vmem_fork_unlock();
-    mem_unlock(&pool_lock);
-    mem_unlock(&trim_lock);
+    spin_unlock(&pool_lock);
+    spin_unlock(&trim_lock);
 }
 
 unsigned gp_nreps(void) { return __atomic_load_n(&nreps, __ATOMIC_ACQUIRE); }
@@ -156,7 +156,7 @@ size_t gp_trim_idle_all(void)
 {
     static size_t last_takes[MEM_MAX_NODES];
     /* One trimmer at a time (each core's idle timer may call this). */
-    if (__atomic_exchange_n(&trim_lock, 1, __ATOMIC_ACQUIRE))
+    if (!spin_trylock(&trim_lock))
         return 0;
     size_t n = 0;
     for (unsigned i = 0; i < gp_nreps(); i++)
@@ -168,7 +168,7 @@ size_t gp_trim_idle_all(void)
             n += mem_pages_release(node, keep) << MEM_PAGE_SHIFT;
         last_takes[node] = takes;
     }
-    mem_unlock(&trim_lock);
+    spin_unlock(&trim_lock);
     return n;
 }
 

@@ -256,16 +256,16 @@ static void *refill_locked(struct slab_cpu *c)
 
 void *slab_refill(struct slab_cpu *c)
 {
-    mem_lock(&c->lock);
+    spin_lock(&c->lock);
     c->slow++;
     void *p = refill_locked(c);
-    mem_unlock(&c->lock);
+    spin_unlock(&c->lock);
     return p;
 }
 
 void slab_spill(struct slab_cpu *c, void *p)
 {
-    mem_lock(&c->lock);
+    spin_lock(&c->lock);
     c->slow++;
     /* The older half of the array goes to the list; the newer (cache-hot) half stays. */
     uint32_t n = (uint32_t)(c->top - c->mag);
@@ -289,7 +289,7 @@ void slab_spill(struct slab_cpu *c, void *p)
         depot_to_list(c);
         slab_flush(c, c->nfree / 2);
     }
-    mem_unlock(&c->lock);
+    spin_unlock(&c->lock);
 }
 
 void slab_flush(struct slab_cpu *c, uint32_t n)
@@ -354,7 +354,7 @@ static size_t trim_locked(struct slab_cpu *c)
 void slab_trim(struct slab_cpu *c)
 {
     slab_remote_flush(c);
-    mem_lock(&c->lock);
+    spin_lock(&c->lock);
     while (c->top != c->mag) {
         void *p = *--c->top;
         *(void **)p = c->free;
@@ -362,7 +362,7 @@ void slab_trim(struct slab_cpu *c)
         c->nfree++;
     }
     trim_locked(c);
-    mem_unlock(&c->lock);
+    spin_unlock(&c->lock);
 }
 
 size_t slab_cached_bytes(const struct slab_cpu *c)
@@ -385,10 +385,10 @@ size_t slab_trim_idle(struct slab_cpu *c)
     if (!slab_cached_bytes(c) && !__atomic_load_n(&c->remote, __ATOMIC_RELAXED))
         return 0;
     /* Never wait for the owner: it is not idle after all. */
-    if (__atomic_exchange_n(&c->lock, 1, __ATOMIC_ACQUIRE))
+    if (!spin_trylock(&c->lock))
         return 0;
     size_t bytes = trim_locked(c);
-    mem_unlock(&c->lock);
+    spin_unlock(&c->lock);
     return bytes;
 }
 
