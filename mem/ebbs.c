@@ -81,7 +81,8 @@ static void *gp_create_rep(struct ebb_root *root, unsigned core)
 {
     (void)root;
     struct gp *g = gp_self();
-    if (core < EBB_MAX_CORES && !gp_idle[core].g) {
+    /* Only a core with an event loop runs idle handlers. */
+    if (core < EBB_MAX_CORES && core < ebb_ncores() && !gp_idle[core].g) {
         gp_idle[core].g = g;
         gp_idle[core].idle = (struct ebb_idle){ .fn = gp_idle_check, .arg = &gp_idle[core] };
         ebb_idle_add(&gp_idle[core].idle);
