@@ -10,7 +10,8 @@ TOOLS += $(EBBGEN)
 
 $(EBBGEN): gen/ebbgen.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O2 -I$(LLVM_INC) -DEBBGEN_TEMPLATES='"$(abspath gen)"' $< -o $@ \
+	$(CC) $(CFLAGS) -O2 -I$(LLVM_INC) -DEBBGEN_TREE='"$(abspath .)"' \
+	  -DEBBGEN_TREE_GEN='"$(abspath $(B)/gen)"' $< -o $@ \
 	  -L$(LLVM_LIB) -lclang -Wl,-rpath,$(LLVM_LIB)
 
 # gen_h/gen_c: x.ebb.h -> its generated header / C file.
@@ -62,3 +63,10 @@ BENCHES += bench-msg
 bench-msg: $(B)/hosted/bench/msgbench
 	tests/bench/msg.sh $<
 NATIVE_TESTS += msg
+
+# The generator's own tests: rejected inputs, golden files (tests/ebbgen.t); what stubs put on
+# the wire, under valgrind (tests/ebbgen_wire.c, tests/ebbgen_wire.t).
+EBB_IFACES   += tests/gen/tricky.ebb.h
+HOSTED_TESTS += ebbgen_wire
+ebbgen_wire_SRCS := tests/ebbgen_wire.c $(call gen_c,tests/gen/tricky.ebb.h)
+TEST_SCRIPTS += tests/ebbgen_wire.t
