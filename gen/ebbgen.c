@@ -27,6 +27,7 @@
 static const char *usage =
     "usage: ebbgen [options] x.ebb.h            glue for the interfaces in x.ebb.h\n"
     "       ebbgen [options] --manifest m1 [m2]  static binding table (later files override)\n"
+    "       ebbgen [options] --defaults m1 [m2]  the same, as the library's default table\n"
     "options:\n"
     "  -o DIR          write outputs into DIR (default .): x.gen.h and x.gen.c, or\n"
     "                  bindings.gen.c for manifests\n"
@@ -1163,7 +1164,7 @@ static void read_manifest(const char *file, struct manifest *mf)
 
 struct opts {
     const char *outdir, *mf, *include_as;
-    bool md, manifest;
+    bool md, manifest, defaults;
     const char **cargs; /* for clang */
     int ncargs;
     const char **inputs;
@@ -1238,6 +1239,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
             o->md = true, o->mf = argv[++i];
         else if (!strcmp(a, "--manifest"))
             o->manifest = true;
+        else if (!strcmp(a, "--defaults"))
+            o->manifest = o->defaults = true;
         else if (!strcmp(a, "--include-as") && next)
             o->include_as = argv[++i];
         else if (!strcmp(a, "--templates") && next)
@@ -1287,6 +1290,7 @@ static char *manifest_job(struct opts *o, struct strs *deps, char **stem)
         call(&all, "EG_BIND", 3, (const char *[]){ mf.b[i].id, mf.b[i].root, mf.b[i].only });
     bputs(&b, "m4_divert(-1)\n");
     call(&b, "m4_define", 2, (const char *[]){ "EG_SRC", srcs.s });
+    call(&b, "m4_define", 2, (const char *[]){ "EG_TABLE", o->defaults ? "default" : "image" });
     call(&b, "m4_define", 2, (const char *[]){ "EG_ALL", all.s });
     bputs(&b, "\nm4_divert(0)m4_dnl\n");
     return b.s;

@@ -134,6 +134,10 @@ grep -A1 "^#ifdef EBB_NATIVE" "$T/m/bindings.gen.c" | grep -q "{ 251, &native_on
 ok $? "a binding for one platform is compiled on that platform only"
 gcc $CC_FLAGS -c "$T/m/bindings.gen.c" -o "$T/m/b.o" 2> "$T/mcc.err"
 ok $? "binding table compiles with -Wall -Wextra -Werror"
+grep -q "^const struct ebb_static_binding ebb_image_bindings\[\]" "$T/m/bindings.gen.c" \
+    && "$G" -o "$T/d" --defaults ebbs/default.manifest \
+    && grep -q "^const struct ebb_static_binding ebb_default_bindings\[\]" "$T/d/bindings.gen.c"
+ok $? "an image's table and the library's default table have names of their own"
 for f in tests/gen/manifests/*.manifest; do
     want=$(sed -n 's|^# expect: ||p' "$f")
     [ -n "$want" ] || continue
