@@ -2,8 +2,8 @@
 EBB_IFACES  += ebbs/malloc.ebb.h ebbs/page_allocator.ebb.h ebbs/slab_cache.ebb.h
 CORE_SRCS   += mem/page.c mem/slab.c mem/vmem.c mem/gp.c mem/ebbs.c \
                $(B)/gen/ebbs/malloc.gen.c $(B)/gen/ebbs/page_allocator.gen.c $(B)/gen/ebbs/slab_cache.gen.c
-# Native images always route the malloc family to the malloc Ebb (hosted ones ask for it).
-NATIVE_SRCS += mem/malloc.c
+# Every image routes the malloc family to the malloc Ebb (mem/malloc.c).
+CORE_SRCS   += mem/malloc.c
 HOSTED_SRCS += platform/hosted/mem_arena.c platform/hosted/mem_thread.c
 
 HOSTED_TESTS += mem_buddy mem_stress mem_vmem mem_ebb mem_misuse
