@@ -39,3 +39,9 @@ bench-native-spawn: $(B)/native/native_spawn.elf
 # Native networking (virtio-net) against Linux over a tap in a namespace of its own (root), and
 # over QEMU's user networking (no root).
 TEST_SCRIPTS += tests/native_net.t tests/native_net_user.t
+
+# make bench-native-net: native images on virtio-net against a Linux VM (Debian's kernel and a
+# busybox initramfs, tests/bench/linux_vm.sh), same QEMU flags, same tap, same clients.
+BENCHES += bench-native-net
+bench-native-net: $(B)/native/netpipe.elf $(B)/native/iperf.elf $(B)/native/echo.elf
+	tests/bench/native_net.sh

@@ -2,7 +2,9 @@
 # Builds the Linux-VM baseline from Debian packages only: Debian's kernel and a busybox-static
 # initramfs holding the stock NPtcp, iperf (2) and memcached with their libraries. The guest
 # loads the virtio-net modules, takes lip=A.B.C.D/N [lgw=G] from its command line (not ip=, which
-# the kernel would parse itself), starts `NPtcp` (receiver, restarted after each run),
+# the kernel would parse itself), starts `NPtcp -l NPL -u NPU -p NPP` (the receiver, restarted
+# after each run; npl=, npu=, npp= on the command line, defaults 1, 1048576, 3: the client must
+# use the same),
 # `iperf -s` and `memcached -p 11211 -U 0 -u root`, and prints "linux: ready on A.B.C.D".
 #   tests/bench/linux_vm.sh OUTDIR   -> OUTDIR/vmlinuz, OUTDIR/initrd.gz (reused when present)
 set -eu
@@ -43,15 +45,18 @@ mount -t devtmpfs dev /dev
 for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net; do
     insmod /mods/$m.ko
 done
-lip= lgw=
+lip= lgw= npl=1 npu=1048576 npp=3
 for w in $(cat /proc/cmdline); do
-    case "$w" in lip=*) lip=${w#lip=} ;; lgw=*) lgw=${w#lgw=} ;; esac
+    case "$w" in
+        lip=*) lip=${w#lip=} ;; lgw=*) lgw=${w#lgw=} ;;
+        npl=*) npl=${w#npl=} ;; npu=*) npu=${w#npu=} ;; npp=*) npp=${w#npp=} ;;
+    esac
 done
 ip link set lo up
 ip link set eth0 up
 [ -n "$lip" ] && ip addr add "$lip" dev eth0
 [ -n "$lgw" ] && ip route add default via "$lgw"
-(while true; do NPtcp > /dev/null 2>&1; done) &
+(while true; do NPtcp -l $npl -u $npu -p $npp > /dev/null 2>&1; done) &
 iperf -s > /dev/null 2>&1 &
 memcached -p 11211 -U 0 -u root -d
 echo "linux: ready on ${lip%/*}"
