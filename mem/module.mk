@@ -29,13 +29,15 @@ $(EBBMALLOC): $(patsubst %,$(B)/pic/obj/%.o,$(EBBMALLOC_SRCS))
 	$(CC) -shared -pthread -Wl,-z,now -o $@ $^
 all: $(EBBMALLOC)
 
-# make bench: Hoard threadtest against glibc and jemalloc (tests/bench/threadtest.sh).
-BENCHES += bench-threadtest
-$(B)/bench/threadtest: tests/bench/threadtest.c
+# make bench-alloc (part of make bench): the allocator benchmarks of tests/bench/alloc.sh, ours
+# against glibc, jemalloc, mimalloc and tcmalloc through LD_PRELOAD.
+BENCHES += bench-alloc
+ALLOC_BENCH_BINS := $(patsubst %,$(B)/bench/%,threadtest larson cache_share xmalloc mstress phase allocrun)
+$(B)/bench/%: tests/bench/%.c tests/bench/alloc_bench.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 $(WARN) -O2 -fno-builtin -pthread -o $@ $<
-bench-threadtest: $(B)/bench/threadtest $(EBBMALLOC)
-	sh tests/bench/threadtest.sh $(B)
+bench-alloc: $(ALLOC_BENCH_BINS) $(EBBMALLOC)
+	sh tests/bench/alloc.sh $(B)
 
 # A plain program (no runtime) that tests/mem_preload.t runs under the library.
 $(B)/tests/mem_probe: tests/mem_probe.c
