@@ -32,6 +32,7 @@ static struct mc_item **buckets;
 static size_t mask;
 static struct shard shards[MC_NSHARDS];
 static atomic_size_t mem_used, curr_items;
+static atomic_size_t mem_pending;  /* unlinked, waiting for the grace period to be freed */
 static atomic_ullong n_evictions, n_reclaimed, n_expired_unfetched, n_evicted_unfetched,
     n_evicted_active, n_outofmemory, n_total_items;
 static atomic_uint flush_at;       /* server second: items stored at or before it are gone once it is reached */
@@ -109,8 +110,20 @@ static struct mc_item *find(const char *key, size_t nkey, uint32_t hash)
 static void item_free(void *arg)
 {
     struct mc_item *it = arg;
+    if (it->linked == 2)
+        atomic_fetch_sub(&mem_pending, it->held);
     iobuf_free(it->val);
     free(it);
+}
+
+/* Frees an unlinked item after the grace period; until then its bytes still count. */
+static void retire(struct mc_item *it)
+{
+    it->linked = 2;
+    atomic_fetch_sub(&mem_used, it->held);
+    atomic_fetch_add(&mem_pending, it->held);
+    atomic_fetch_sub(&curr_items, 1);
+    mc_defer(item_free, it);
 }
 
 static uint64_t next_cas(void)
@@ -150,10 +163,7 @@ static void unlink_item(struct shard *s, struct mc_item *it)
     struct mc_item **pp = slot_of(it);
     __atomic_store_n(pp, it->hnext, __ATOMIC_RELEASE);
     lru_unlink(s, it);
-    it->linked = 0;
-    atomic_fetch_sub(&mem_used, it->held);
-    atomic_fetch_sub(&curr_items, 1);
-    mc_defer(item_free, it);
+    retire(it);
 }
 
 /* Puts `it` in the table, in place of `old` if given. */
@@ -171,10 +181,7 @@ static void link_item(struct shard *s, struct mc_item *it, struct mc_item *old)
         struct mc_item **pp = slot_of(old);
         __atomic_store_n(pp, it, __ATOMIC_RELEASE);
         lru_unlink(s, old);
-        old->linked = 0;
-        atomic_fetch_sub(&mem_used, old->held);
-        atomic_fetch_sub(&curr_items, 1);
-        mc_defer(item_free, old);
+        retire(old);
     } else {
         it->hnext = buckets[it->hash & mask];
         __atomic_store_n(&buckets[it->hash & mask], it, __ATOMIC_RELEASE);
@@ -237,13 +244,17 @@ static bool evict_one(void)
     return false;
 }
 
-/* Makes room for `need` more bytes; false if it cannot (nothing left to evict, or evict=0). */
+/* Makes room for `need` more bytes, counting what waits to be freed: a loaded machine that
+ * stretches grace periods makes us evict more, not hold more. False if it cannot (nothing
+ * left to evict and nothing pending, or evict=0). */
 static bool make_room(size_t need)
 {
     if (need > mc_settings.mem_limit)
         return false;
-    while (atomic_load(&mem_used) + need > mc_settings.mem_limit)
+    while (atomic_load(&mem_used) + atomic_load(&mem_pending) + need > mc_settings.mem_limit)
         if (!mc_settings.evictions || !evict_one()) {
+            if (mc_settings.evictions && atomic_load(&mem_pending))
+                break; /* all that is left is on its way out */
             atomic_fetch_add(&n_outofmemory, 1);
             return false;
         }
