@@ -6,7 +6,7 @@
 #include <errno.h>
 
 /* LocalIdMap: the root bound to each id on this node. */
-static struct ebb_root *_Atomic roots[EBB_MAX_IDS];
+static struct ebb_root *roots[EBB_MAX_IDS]; /* accessed with __atomic builtins */
 
 /* EbbAllocator: a bitmap of this node's dynamic indices. */
 static uint64_t id_used[(1u << EBB_INDEX_BITS) / 64];

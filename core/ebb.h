@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "ebb_platform.h" /* platform/<p>/include: EBB_LTT, ebb_core(), ebb_cpu_relax() */
+#include "core/platform.h" /* the platform contract: EBB_LTT, ebb_core(), ebb_cpu_relax() */
 
 typedef uint32_t ebb_id_t;
 
@@ -38,11 +38,11 @@ struct ebb_root {
     void *arg;           /* for create_rep */
 
     /* Private to core/ebb.c. */
-    _Atomic(void *) reps_[EBB_MAX_CORES];
+    void *reps_[EBB_MAX_CORES]; /* plain types with __atomic builtins: gcc and clang both take them */
     unsigned char building_[EBB_MAX_CORES];
     struct ebb_waiter *waiters_;
     int lock_;
-    _Atomic int used_;
+    int used_;
 };
 
 /* Binds a root to an id (LocalIdMap). Fails with -EBUSY if a rep of the id's current root has

@@ -321,6 +321,24 @@ __attribute__((weak)) int ebb_msg_transport_peer(unsigned node, const char *addr
 }
 __attribute__((weak)) void ebb_msg_transport_stop(void) {}
 
+/* The decimal number in [s, end), digits only, at most max (no wrap: strtoul would take
+ * 4294967297 as 1 once cast to unsigned). */
+static int dec_field(const char *s, const char *end, unsigned max, unsigned *out)
+{
+    uint64_t v = 0;
+    if (s == end)
+        return -1;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+        if (v > max)
+            return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
 int ebb_messenger_configure(void)
 {
     long node = ebb_config_int("node", 0, 0, EBB_MAX_NODES - 1);
@@ -335,10 +353,10 @@ int ebb_messenger_configure(void)
         strcpy(buf, peers);
         for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
             unsigned n, port;
-            char *at = strchr(w, '@'), *colon = at ? strrchr(at, ':') : NULL, *end1, *end2;
-            n = (unsigned)strtoul(w, &end1, 10);
-            port = colon ? (unsigned)strtoul(colon + 1, &end2, 10) : 0;
-            if (!at || !colon || end1 != at || *end2 || colon - at - 1 >= 64 || port > 65535) {
+            char *at = strchr(w, '@'), *colon = at ? strrchr(at, ':') : NULL;
+            if (!at || !colon || dec_field(w, at, EBB_MAX_NODES - 1, &n) ||
+                dec_field(colon + 1, colon + strlen(colon), 65535, &port) || port == 0 ||
+                colon - at - 1 >= 64) {
                 ebb_log("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
                 return -EINVAL;
             }

@@ -1,6 +1,6 @@
 /* A test-and-test-and-set spinlock for short critical sections that never block. */
 #pragma once
-#include "ebb_platform.h"
+#include "core/platform.h"
 
 static inline void spin_lock(int *l)
 {

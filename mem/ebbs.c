@@ -57,19 +57,6 @@ static void *gp_create_rep(struct ebb_root *root, unsigned core)
 
 MEM_MALLOC_ROOT(mem_gp_root, gp_create_rep);
 
-/* Native (and any platform without threads of its own): a rep per core. Hosted overrides this
- * with a rep per Linux thread (platform/hosted/mem_thread.c). */
-__attribute__((weak)) struct gp *gp_self(void)
-{
-    static struct gp *core_gp[EBB_MAX_CORES];
-    unsigned c = ebb_core();
-    if (c >= EBB_MAX_CORES)
-        c = 0;
-    if (!core_gp[c] && !(core_gp[c] = gp_acquire(ebb_numa_node_of(c))))
-        mem_fatal("mem: no memory for core %u's allocator", c);
-    return core_gp[c];
-}
-
 /* ---- slab caches: per core, one Ebb each ---- */
 
 struct slab_root {

@@ -39,7 +39,7 @@ static unsigned rep_order;  /* a struct gp and its caches' arrays fit in 2^rep_o
 
 struct gp *gp_acquire(unsigned node)
 {
-    mem_lock(&pool_lock);
+    spin_lock(&pool_lock);
     if (!classes_ready) {
         size_t bytes = sizeof(struct gp);
         for (unsigned i = 0; i < GP_NCLASSES; i++) {
@@ -57,16 +57,16 @@ struct gp *gp_acquire(unsigned node)
     if (g) {
         *pp = g->pool_next;
         g->pool_next = NULL;
-        mem_unlock(&pool_lock);
+        spin_unlock(&pool_lock);
         return g;
     }
     if (nreps == GP_MAX_REPS) {
-        mem_unlock(&pool_lock);
+        spin_unlock(&pool_lock);
         return NULL;
     }
     g = mem_pages_alloc(node, rep_order);
     if (!g) {
-        mem_unlock(&pool_lock);
+        spin_unlock(&pool_lock);
         return NULL;
     }
     memset(g, 0, sizeof *g);
@@ -84,22 +84,22 @@ struct gp *gp_acquire(unsigned node)
         g->small[i] = &g->cls[gp_class_of(i * 16)];
     __atomic_store_n(&reps[nreps], g, __ATOMIC_RELEASE);
     __atomic_store_n(&nreps, nreps + 1, __ATOMIC_RELEASE);
-    mem_unlock(&pool_lock);
+    spin_unlock(&pool_lock);
     return g;
 }
 
 void gp_release(struct gp *g)
 {
     gp_trim(g);
-    mem_lock(&pool_lock);
+    spin_lock(&pool_lock);
     g->pool_next = pool;
     pool = g;
-    mem_unlock(&pool_lock);
+    spin_unlock(&pool_lock);
 }
 
 void gp_fork_lock(void)
 {
-    mem_lock(&pool_lock);
+    spin_lock(&pool_lock);
     vmem_fork_lock();
     mem_pages_fork_lock();
 }
@@ -108,7 +108,7 @@ void gp_fork_unlock(void)
 {
     mem_pages_fork_unlock();
     vmem_fork_unlock();
-    mem_unlock(&pool_lock);
+    spin_unlock(&pool_lock);
 }
 
 unsigned gp_nreps(void) { return __atomic_load_n(&nreps, __ATOMIC_ACQUIRE); }

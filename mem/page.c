@@ -34,14 +34,6 @@ void mem_fatal(const char *fmt, ...)
     platform_abort();
 }
 
-__attribute__((weak)) int mem_platform_grow(unsigned node, size_t bytes)
-{
-    (void)node, (void)bytes;
-    return -1;
-}
-
-__attribute__((weak)) void mem_platform_release(void *p, size_t len) { (void)p, (void)len; }
-
 static struct mem_range *range_of(uintptr_t a)
 {
     for (unsigned i = 0; i < mem_nranges; i++)
@@ -128,15 +120,15 @@ int mem_add_range(unsigned node, uintptr_t start, uintptr_t end)
     size_t meta = (npages * sizeof(struct mem_page) + MEM_PAGE_SIZE - 1) >> MEM_PAGE_SHIFT;
     if (meta + 1 > npages)
         return -1;
-    mem_lock(&ranges_lock);
+    spin_lock(&ranges_lock);
     for (unsigned i = 0; i < mem_nranges; i++) {
         if (start < mem_ranges[i].end && mem_ranges[i].start < end) {
-            mem_unlock(&ranges_lock);
+            spin_unlock(&ranges_lock);
             return -1;
         }
     }
     if (mem_nranges == MEM_MAX_RANGES) {
-        mem_unlock(&ranges_lock);
+        spin_unlock(&ranges_lock);
         return -1;
     }
     struct mem_range *r = &mem_ranges[mem_nranges];
@@ -148,15 +140,15 @@ int mem_add_range(unsigned node, uintptr_t start, uintptr_t end)
     /* Descriptors of the metadata pages themselves stay MEM_PG_NONE (reserved). Hosted, the
      * arena is fresh zeroed memory, so this touches only the pages it must. */
     __atomic_store_n(&mem_nranges, mem_nranges + 1, __ATOMIC_RELEASE);
-    mem_unlock(&ranges_lock);
+    spin_unlock(&ranges_lock);
 
     struct buddy *b = &nodes[node];
-    mem_lock(&b->lock);
+    spin_lock(&b->lock);
     size_t n = npages - meta;
     b->total_pages += n;
     span_free(b, r, start + (meta << MEM_PAGE_SHIFT), n);
     memcpy(b->initial, b->nfree, sizeof b->initial);
-    mem_unlock(&b->lock);
+    spin_unlock(&b->lock);
     return 0;
 }
 
@@ -192,29 +184,29 @@ static struct mem_page *take_or_grow(unsigned node, unsigned order, uintptr_t *a
                                      struct mem_range **r)
 {
     struct buddy *b = &nodes[node];
-    mem_lock(&b->lock);
+    spin_lock(&b->lock);
     struct mem_page *pg = block_take(b, order, a, r);
-    mem_unlock(&b->lock);
+    spin_unlock(&b->lock);
     if (pg)
         return pg;
-    mem_lock(&grow_lock);
-    mem_lock(&b->lock);
+    spin_lock(&grow_lock);
+    spin_lock(&b->lock);
     pg = block_take(b, order, a, r);
-    mem_unlock(&b->lock);
+    spin_unlock(&b->lock);
     if (!pg && mem_platform_grow(node, (MEM_PAGE_SIZE << order) * 2) == 0) {
-        mem_lock(&b->lock);
+        spin_lock(&b->lock);
         pg = block_take(b, order, a, r);
-        mem_unlock(&b->lock);
+        spin_unlock(&b->lock);
     }
-    mem_unlock(&grow_lock);
+    spin_unlock(&grow_lock);
     /* A node without memory (or out of it) borrows from the others, nearest index first. */
     for (unsigned d = 1; !pg && d < MEM_MAX_NODES; d++) {
         struct buddy *o = &nodes[(node + d) % MEM_MAX_NODES];
         if (!__atomic_load_n(&o->total_pages, __ATOMIC_RELAXED))
             continue;
-        mem_lock(&o->lock);
+        spin_lock(&o->lock);
         pg = block_take(o, order, a, r);
-        mem_unlock(&o->lock);
+        spin_unlock(&o->lock);
     }
     return pg;
 }
@@ -254,9 +246,9 @@ void mem_pages_free(void *p, unsigned order)
     pg->state = MEM_PG_NONE;
     pg->owner = NULL;
     struct buddy *b = &nodes[r->node];
-    mem_lock(&b->lock);
+    spin_lock(&b->lock);
     block_free(b, r, (uintptr_t)p, order);
-    mem_unlock(&b->lock);
+    spin_unlock(&b->lock);
 }
 
 void *mem_pages_alloc_n(unsigned node, size_t npages, unsigned align_order)
@@ -277,9 +269,9 @@ void *mem_pages_alloc_n(unsigned node, size_t npages, unsigned align_order)
     size_t tail = ((size_t)1 << order) - npages;
     if (tail) {
         struct buddy *b = &nodes[r->node]; /* the range's node: it may have been borrowed */
-        mem_lock(&b->lock);
+        spin_lock(&b->lock);
         span_free(b, r, a + (npages << MEM_PAGE_SHIFT), tail);
-        mem_unlock(&b->lock);
+        spin_unlock(&b->lock);
     }
     pg->state = MEM_PG_LARGE;
     pg->npages = (uint32_t)npages;
@@ -300,9 +292,9 @@ void mem_pages_free_n(void *p, size_t npages)
     if (npages >= MEM_RELEASE_PAGES)
         mem_platform_release(p, npages << MEM_PAGE_SHIFT);
     struct buddy *b = &nodes[r->node];
-    mem_lock(&b->lock);
+    spin_lock(&b->lock);
     span_free(b, r, (uintptr_t)p, npages);
-    mem_unlock(&b->lock);
+    spin_unlock(&b->lock);
 }
 
 void mem_pages_stats(unsigned node, struct mem_node_stats *st)
@@ -311,20 +303,20 @@ void mem_pages_stats(unsigned node, struct mem_node_stats *st)
     if (node >= MEM_MAX_NODES)
         return;
     struct buddy *b = &nodes[node];
-    mem_lock(&b->lock);
+    spin_lock(&b->lock);
     st->total_pages = b->total_pages;
     st->free_pages = b->free_pages;
     memcpy(st->free_blocks, b->nfree, sizeof st->free_blocks);
-    mem_unlock(&b->lock);
+    spin_unlock(&b->lock);
 }
 
 bool mem_pages_all_free(unsigned node)
 {
     struct buddy *b = &nodes[node];
-    mem_lock(&b->lock);
+    spin_lock(&b->lock);
     bool all = b->free_pages == b->total_pages &&
                memcmp(b->nfree, b->initial, sizeof b->nfree) == 0;
-    mem_unlock(&b->lock);
+    spin_unlock(&b->lock);
     return all;
 }
 
@@ -334,7 +326,7 @@ int mem_pages_check(unsigned node, char *err, size_t errlen)
     int rc = 0;
     size_t pages = 0;
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); rc = -1; goto out; } while (0)
-    mem_lock(&b->lock);
+    spin_lock(&b->lock);
     for (unsigned o = 0; o <= MEM_MAX_ORDER; o++) {
         size_t count = 0;
         struct mem_page *prev = NULL;
@@ -373,7 +365,7 @@ int mem_pages_check(unsigned node, char *err, size_t errlen)
         FAIL("%zu pages listed free, counter says %zu", pages, b->free_pages);
 #undef FAIL
 out:
-    mem_unlock(&b->lock);
+    spin_unlock(&b->lock);
     return rc;
 }
 
@@ -381,16 +373,16 @@ out:
  * a fixed order (the same as the allocation paths: grow, then a node, then the ranges). */
 void mem_pages_fork_lock(void)
 {
-    mem_lock(&grow_lock);
+    spin_lock(&grow_lock);
     for (unsigned i = 0; i < MEM_MAX_NODES; i++)
-        mem_lock(&nodes[i].lock);
-    mem_lock(&ranges_lock);
+        spin_lock(&nodes[i].lock);
+    spin_lock(&ranges_lock);
 }
 
 void mem_pages_fork_unlock(void)
 {
-    mem_unlock(&ranges_lock);
+    spin_unlock(&ranges_lock);
     for (unsigned i = 0; i < MEM_MAX_NODES; i++)
-        mem_unlock(&nodes[i].lock);
-    mem_unlock(&grow_lock);
+        spin_unlock(&nodes[i].lock);
+    spin_unlock(&grow_lock);
 }

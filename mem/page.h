@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "core/spinlock.h"
 
 #define MEM_PAGE_SHIFT 12
 #define MEM_PAGE_SIZE  ((size_t)1 << MEM_PAGE_SHIFT)
@@ -50,14 +51,8 @@ extern unsigned mem_nranges;
  * Returns 0, or -1 if the range is too small, overlaps a known one, or the table is full. */
 int mem_add_range(unsigned node, uintptr_t start, uintptr_t end);
 
-/* The platform's hook to add memory when a node runs dry (hosted: mmap an arena). Returns 0 if
- * it added at least `bytes`, -1 otherwise. Weak default: no more memory. */
-int mem_platform_grow(unsigned node, size_t bytes);
-
-/* The platform's hook to give the memory of free pages back (hosted: madvise(MADV_DONTNEED), so
- * a process's RSS shrinks after large frees); they read as zero afterwards. Weak default: keep. */
-void mem_platform_release(void *p, size_t len);
-#define MEM_RELEASE_PAGES 64  /* large frees of at least 256 KiB are released */
+/* Large frees of at least 256 KiB go back to the platform (mem_platform_release). */
+#define MEM_RELEASE_PAGES 64
 
 /* Blocks of 2^order pages, aligned to their size. NULL when the node has no such block. */
 void *mem_pages_alloc(unsigned node, unsigned order);
@@ -101,12 +96,3 @@ void mem_pages_fork_unlock(void);
 
 /* Reports misuse (double free, foreign pointer) and stops the program. */
 __attribute__((noreturn, format(printf, 1, 2))) void mem_fatal(const char *fmt, ...);
-
-/* A test-and-test-and-set lock for the short critical sections of the allocators. */
-static inline void mem_lock(int *l)
-{
-    while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(l, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
-}
-static inline void mem_unlock(int *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }

@@ -68,7 +68,7 @@ struct slab_cpu {
     uint32_t rcount;
     size_t slabs;                   /* slabs owned */
     /* Incoming: batches pushed by other cores; on its own cache line. */
-    _Alignas(64) void *_Atomic remote;
+    _Alignas(64) void *remote;      /* accessed with __atomic builtins */
     char pad_[56];
 };
 

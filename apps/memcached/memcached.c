@@ -17,7 +17,7 @@
 #include "core/config.h"
 #include "core/ebb.h"
 #include "core/event.h"
-#include "net/internal.h"
+#include "core/rcu.h"
 #include "net/net.h"
 
 #define MAX_CORES 256
@@ -108,7 +108,7 @@ static void defer_flush(void *arg)
     memcpy(b->e, p->defer, sizeof p->defer);
     p->ndefer = 0;
     ebb_timer_cancel(&p->defer_timer);
-    net_rcu_defer(run_batch, b);
+    ebb_rcu_defer(run_batch, b);
 }
 
 void mc_defer(void (*fn)(void *), void *arg)
@@ -117,7 +117,7 @@ void mc_defer(void (*fn)(void *), void *arg)
     if (p->ndefer == DEFER_BATCH)
         defer_flush(NULL);
     if (p->ndefer == DEFER_BATCH) { /* no memory for a batch: wait for a full grace period */
-        net_rcu_defer(fn, arg);
+        ebb_rcu_defer(fn, arg);
         return;
     }
     p->defer[p->ndefer].fn = fn;
