@@ -246,15 +246,18 @@ static bool evict_one(void)
 
 /* Makes room for `need` more bytes, counting what waits to be freed: a loaded machine that
  * stretches grace periods makes us evict more, not hold more. False if it cannot (nothing
- * left to evict and nothing pending, or evict=0). */
+ * left to evict and too much pending, or evict=0). */
 static bool make_room(size_t need)
 {
     if (need > mc_settings.mem_limit)
         return false;
     while (atomic_load(&mem_used) + atomic_load(&mem_pending) + need > mc_settings.mem_limit)
         if (!mc_settings.evictions || !evict_one()) {
-            if (mc_settings.evictions && atomic_load(&mem_pending))
-                break; /* all that is left is on its way out */
+            /* All that is left is on its way out: go on while that is a little, refuse when
+             * grace periods are so slow (a starved core) that a lot waits. */
+            if (mc_settings.evictions && atomic_load(&mem_pending) &&
+                atomic_load(&mem_pending) <= mc_settings.mem_limit / 4)
+                break;
             atomic_fetch_add(&n_outofmemory, 1);
             return false;
         }
