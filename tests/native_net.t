@@ -138,9 +138,10 @@ stop $DNSMASQ
 # ---- NPtcp and iperf clients against the native servers ----
 boot "$TMP/np.out" --smp 1 --net tap:tap0 "$B/native/netpipe.elf" ip=10.9.0.5/24
 NP=$LAST
-inns timeout 90 NPtcp -h 10.9.0.5 -u 65536 -n 20 -o "$TMP/np.data" > "$TMP/np.log" 2>&1
+inns timeout 150 NPtcp -h 10.9.0.5 -u 32768 -n 20 -o "$TMP/np.data" > "$TMP/np.log" 2>&1
 rc=$?
-t "$([ $rc = 0 ] && [ "$(wc -l < "$TMP/np.data")" -ge 20 ]; echo $?)" "NPtcp runs to completion against native netpipe"
+t "$([ $rc = 0 ] && [ "$(wc -l < "$TMP/np.data")" -ge 20 ]; echo $?)" "NPtcp runs to completion against native netpipe" ||
+    { echo "# NPtcp status $rc"; show "$TMP/np.log" 3; show "$TMP/np.out" 3; }
 tail -1 "$TMP/np.data" | sed 's/^/# last NPtcp row (bytes Mbit\/s s): /'
 stop $NP
 boot "$TMP/iperf.out" --smp 1 --net tap:tap0 "$B/native/iperf.elf" ip=10.9.0.6/24
