@@ -4,3 +4,10 @@ core_event_SRCS  := tests/core_event.c
 core_future_SRCS := tests/core_future.c
 CPPFLAGS += -Itests
 TEST_SCRIPTS += tests/helloworld.t tests/pkgconfig.t tests/valgrind.t
+
+# Deliberately broken tests that tests/harness.t runs through prove (not run directly).
+TEST_SCRIPTS += tests/harness.t
+$(B)/tests/harness_broken: tests/harness_broken.c tests/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(hosted_CFLAGS) -o $@ $<
+all: $(B)/tests/harness_broken
