@@ -6,7 +6,7 @@
 #include <errno.h>
 
 /* LocalIdMap: the root bound to each id on this node. */
-static struct ebb_root *_Atomic roots[EBB_MAX_IDS];
+static struct ebb_root *roots[EBB_MAX_IDS]; /* accessed with __atomic builtins */
 
 /* EbbAllocator: a bitmap of this node's dynamic indices. */
 static uint64_t id_used[(1u << EBB_INDEX_BITS) / 64];
@@ -54,25 +54,30 @@ int ebb_bind(ebb_id_t id, struct ebb_root *root)
     return 0;
 }
 
+static struct ebb_root *table_root(const struct ebb_static_binding *t, size_t n, ebb_id_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].id == id)
+            return t[i].root;
+    return NULL;
+}
+
 struct ebb_root *ebb_root_of(ebb_id_t id)
 {
     if (id >= EBB_MAX_IDS)
         return NULL;
     struct ebb_root *r = __atomic_load_n(&roots[id], __ATOMIC_ACQUIRE);
-    if (r || !ebb_image_bindings)
+    if (r)
         return r;
-    for (size_t i = 0; i < ebb_image_nbindings; i++) {
-        if (ebb_image_bindings[i].id == id) {
-            struct ebb_root *want = ebb_image_bindings[i].root;
-            struct ebb_root *none = NULL;
-            /* A run-time binding made meanwhile wins over the image's table. */
-            if (!__atomic_compare_exchange_n(&roots[id], &none, want, false, __ATOMIC_ACQ_REL,
+    struct ebb_root *want = ebb_image_bindings ? table_root(ebb_image_bindings,
+                                                            ebb_image_nbindings, id) : NULL;
+    if (!want)
+        want = table_root(ebb_default_bindings, ebb_default_nbindings, id);
+    /* A run-time binding made meanwhile wins over the tables. */
+    if (want && !__atomic_compare_exchange_n(&roots[id], &r, want, false, __ATOMIC_ACQ_REL,
                                              __ATOMIC_ACQUIRE))
-                return none;
-            return want;
-        }
-    }
-    return NULL;
+        return r;
+    return want;
 }
 
 /* A core waiting for a rep another event is building. */

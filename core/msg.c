@@ -62,11 +62,8 @@ struct iobuf *ebb_msg_serve(const struct ebb_msg_hdr *h, uint8_t *payload)
                         h->src, h->dst, s->name, root->name ? root->name : "another interface");
         } else {
             int r = s->dispatch(h->dst, h->method, payload, h->len, &reply);
-            if (r < 0) {
-                err = -r;
-                ebb_log("messenger: call of %s method %u from node %u failed: error %d", s->name,
-                            h->method, h->src, err);
-            }
+            if (r < 0)
+                err = -r; /* logged at debug level by the dispatcher */
         }
     }
     if (err) {
@@ -241,7 +238,9 @@ static ebb_future_t m_call(void *self, unsigned node, ebb_id_t id, uint64_t ifac
     ebb_promise_t p;
     ebb_future_t fut = ebb_promise_new(&p);
     struct fwd f = { m, node, method, id, iface, args, unpack, arg, p };
-    if (ebb_core() == m->core) {
+    /* A call to this node is served as its own event, as one from another node would be: the
+     * caller goes on (it may be the one to complete a future the method waits for). */
+    if (ebb_core() == m->core && node != ebb_node()) {
         do_call(&f);
         return fut;
     }
@@ -321,6 +320,24 @@ __attribute__((weak)) int ebb_msg_transport_peer(unsigned node, const char *addr
 }
 __attribute__((weak)) void ebb_msg_transport_stop(void) {}
 
+/* The decimal number in [s, end), digits only, at most max (no wrap: strtoul would take
+ * 4294967297 as 1 once cast to unsigned). */
+static int dec_field(const char *s, const char *end, unsigned max, unsigned *out)
+{
+    uint64_t v = 0;
+    if (s == end)
+        return -1;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+        if (v > max)
+            return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
 int ebb_messenger_configure(void)
 {
     long node = ebb_config_int("node", 0, 0, EBB_MAX_NODES - 1);
@@ -335,10 +352,10 @@ int ebb_messenger_configure(void)
         strcpy(buf, peers);
         for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
             unsigned n, port;
-            char *at = strchr(w, '@'), *colon = at ? strrchr(at, ':') : NULL, *end1, *end2;
-            n = (unsigned)strtoul(w, &end1, 10);
-            port = colon ? (unsigned)strtoul(colon + 1, &end2, 10) : 0;
-            if (!at || !colon || end1 != at || *end2 || colon - at - 1 >= 64 || port > 65535) {
+            char *at = strchr(w, '@'), *colon = at ? strrchr(at, ':') : NULL;
+            if (!at || !colon || dec_field(w, at, EBB_MAX_NODES - 1, &n) ||
+                dec_field(colon + 1, colon + strlen(colon), 65535, &port) || port == 0 ||
+                colon - at - 1 >= 64) {
                 ebb_log("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
                 return -EINVAL;
             }

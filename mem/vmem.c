@@ -1,6 +1,7 @@
 /* The vmem allocator (see vmem.h). */
 #include "mem/vmem.h"
 #include "mem/page.h"
+#include "core/platform.h"
 #include <string.h>
 
 #define MAX_EXTENTS 1024
@@ -13,19 +14,6 @@ static struct { uintptr_t start; size_t len; } ext[MAX_EXTENTS];
 static unsigned next_;
 static struct vmem_region *regions;
 static struct vmem_region large[MAX_LARGE];
-
-__attribute__((weak)) int mem_platform_vwindow(uintptr_t *start, size_t *len)
-{
-    (void)start, (void)len;
-    return -1;
-}
-__attribute__((weak)) int mem_platform_map(uintptr_t va, size_t len)
-{
-    (void)va, (void)len;
-    return -1;
-}
-__attribute__((weak)) void mem_platform_unmap(uintptr_t va, size_t len) { (void)va, (void)len; }
-__attribute__((weak)) void mem_platform_fault_hook(void) {}
 
 static int init_locked(void)
 {
@@ -80,9 +68,9 @@ int vmem_reserve(struct vmem_region *r, size_t len, size_t align, vmem_fault_fn 
         align = MEM_PAGE_SIZE;
     if (align & (align - 1))
         return -1;
-    mem_lock(&lock);
+    spin_lock(&lock);
     if (init_locked() < 0) {
-        mem_unlock(&lock);
+        spin_unlock(&lock);
         return -1;
     }
     for (unsigned i = 0; i < next_; i++) {
@@ -105,18 +93,18 @@ int vmem_reserve(struct vmem_region *r, size_t len, size_t align, vmem_fault_fn 
         r->arg = arg;
         r->next_ = regions;
         __atomic_store_n(&regions, r, __ATOMIC_RELEASE);
-        mem_unlock(&lock);
+        spin_unlock(&lock);
         if (fault)
             mem_platform_fault_hook();
         return 0;
     }
-    mem_unlock(&lock);
+    spin_unlock(&lock);
     return -1;
 }
 
 void vmem_release(struct vmem_region *r)
 {
-    mem_lock(&lock);
+    spin_lock(&lock);
     struct vmem_region **pp = &regions;
     while (*pp && *pp != r)
         pp = &(*pp)->next_;
@@ -126,7 +114,7 @@ void vmem_release(struct vmem_region *r)
     mem_platform_unmap(r->start, r->len);
     ext_insert(r->start, r->len);
     r->mapped = 0;
-    mem_unlock(&lock);
+    spin_unlock(&lock);
 }
 
 struct vmem_region *vmem_region_of(uintptr_t addr)
@@ -163,13 +151,13 @@ int vmem_fault(uintptr_t addr)
 void *vmem_alloc_large(size_t len, size_t align)
 {
     struct vmem_region *slot = NULL;
-    mem_lock(&lock);
+    spin_lock(&lock);
     for (unsigned i = 0; i < MAX_LARGE && !slot; i++)
         if (!large[i].len && !large[i].arg) {
             slot = &large[i];
             slot->arg = slot; /* claimed */
         }
-    mem_unlock(&lock);
+    spin_unlock(&lock);
     if (!slot)
         return NULL;
     if (vmem_reserve(slot, len, align, NULL, slot) < 0) {
@@ -198,9 +186,9 @@ int vmem_free_large(void *p)
     if (!r)
         return -1;
     vmem_release(r);
-    mem_lock(&lock);
+    spin_lock(&lock);
     memset(r, 0, sizeof *r);
-    mem_unlock(&lock);
+    spin_unlock(&lock);
     return 0;
 }
 
@@ -210,5 +198,5 @@ size_t vmem_large_size(const void *p)
     return r ? r->len : 0;
 }
 
-void vmem_fork_lock(void) { mem_lock(&lock); }
-void vmem_fork_unlock(void) { mem_unlock(&lock); }
+void vmem_fork_lock(void) { spin_lock(&lock); }
+void vmem_fork_unlock(void) { spin_unlock(&lock); }

@@ -111,7 +111,8 @@ int tcp_send(struct tcp_conn *c, struct iobuf *data)
         return -EPIPE;
     if (c->sendq || iobuf_chain_len(data) > c->ops->window(c))
         return -EMSGSIZE;
-    return c->ops->send(c, data);
+    c->ops->send(c, data); /* taken even if it fails: the failure reaches `aborted` */
+    return 0;
 }
 
 /* The application is done with the handle; what it queued (and its FIN) still goes out. */
@@ -135,10 +136,9 @@ static void flush(struct tcp_conn *c)
         if (!part)
             return;
         c->sendq = rest;
-        if (c->ops->send(c, part) < 0) {
-            iobuf_free(part);
+        /* send takes part whatever it returns (docs/network.md, "Who owns an IOBuf"). */
+        if (c->ops->send(c, part) < 0)
             return;
-        }
     }
     if (c->fin_queued && !c->sendq) {
         c->fin_queued = false;

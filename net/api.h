@@ -17,6 +17,7 @@ struct net {
 
 struct tcp_conn_ops {
     size_t (*window)(struct tcp_conn *c);
+    /* Takes data whatever it returns (on -errno it was dropped): callers never free it. */
     int (*send)(struct tcp_conn *c, struct iobuf *data);
     void (*close)(struct tcp_conn *c);
     void (*abort)(struct tcp_conn *c);

@@ -1,6 +1,13 @@
 /* ARP (RFC 826): a small cache with timeouts, requests retried, and a bounded queue of IP
  * packets per unresolved address that goes out when the reply comes (dropped, counted, when it
- * never does). */
+ * never does).
+ *
+ * What is learnt: only the answer to a request of ours. An entry is created when we ask
+ * (arp_output) and filled by the first reply sent to our address and MAC while it is still
+ * unresolved; a resolved entry is not changed until it expires and is asked for again. Requests
+ * (a peer asking for us: answered, not learnt), gratuitous ARP and unsolicited replies change
+ * nothing and are counted in arp_ignored: any host on the link could otherwise take over the
+ * gateway's address. */
 #include <string.h>
 #include "net/internal.h"
 
@@ -67,27 +74,23 @@ static struct arp_entry *slot(struct net_stack *s)
     return victim;
 }
 
-/* Records ip -> mac; returns the packets that were waiting for it (sent by the caller). */
-static unsigned learn(struct net_stack *s, ip4_t ip, const uint8_t mac[6], bool create,
-                      struct iobuf **out)
+/* Fills the entry we are resolving for ip; returns the packets that were waiting for it (sent by
+ * the caller), or -1 if there is no such entry (nothing asked, or already answered). */
+static int learn(struct net_stack *s, ip4_t ip, const uint8_t mac[6], struct iobuf **out)
 {
-    unsigned n = 0;
-    net_lock(&s->arp_lock);
+    int n = -1;
+    spin_lock(&s->arp_lock);
     struct arp_entry *e = find(s, ip);
-    if (!e && create) {
-        e = slot(s);
-        e->ip = ip;
-    }
-    if (e) {
+    if (e && !e->valid) {
         memcpy(e->mac, mac, 6);
         e->valid = true;
         e->tries = 0;
         e->expires_ns = ebb_now_ns() + ARP_VALID_NS;
-        n = e->nqueue;
-        memcpy(out, e->queue, n * sizeof *out);
+        n = (int)e->nqueue;
+        memcpy(out, e->queue, e->nqueue * sizeof *out);
         e->nqueue = 0;
     }
-    net_unlock(&s->arp_lock);
+    spin_unlock(&s->arp_lock);
     return n;
 }
 
@@ -103,6 +106,7 @@ void arp_input(struct net_stack *s, struct iobuf *pkt)
     uint16_t op = rd16(p + 6);
     uint8_t sha[6];
     memcpy(sha, p + 8, 6);
+    bool to_my_mac = memcmp(p + 18, s->mac, 6) == 0;
     ip4_t spa = rd32(p + 14), tpa = rd32(p + 24);
     ip4_t me = stack_ip(s);
     iobuf_free(pkt);
@@ -110,14 +114,19 @@ void arp_input(struct net_stack *s, struct iobuf *pkt)
         NET_STAT(s, arp_bad);
         return;
     }
-    if (spa != 0) {
-        struct iobuf *waiting[ARP_QUEUE_MAX];
-        unsigned n = learn(s, spa, sha, me != 0 && tpa == me, waiting);
-        for (unsigned i = 0; i < n; i++)
-            eth_output(s, sha, ETH_P_IP, waiting[i]);
-    }
-    if (op == 1 && me != 0 && tpa == me)
+    if (op == 1 && me != 0 && tpa == me && spa != 0 && spa != me) {
         arp_send(s, 2, sha, spa, sha);
+        return;
+    }
+    struct iobuf *waiting[ARP_QUEUE_MAX];
+    int n = op == 2 && me != 0 && tpa == me && to_my_mac && spa != 0 && spa != me
+                ? learn(s, spa, sha, waiting) : -1;
+    if (n < 0) {
+        NET_STAT(s, arp_ignored);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        eth_output(s, sha, ETH_P_IP, waiting[i]);
 }
 
 void arp_output(struct net_stack *s, ip4_t next_hop, struct iobuf *pkt)
@@ -128,11 +137,11 @@ void arp_output(struct net_stack *s, ip4_t next_hop, struct iobuf *pkt)
     }
     uint8_t mac[6];
     bool ask = false;
-    net_lock(&s->arp_lock);
+    spin_lock(&s->arp_lock);
     struct arp_entry *e = find(s, next_hop);
     if (e && e->valid) {
         memcpy(mac, e->mac, 6);
-        net_unlock(&s->arp_lock);
+        spin_unlock(&s->arp_lock);
         eth_output(s, mac, ETH_P_IP, pkt);
         return;
     }
@@ -150,7 +159,7 @@ void arp_output(struct net_stack *s, ip4_t next_hop, struct iobuf *pkt)
         NET_STAT(s, arp_queue_drops);
     }
     e->queue[e->nqueue++] = pkt;
-    net_unlock(&s->arp_lock);
+    spin_unlock(&s->arp_lock);
     if (ask) {
         static const uint8_t zero[6];
         arp_send(s, 1, zero, next_hop, bcast);
@@ -164,7 +173,7 @@ static void arp_tick(void *arg)
     uint64_t now = ebb_now_ns();
     ip4_t ask[ARP_SLOTS];
     unsigned nask = 0;
-    net_lock(&s->arp_lock);
+    spin_lock(&s->arp_lock);
     for (unsigned i = 0; i < ARP_SLOTS; i++) {
         struct arp_entry *e = &s->arp[i];
         if (e->ip == 0 || e->expires_ns > now)
@@ -179,7 +188,7 @@ static void arp_tick(void *arg)
             ask[nask++] = e->ip;
         }
     }
-    net_unlock(&s->arp_lock);
+    spin_unlock(&s->arp_lock);
     static const uint8_t zero[6];
     for (unsigned i = 0; i < nask; i++)
         arp_send(s, 1, zero, ask[i], bcast);

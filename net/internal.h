@@ -7,9 +7,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "core/ebb.h"
+#include "core/spinlock.h"
 #include "core/event.h"
 #include "core/future.h"
 #include "core/iobuf.h"
+#include "core/rcu.h"
 #include "net/api.h"
 #include "net/netif.h"
 #include "net/stack.h"
@@ -31,16 +33,6 @@
 #define TCP_HASH_BITS 12
 
 #define NET_STAT(s, name) __atomic_fetch_add(&(s)->stats.name, 1, __ATOMIC_RELAXED)
-
-/* A tiny spinlock for the few tables touched from several cores (ARP, UDP ports, listeners,
- * writers of the connection table). */
-typedef atomic_flag net_lock_t;
-static inline void net_lock(net_lock_t *l)
-{
-    while (atomic_flag_test_and_set_explicit(l, memory_order_acquire))
-        ebb_cpu_relax();
-}
-static inline void net_unlock(net_lock_t *l) { atomic_flag_clear_explicit(l, memory_order_release); }
 
 struct arp_entry {
     ip4_t ip;              /* 0: free slot */
@@ -74,18 +66,17 @@ struct net_stack {
     bool sack;
     struct net_stats stats;
 
-    net_lock_t arp_lock;
+    int arp_lock;
     struct arp_entry arp[ARP_SLOTS];
     struct ebb_timer arp_timer;
 
-    net_lock_t udp_lock;
+    int udp_lock;
     struct udp_pcb *udp;
     uint16_t udp_next_port;
 
-    net_lock_t tcp_lock;                     /* writers of tcp_hash, listeners */
+    int tcp_lock;                     /* writers of tcp_hash, listeners */
     _Atomic(struct tcp_pcb *) tcp_hash[1u << TCP_HASH_BITS];
     struct tcp_lpcb *listeners;
-    uint64_t rng;
 
     struct dhcp *dhcp;
     ebb_promise_t up_promise;
@@ -117,9 +108,6 @@ uint16_t csum_fold(uint32_t sum);
 uint32_t csum_pseudo(ip4_t src, ip4_t dst, uint8_t proto, uint16_t len);
 
 uint64_t net_random(struct net_stack *s);
-/* Runs fn(arg) once every core has finished the events running now: after that no lock-free
- * reader can still hold what was unlinked before the call (an RCU grace period). */
-void net_rcu_defer(ebb_fn fn, void *arg);
 
 /* Layers. Input functions take the frame, its view at their header; output functions take a
  * packet whose first buffer has headroom for the lower headers and is not shared. */
@@ -133,7 +121,6 @@ int ip_output(struct net_stack *s, ip4_t src, ip4_t dst, uint8_t proto, struct i
 void icmp_input(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt);
 void udp_input(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt);
 void tcp_input(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt);
-void tcp_stack_init(struct net_stack *s);
 void dhcp_start(struct net_stack *s);
 /* Sets the address (from DHCP or config); completes the stack's up future. */
 void net_stack_set_addr(struct net_stack *s, ip4_t ip, ip4_t mask, ip4_t gw);

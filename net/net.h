@@ -56,7 +56,8 @@ void tcp_addrs(const struct tcp_conn *c, ip4_t *lip, uint16_t *lport, ip4_t *rip
 
 /* Bytes tcp_send() accepts now. */
 size_t tcp_send_window(struct tcp_conn *c);
-/* Sends data (taken) if it fits the window; -EMSGSIZE (data not taken) if not, -ENOTCONN. */
+/* Sends data if it fits the window: 0, data taken. -EMSGSIZE (does not fit) or -EPIPE (closed):
+ * data not taken, still the caller's. */
 int tcp_send(struct tcp_conn *c, struct iobuf *data);
 /* Takes data always: sends what fits, queues the rest for when the window opens. 0 or -errno. */
 int tcp_send_buffered(struct tcp_conn *c, struct iobuf *data);

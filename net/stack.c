@@ -1,4 +1,4 @@
-/* The stack object, Ethernet, checksums and the small utilities the layers share. */
+/* The stack object: creation, its address, counters, the random numbers the layers share. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,17 +26,11 @@ struct net_stack *net_stack_new(ebb_id_t netif, const struct net_stack_config *c
     s->rto_min_ms = cfg->rto_min_ms ? cfg->rto_min_ms : 200;
     s->time_wait_ms = cfg->time_wait_ms ? cfg->time_wait_ms : 2000;
     s->sack = cfg->sack;
-    atomic_flag_clear(&s->arp_lock);
-    atomic_flag_clear(&s->udp_lock);
-    atomic_flag_clear(&s->tcp_lock);
     void *rep;
     const struct netif_ops *ops = netif_ops(netif, &rep);
     ops->mac(rep, s->mac);
     s->mtu = ops->mtu(rep);
-    s->rng = ebb_now_ns() ^ ((uint64_t)s->mac[4] << 40 | (uint64_t)s->mac[5] << 32) ^
-             (uint64_t)(uintptr_t)s;
     s->udp_next_port = (uint16_t)(49152 + net_random(s) % 16384);
-    tcp_stack_init(s);
     s->up_future = ebb_promise_new(&s->up_promise);
     s->up_pending = true;
     ops->attach(rep, s);
@@ -112,158 +106,7 @@ void net_stack_print_stats(struct net_stack *s, const char *label)
 
 uint64_t net_random(struct net_stack *s)
 {
-    /* xorshift64*: ISNs and ephemeral ports need to be hard to guess, not cryptographic. */
-    uint64_t x = __atomic_load_n(&s->rng, __ATOMIC_RELAXED), y;
-    do {
-        y = x ? x : 0x9e3779b97f4a7c15ull;
-        y ^= y >> 12;
-        y ^= y << 25;
-        y ^= y >> 27;
-    } while (!__atomic_compare_exchange_n(&s->rng, &x, y, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-    return (y * 0x2545f4914f6cdd1dull) ^ ebb_now_ns();
-}
-
-/* Checksums. Sums are kept as 32-bit one's-complement accumulators of 16-bit big-endian words;
- * a buffer of odd length shifts the byte order of what follows, tracked by `odd`. */
-static uint32_t csum_bytes(uint32_t sum, const uint8_t *p, size_t n, bool *odd)
-{
-    uint64_t acc = sum;
-    if (*odd && n) {
-        acc += *p++;
-        n--;
-        *odd = false;
-    }
-    while (n >= 2) {
-        acc += (uint32_t)(p[0] << 8 | p[1]);
-        p += 2;
-        n -= 2;
-    }
-    if (n) {
-        acc += (uint32_t)p[0] << 8;
-        *odd = true;
-    }
-    while (acc >> 32)
-        acc = (acc & 0xffffffffu) + (acc >> 32);
-    return (uint32_t)acc;
-}
-
-static uint32_t fold32(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return sum;
-}
-
-uint32_t csum_add(uint32_t sum, const void *p, size_t n)
-{
-    bool odd = false;
-    return fold32(csum_bytes(sum, p, n, &odd));
-}
-
-uint32_t csum_add_chain(uint32_t sum, const struct iobuf *chain, size_t skip_first)
-{
-    bool odd = false;
-    if (!chain)
-        return sum;
-    const struct iobuf *b = chain;
-    do {
-        size_t skip = b == chain ? skip_first : 0;
-        if (skip < b->len)
-            sum = fold32(csum_bytes(sum, b->data + skip, b->len - skip, &odd));
-        b = b->next;
-    } while (b != chain);
-    return sum;
-}
-
-uint16_t csum_fold(uint32_t sum) { return (uint16_t)~fold32(sum); }
-
-uint32_t csum_pseudo(ip4_t src, ip4_t dst, uint8_t proto, uint16_t len)
-{
-    uint64_t s = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + len;
-    return fold32((uint32_t)((s & 0xffffffffu) + (s >> 32)));
-}
-
-/* RCU grace period by visiting every core: an event that reaches a core runs after the event
- * that core was running, so once it has been everywhere no reader from before remains. */
-struct rcu_hop {
-    ebb_fn fn;
-    void *arg;
-    unsigned start, left;
-};
-
-static void rcu_hop(void *arg)
-{
-    struct rcu_hop *h = arg;
-    if (h->left == 0) { /* back home after visiting every other core */
-        h->fn(h->arg);
-        free(h);
-        return;
-    }
-    h->left--;
-    ebb_spawn_on(h->left == 0 ? h->start : (ebb_core() + 1) % ebb_ncores(), rcu_hop, h);
-}
-
-void net_rcu_defer(ebb_fn fn, void *arg)
-{
-    struct rcu_hop *h = malloc(sizeof *h);
-    if (!h)
-        ebb_panic("net: out of memory for an RCU callback");
-    h->fn = fn;
-    h->arg = arg;
-    h->start = ebb_core();
-    unsigned n = ebb_ncores();
-    /* n == 1: one later event here is the grace period. Otherwise visit the n-1 others. */
-    h->left = n > 1 ? n - 1 : 0;
-    ebb_spawn_on(n > 1 ? (h->start + 1) % n : h->start, rcu_hop, h);
-}
-
-/* Ethernet. */
-
-static const uint8_t eth_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-
-void net_stack_input(struct net_stack *s, struct iobuf *frame)
-{
-    NET_STAT(s, rx_frames);
-    if (frame->next != frame) {
-        /* Parsers read headers in place: give them one contiguous buffer. */
-        struct iobuf *one = iobuf_coalesce_copy(frame, 0);
-        iobuf_free(frame);
-        if (!one)
-            return;
-        frame = one;
-    }
-    if (frame->len < ETH_HLEN) {
-        NET_STAT(s, eth_short);
-        iobuf_free(frame);
-        return;
-    }
-    const uint8_t *h = frame->data;
-    if (memcmp(h, s->mac, 6) != 0 && memcmp(h, eth_bcast, 6) != 0) {
-        NET_STAT(s, eth_not_for_us);
-        iobuf_free(frame);
-        return;
-    }
-    uint16_t type = rd16(h + 12);
-    iobuf_advance(frame, ETH_HLEN);
-    if (type == ETH_P_IP) {
-        ip_input(s, frame);
-    } else if (type == ETH_P_ARP) {
-        arp_input(s, frame);
-    } else {
-        NET_STAT(s, eth_other_type);
-        iobuf_free(frame);
-    }
-}
-
-void eth_output(struct net_stack *s, const uint8_t dst[6], uint16_t type, struct iobuf *pkt)
-{
-    uint8_t *h = iobuf_prepend(pkt, ETH_HLEN);
-    memcpy(h, dst, 6);
-    memcpy(h + 6, s->mac, 6);
-    wr16(h + 12, type);
-    void *rep;
-    const struct netif_ops *ops = netif_ops(s->netif, &rep);
-    NET_STAT(s, tx_frames);
-    if (ops->send(rep, pkt) < 0)
-        NET_STAT(s, tx_errors);
+    /* ISNs, ephemeral ports and DHCP ids must not be predictable from earlier ones. */
+    (void)s;
+    return ebb_random_u64();
 }

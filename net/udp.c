@@ -50,11 +50,11 @@ void udp_input(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt)
         goto drop;
     }
     uint16_t sport = rd16(h), dport = rd16(h + 2);
-    net_lock(&s->udp_lock);
+    spin_lock(&s->udp_lock);
     struct udp_pcb *p = s->udp;
     while (p && p->sock.port != dport)
         p = p->next;
-    net_unlock(&s->udp_lock);
+    spin_unlock(&s->udp_lock);
     if (!p) {
         NET_STAT(s, udp_no_port);
         goto drop;
@@ -118,15 +118,15 @@ static void pcb_close(struct udp_sock *sock)
 {
     struct udp_pcb *p = (struct udp_pcb *)sock;
     struct net_stack *s = p->s;
-    net_lock(&s->udp_lock);
+    spin_lock(&s->udp_lock);
     for (struct udp_pcb **pp = &s->udp; *pp; pp = &(*pp)->next)
         if (*pp == p) {
             *pp = p->next;
             break;
         }
-    net_unlock(&s->udp_lock);
+    spin_unlock(&s->udp_lock);
     atomic_store(&p->closed, true);
-    net_rcu_defer(free_pcb, p);
+    ebb_rcu_defer(free_pcb, p);
 }
 
 static const struct udp_sock_ops pcb_ops = {.send = pcb_send, .close = pcb_close};
@@ -152,7 +152,7 @@ struct udp_sock *stack_udp_bind(struct net *n, uint16_t port, udp_recv_fn fn, vo
     p->fn = fn;
     p->arg = arg;
     p->core = ebb_core();
-    net_lock(&s->udp_lock);
+    spin_lock(&s->udp_lock);
     if (port == 0) {
         for (unsigned tries = 0; tries < 16384 && port == 0; tries++) {
             uint16_t cand = s->udp_next_port;
@@ -164,7 +164,7 @@ struct udp_sock *stack_udp_bind(struct net *n, uint16_t port, udp_recv_fn fn, vo
         port = 0;
     }
     if (port == 0) {
-        net_unlock(&s->udp_lock);
+        spin_unlock(&s->udp_lock);
         free(p);
         errno = EADDRINUSE;
         return NULL;
@@ -172,6 +172,6 @@ struct udp_sock *stack_udp_bind(struct net *n, uint16_t port, udp_recv_fn fn, vo
     p->sock.port = port;
     p->next = s->udp;
     s->udp = p;
-    net_unlock(&s->udp_lock);
+    spin_unlock(&s->udp_lock);
     return &p->sock;
 }

@@ -22,7 +22,7 @@ struct wire_side {
 
 struct wire {
     struct wire_side side[2];
-    net_lock_t lock;
+    int lock;
     struct wire_faults f;
     uint64_t rng;
     struct wire_counts counts;
@@ -86,7 +86,7 @@ static int wire_send(void *rep, struct iobuf *frame)
     iobuf_free(frame);
     if (!copy)
         return -ENOMEM;
-    net_lock(&w->lock);
+    spin_lock(&w->lock);
     w->counts.frames++;
     bool lose = rnd(w) % 100 < w->f.loss_pct;
     bool corrupt = rnd(w) % 100 < w->f.corrupt_pct;
@@ -101,7 +101,7 @@ static int wire_send(void *rep, struct iobuf *frame)
         w->counts.duplicated += dup;
         w->counts.reordered += reorder;
     }
-    net_unlock(&w->lock);
+    spin_unlock(&w->lock);
     if (lose) {
         iobuf_free(copy);
         return 0;
@@ -137,7 +137,6 @@ int wire_create(const struct wire_faults *f, const unsigned cores[2], ebb_id_t i
     struct wire *w = calloc(1, sizeof *w);
     if (!w)
         return -ENOMEM;
-    atomic_flag_clear(&w->lock);
     w->f = *f;
     w->rng = f->seed ? f->seed : 0x853c49e6748fea9bull;
     unsigned n = atomic_fetch_add(&wires, 1);
@@ -172,17 +171,17 @@ static struct wire *wire_of(ebb_id_t side)
 void wire_counts(ebb_id_t side, struct wire_counts *out)
 {
     struct wire *w = wire_of(side);
-    net_lock(&w->lock);
+    spin_lock(&w->lock);
     *out = w->counts;
-    net_unlock(&w->lock);
+    spin_unlock(&w->lock);
 }
 
 void wire_set_faults(ebb_id_t side, const struct wire_faults *f)
 {
     struct wire *w = wire_of(side);
-    net_lock(&w->lock);
+    spin_lock(&w->lock);
     uint64_t seed = w->rng;
     w->f = *f;
     w->rng = f->seed ? f->seed : seed;
-    net_unlock(&w->lock);
+    spin_unlock(&w->lock);
 }

@@ -268,9 +268,9 @@ static void *memalign_locked(size_t align, size_t n)
 static void *op_malloc(void *self, size_t n)
 {
     (void)self;
-    mem_lock(&H.lock);
+    spin_lock(&H.lock);
     void *p = alloc_locked(n);
-    mem_unlock(&H.lock);
+    spin_unlock(&H.lock);
     if (!p)
         errno = ENOMEM;
     return p;
@@ -279,9 +279,9 @@ static void *op_malloc(void *self, size_t n)
 static void op_free(void *self, void *p)
 {
     (void)self;
-    mem_lock(&H.lock);
+    spin_lock(&H.lock);
     free_locked(p);
-    mem_unlock(&H.lock);
+    spin_unlock(&H.lock);
 }
 
 static size_t op_usable_size(void *self, const void *p)
@@ -297,9 +297,9 @@ static void *op_memalign(void *self, size_t align, size_t n)
     (void)self;
     if (align <= ALIGN)
         return op_malloc(self, n);
-    mem_lock(&H.lock);
+    spin_lock(&H.lock);
     void *p = memalign_locked(align, n);
-    mem_unlock(&H.lock);
+    spin_unlock(&H.lock);
     if (!p)
         errno = ENOMEM;
     return p;
@@ -344,15 +344,15 @@ MEM_MALLOC_ROOT_KIND(tlsf_root, EBB_SHARED, create_rep);
 
 void tlsf_get_stats(struct tlsf_stats *st)
 {
-    mem_lock(&H.lock);
+    spin_lock(&H.lock);
     *st = H.st;
-    mem_unlock(&H.lock);
+    spin_unlock(&H.lock);
 }
 
 int tlsf_check(char *err, size_t errlen)
 {
     int rc = 0;
-    mem_lock(&H.lock);
+    spin_lock(&H.lock);
     size_t used = 0;
     for (unsigned i = 0; i < H.npools && !rc; i++) {
         struct block *prev = NULL;
@@ -386,6 +386,6 @@ int tlsf_check(char *err, size_t errlen)
         snprintf(err, errlen, "%zu bytes in used blocks, counter says %zu", used, H.st.bytes_in_use);
         rc = -1;
     }
-    mem_unlock(&H.lock);
+    spin_unlock(&H.lock);
     return rc;
 }

@@ -4,7 +4,8 @@
 # add a package here when a new tool or test needs it.
 PKGS="gcc make m4 pkg-config libclang-14-dev llvm-14 binutils perl valgrind gdb
 qemu-system-x86 qemu-utils iproute2 iputils-ping nftables ethtool socat netcat-openbsd
-dnsmasq-base memcached libmemcached-tools netpipe-tcp iperf libjemalloc2 libjemalloc-dev"
+dnsmasq-base memcached libmemcached-tools netpipe-tcp iperf libjemalloc2 libjemalloc-dev
+libssl-dev clang-14 libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

@@ -62,11 +62,11 @@ static void release(struct gp *g, struct blk *b)
 
 static void drain_box(struct gp *g, int t)
 {
-    mem_lock(&box[t].lock);
+    spin_lock(&box[t].lock);
     for (unsigned i = 0; i < box[t].n; i++)
         release(g, &box[t].b[i]);
     box[t].n = 0;
-    mem_unlock(&box[t].lock);
+    spin_unlock(&box[t].lock);
 }
 
 static void one_op(struct gp *g, int t, uint64_t *s)
@@ -78,12 +78,12 @@ static void one_op(struct gp *g, int t, uint64_t *s)
     } else if (b->p && r < 40) {
         /* Cross-thread free: hand it to another thread's mailbox. */
         int to = (t + 1 + (int)(rnd(s) % (THREADS - 1))) % THREADS;
-        mem_lock(&box[to].lock);
+        spin_lock(&box[to].lock);
         if (box[to].n < 4096) {
             box[to].b[box[to].n++] = *b;
             b->p = NULL;
         }
-        mem_unlock(&box[to].lock);
+        spin_unlock(&box[to].lock);
         if (b->p)
             release(g, b);
     } else if (b->p && r < 60) {

@@ -5,6 +5,7 @@
  * a wrong version or an Ebb without a root, answering with an error frame instead of crashing.
  * Runs hosted and native (the same generated code; natively the Messenger has no transport yet,
  * so only this node is reachable). */
+#include "core/config.h"
 #include "core/ebb.h"
 #include "core/event.h"
 #include "core/messenger.h"
@@ -200,7 +201,7 @@ static void dispatcher_rejects(void)
     p[14] = 0;
     cap = EBB_MSG_MAX;
     memcpy(p, &cap, 8);
-    is(dispatch(SAMPLE_METHOD_GET, p, 15), -EBADMSG, "get: an output buffer over the maximum reply is rejected");
+    is(dispatch(SAMPLE_METHOD_GET, p, 15), -EMSGSIZE, "get: an output buffer over the maximum reply is rejected (EMSGSIZE)");
 
     /* Random garbage for every method: an error or a reply, never a crash (ASan build too). */
     uint8_t junk[256];
@@ -269,6 +270,18 @@ static void serve_checks(void)
     is(serve_err(x, p), EBADMSG, "a ping frame with stray bytes gets EBADMSG");
 }
 
+/* peers= numbers are checked whole: nothing wraps into a valid port or node. */
+static void config_rejects(void)
+{
+    static char *bad[] = {"peers=1@127.0.0.1:4294967297", "peers=4294967297@127.0.0.1:7000",
+                          "peers=1@127.0.0.1:70000", "peers=1@127.0.0.1:+80", "peers=1@127.0.0.1:0"};
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[128];
+        ebb_config_parse(1, &bad[i], err, sizeof err);
+        is(ebb_messenger_configure(), -EINVAL, "%s is refused", bad[i]);
+    }
+}
+
 static void tests(void *arg)
 {
     (void)arg;
@@ -277,6 +290,7 @@ static void tests(void *arg)
     round_trips();
     dispatcher_rejects();
     serve_checks();
+    config_rejects();
     ebb_exit(tap_done());
 }
 
@@ -285,7 +299,7 @@ void app_main(void) { ebb_spawn(tests, NULL); }
 int main(int argc, char **argv)
 {
     (void)argc;
-    tap_plan(37);
+    tap_plan(42);
 #ifdef EBB_HOSTED
     tap_deadline(120);
 #endif

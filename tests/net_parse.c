@@ -98,6 +98,15 @@ static void expect_drop(const uint8_t *f, size_t len, const char *name, const ch
     is(stat(name) - before, 1, "%s: dropped, counted as %s", what, name);
 }
 
+/* An ARP packet after an Ethernet header (n = ETH_HLEN) in f. */
+static void arp_frame(uint8_t *f, uint16_t op, const uint8_t sha[6], ip4_t spa,
+                      const uint8_t tha[6], ip4_t tpa)
+{
+    uint8_t *a = f + eth(f, ETH_P_ARP);
+    wr16(a, 1); wr16(a + 2, ETH_P_IP); a[4] = 6; a[5] = 4; wr16(a + 6, op);
+    memcpy(a + 8, sha, 6); wr32(a + 14, spa); memcpy(a + 18, tha, 6); wr32(a + 24, tpa);
+}
+
 static size_t tcp_seg(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
                       uint8_t flags, const uint8_t *opts, size_t optlen)
 {
@@ -144,7 +153,7 @@ static void check_arp(void *arg)
 
 void app_main(void)
 {
-    tap_plan(52);
+    tap_plan(57);
     tap_deadline(150); /* a hung loop must not hang the suite */
     ebb_id_t id = ebb_id_alloc();
     ok(ebb_bind(id, &cap_root) == 0, "capture interface bound");
@@ -177,6 +186,39 @@ void app_main(void)
            rd16(cap.sent[0]->data + 20) == 2 && memcmp(cap.sent[0]->data + 22, our_mac, 6) == 0 &&
            rd32(cap.sent[0]->data + 28) == ME && memcmp(cap.sent[0]->data, peer_mac, 6) == 0,
        "ARP request for our address: a reply with our MAC, to the asker");
+
+    /* ARP poisoning: nothing but the reply to our own request is learnt. */
+    static const uint8_t evil[6] = {0x02, 0xee, 0xee, 0xee, 0xee, 0xee};
+    uint64_t ign = stat("arp_ignored");
+    arp_frame(f, 2, evil, PEER, our_mac, ME);
+    inject(f, n + 28);
+    arp_frame(f, 1, evil, PEER, (uint8_t[6]){0}, PEER);
+    inject(f, n + 28);
+    is(stat("arp_ignored") - ign, 2, "an unsolicited reply and a gratuitous ARP are ignored, counted");
+    uint8_t echo[8] = {8, 0, 0, 0, 0, 1, 0, 1};
+    wr16(echo + 2, csum_fold(csum_add(0, echo, 8)));
+    uint8_t ef[64];
+    size_t en = ipv4(ef, IP_PROTO_ICMP, PEER, ME, echo, 8);
+    clear_sent();
+    inject(ef, en);
+    ok(cap.nsent == 1 && rd16(cap.sent[0]->data + 12) == ETH_P_ARP &&
+           rd16(cap.sent[0]->data + 20) == 1 && rd32(cap.sent[0]->data + 38) == PEER,
+       "the peer is still unknown after them: the echo reply waits for our ARP request");
+    clear_sent();
+    arp_frame(f, 2, evil, PEER, (uint8_t[6]){0x02, 0, 0, 0, 0, 9}, ME);
+    inject(f, n + 28);
+    is(cap.nsent, 0, "a reply to another MAC does not answer our request");
+    arp_frame(f, 2, peer_mac, PEER, our_mac, ME);
+    inject(f, n + 28);
+    ok(cap.nsent == 1 && rd16(cap.sent[0]->data + 12) == ETH_P_IP &&
+           memcmp(cap.sent[0]->data, peer_mac, 6) == 0,
+       "the reply to our request is learnt: the waiting echo reply goes to its MAC");
+    arp_frame(f, 2, evil, PEER, our_mac, ME);
+    inject(f, n + 28);
+    clear_sent();
+    inject(ef, en);
+    ok(cap.nsent == 1 && memcmp(cap.sent[0]->data, peer_mac, 6) == 0,
+       "a later reply does not overwrite the resolved entry");
 
     /* IPv4 header checks. */
     memset(p, 0xab, sizeof p);

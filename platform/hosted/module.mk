@@ -1,1 +1,1 @@
-HOSTED_SRCS += platform/hosted/main.c
+HOSTED_SRCS += platform/hosted/main.c platform/hosted/random.c

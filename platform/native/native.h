@@ -123,6 +123,8 @@ void apic_send_ipi(uint32_t apic_id, uint32_t vector);
 void apic_send_init(uint32_t apic_id);
 void apic_send_sipi(uint32_t apic_id, uint8_t page);
 void clock_calibrate(void);
+/* Checks the source of randomness (random.c); stops the machine with a message if there is none. */
+void native_random_init(void);
 uint64_t clock_ns(void);
 void clock_delay_us(uint64_t us);
 void apic_timer_oneshot_ns(uint64_t ns); /* 0: stop */

@@ -1,0 +1,7 @@
+/* Read-copy-update: objects read without locks are freed only after a grace period. */
+#pragma once
+#include "core/event.h"
+
+/* Runs fn(arg) on this core once every core has finished the events running now: after that no
+ * lock-free reader can still hold what was unlinked before the call. */
+void ebb_rcu_defer(ebb_fn fn, void *arg);
