@@ -136,9 +136,9 @@ stop $D
 stop $DNSMASQ
 
 # ---- NPtcp and iperf clients against the native servers ----
-boot "$TMP/np.out" --smp 1 --net tap:tap0 "$B/native/netpipe.elf" ip=10.9.0.5/24
+boot "$TMP/np.out" --smp 1 --net tap:tap0 "$B/native/netpipe.elf" ip=10.9.0.5/24 vnet_stats=5
 NP=$LAST
-inns timeout 150 NPtcp -h 10.9.0.5 -u 32768 -n 20 -o "$TMP/np.data" > "$TMP/np.log" 2>&1
+inns timeout 120 NPtcp -h 10.9.0.5 -u 8192 -n 20 -o "$TMP/np.data" > "$TMP/np.log" 2>&1
 rc=$?
 t "$([ $rc = 0 ] && [ "$(wc -l < "$TMP/np.data")" -ge 20 ]; echo $?)" "NPtcp runs to completion against native netpipe" ||
     { echo "# NPtcp status $rc"; show "$TMP/np.log" 3; show "$TMP/np.out" 3; }
