@@ -32,3 +32,10 @@ $(B)/hosted/bench/msgbench: $(call objs,hosted,tests/bench/msgbench.c tests/samp
 BENCHES += bench-msg
 bench-msg: $(B)/hosted/bench/msgbench
 	tests/bench/msg.sh $<
+
+# Deliberately broken tests that tests/harness.t runs through prove (not run directly).
+TEST_SCRIPTS += tests/harness.t
+$(B)/tests/harness_broken: tests/harness_broken.c tests/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(hosted_CFLAGS) -o $@ $<
+all: $(B)/tests/harness_broken
