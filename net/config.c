@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include "core/config.h"
 #include "core/event.h"
+#include "core/log.h"
 #include "core/spinlock.h"
 #include "net/net.h"
 #include "net/stack.h"
@@ -16,11 +17,11 @@ int net_config_read(struct net_stack_config *cfg)
     *cfg = (struct net_stack_config){.home_core = ebb_core()};
     const char *ip = ebb_config_get("ip"), *gw = ebb_config_get("gw");
     if (ip && ip4_parse_cidr(ip, &cfg->ip, &cfg->prefix)) {
-        fprintf(stderr, "net: ip=%s: expected A.B.C.D/N\n", ip);
+        ebb_warn("net: ip=%s: expected A.B.C.D/N", ip);
         return -EINVAL;
     }
     if (gw && (!ip || ip4_parse(gw, &cfg->gw))) {
-        fprintf(stderr, "net: gw=%s: expected A.B.C.D, with ip=\n", gw);
+        ebb_warn("net: gw=%s: expected A.B.C.D, with ip=", gw);
         return -EINVAL;
     }
     cfg->rto_min_ms = (unsigned)ebb_config_int("rto_min_ms", 200, 1, 60000);
@@ -30,7 +31,7 @@ int net_config_read(struct net_stack_config *cfg)
 
 __attribute__((weak)) ebb_future_t net_start_from_config(void)
 {
-    printf("net: this platform has no network interface yet\n");
+    ebb_warn("net: this platform has no network interface yet");
     return ebb_future_failed(ENODEV);
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mem/page.h"
+#include "core/log.h"
 #include "native.h"
 #include "virtio.h"
 
@@ -127,7 +128,7 @@ int virtio_open(struct virtio_dev *v, struct pci_dev *d, const char *name)
     } else if (d->bar_io[0] && d->bar[0]) {
         v->io = (uint16_t)d->bar[0];
     } else {
-        printf("%s: %02x:%02x.%x has neither the modern virtio capabilities nor a legacy I/O BAR\n",
+        ebb_warn("%s: %02x:%02x.%x has neither the modern virtio capabilities nor a legacy I/O BAR",
                name, d->bus, d->slot, d->fn);
         return -1;
     }

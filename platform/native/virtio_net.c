@@ -24,6 +24,7 @@
 #include "core/event.h"
 #include "core/spinlock.h"
 #include "ebb_native.h"
+#include "core/log.h"
 #include "native.h"
 #include "net/netif.h"
 #include "net/stack.h"
@@ -420,8 +421,8 @@ static int open_device(struct vnet *n)
 {
     struct pci_dev *d = pci_find(VIRTIO_VENDOR, net_ids, 2, 0);
     if (!d) {
-        printf("virtio-net: no virtio-net device on the PCI bus (boot with a network: "
-               "scripts/qemu-run --net tap:NAME or --net user)\n");
+        ebb_warn("virtio-net: no virtio-net device on the PCI bus (boot with a network: "
+               "scripts/qemu-run --net tap:NAME or --net user)");
         return -ENODEV;
     }
     struct virtio_dev *v = &n->dev;
@@ -434,7 +435,7 @@ static int open_device(struct vnet *n)
     if (ebb_config_int("net_event_idx", 1, 0, 1) == 0)
         want &= ~VIRTIO_F_RING_EVENT_IDX;
     if (virtio_negotiate(v, want)) {
-        printf("virtio-net: the device refused our features (%#llx of %#llx)\n",
+        ebb_warn("virtio-net: the device refused our features (%#llx of %#llx)",
                (unsigned long long)v->features, (unsigned long long)v->offered);
         virtio_fail(v);
         return -ENODEV;
@@ -474,7 +475,7 @@ static int open_device(struct vnet *n)
         unsigned vec = v->msix ? ebb_native_irq_bind(rx_irq, rq) : ebb_native_irq_bind(intx_irq, n);
         if (!vec || virtq_init(v, &rq->vq, 2 * k, QUEUE_MAX, v->msix ? k : VIRTIO_NO_VECTOR) ||
             virtq_init(v, &n->tx[k].vq, 2 * k + 1, QUEUE_MAX, VIRTIO_NO_VECTOR)) {
-            printf("virtio-net: setting up queue pair %u failed\n", k);
+            ebb_warn("virtio-net: setting up queue pair %u failed", k);
             virtio_fail(v);
             return -EIO;
         }
@@ -482,13 +483,13 @@ static int open_device(struct vnet *n)
         if (v->msix) {
             pci_msix_route(v->pci, k, k, vec);
         } else if (d->irq_line == 0xFF || ebb_native_ioapic_route(d->irq_line, vec, 0, true, false)) {
-            printf("virtio-net: no MSI-X and no usable INTx line (%u)\n", d->irq_line);
+            ebb_warn("virtio-net: no MSI-X and no usable INTx line (%u)", d->irq_line);
             virtio_fail(v);
             return -EIO;
         }
         rx_refill(rq);
         if (rq->vq.num_free == rq->vq.size) {
-            printf("virtio-net: no memory for receive buffers\n");
+            ebb_warn("virtio-net: no memory for receive buffers");
             virtio_fail(v);
             return -ENOMEM;
         }
@@ -503,7 +504,7 @@ static int open_device(struct vnet *n)
     if (mq) { /* even one pair: the device must stop filling the queues we did not set up */
         uint8_t pairs[2] = {(uint8_t)n->npairs, (uint8_t)(n->npairs >> 8)};
         if (ctrl_cmd(n, CTRL_MQ, CTRL_MQ_VQ_PAIRS_SET, pairs, 2)) {
-            printf("virtio-net: the device refused %u queue pairs; using one\n", n->npairs);
+            ebb_warn("virtio-net: the device refused %u queue pairs; using one", n->npairs);
             n->npairs = 1;
         }
     }
@@ -557,7 +558,7 @@ static void print_stats(void *arg)
 int virtio_net_open(ebb_id_t *id)
 {
     if (the_vnet) {
-        printf("virtio-net: already open\n");
+        ebb_warn("virtio-net: already open");
         return -EBUSY;
     }
     struct vnet *n = aligned_alloc(64, sizeof *n);
@@ -580,7 +581,7 @@ int virtio_net_open(ebb_id_t *id)
         return err; /* the device may still hold buffers: n stays */
     print_setup(n);
     if (n->dev.features & NET_F_STATUS && !(virtio_cfg16(&n->dev, 6) & NET_S_LINK_UP))
-        printf("virtio-net: the link is down (no network behind the device?)\n");
+        ebb_warn("virtio-net: the link is down (no network behind the device?)");
     n->root = (struct ebb_root){
         .name = "virtio-net", .iface = NETIF_IFACE, .kind = EBB_SHARED, .create_rep = vnet_rep, .arg = n,
     };
@@ -621,15 +622,15 @@ static void dhcp_warn(void *arg)
 {
     struct net_stack *s = arg;
     if (net_addr(net_stack_net(s)) == 0)
-        printf("net: no DHCP answer after 5 s: is the device connected to a network with a "
-               "DHCP server? (still trying; ip=A.B.C.D/N sets an address)\n");
+        ebb_warn("net: no DHCP answer after 5 s: is the device connected to a network with a "
+               "DHCP server? (still trying; ip=A.B.C.D/N sets an address)");
 }
 
 ebb_future_t net_start_from_config(void)
 {
     const char *netif = ebb_config_str("netif", "virtio");
     if (strcmp(netif, "virtio") != 0) {
-        printf("net: netif=%s: a native image has only netif=virtio\n", netif);
+        ebb_warn("net: netif=%s: a native image has only netif=virtio", netif);
         return ebb_future_failed(EINVAL);
     }
     struct net_stack_config cfg;
