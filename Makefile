@@ -126,14 +126,12 @@ NATIVE_LDFLAGS := -nostdlib -static -Wl,-T,$(NATIVE_LD) -Wl,-z,max-page-size=0x1
 $(NATIVE_LIB): $(NATIVE_OBJS) $(MAKEFILES_ALL)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
-# The compiler's own helpers (e.g. __popcountdi2 for __builtin_popcount without -mpopcnt).
-NATIVE_LIBGCC := $(shell $(CC) -print-libgcc-file-name)
 define native_link
 	@mkdir -p $(@D)
-	$(CC) $(NATIVE_LDFLAGS) -o $@.1 $(filter %.o,$^) -Wl,--whole-archive $(NATIVE_LIB) -Wl,--no-whole-archive $(NATIVE_LIBGCC)
+	$(CC) $(NATIVE_LDFLAGS) -o $@.1 $(filter %.o,$^) -Wl,--whole-archive $(NATIVE_LIB) -Wl,--no-whole-archive
 	sh platform/native/ksyms.sh $@.1 > $@.ksyms.S
 	$(CC) -c $@.ksyms.S -o $@.ksyms.o
-	$(CC) $(NATIVE_LDFLAGS) -o $@ $(filter %.o,$^) $@.ksyms.o -Wl,--whole-archive $(NATIVE_LIB) -Wl,--no-whole-archive $(NATIVE_LIBGCC)
+	$(CC) $(NATIVE_LDFLAGS) -o $@ $(filter %.o,$^) $@.ksyms.o -Wl,--whole-archive $(NATIVE_LIB) -Wl,--no-whole-archive
 	rm -f $@.1 $@.ksyms.S $@.ksyms.o
 endef
 NATIVE_DEPS := $(NATIVE_LIB) $(NATIVE_LD) platform/native/ksyms.sh

@@ -60,7 +60,7 @@ void net_stack_set_addr(struct net_stack *s, ip4_t ip, ip4_t mask, ip4_t gw)
     atomic_store_explicit(&s->ip, ip, memory_order_release);
     if (ebb_log_on(EBB_LOG_INFO)) {
         char a[16], g[16];
-        ebb_info("net: address %s/%d, gateway %s", ip4_format(ip, a), __builtin_popcount(mask),
+        ebb_info("net: address %s/%d, gateway %s", ip4_format(ip, a), mask ? 32 - __builtin_ctz(mask) : 0,
                  gw ? ip4_format(gw, g) : "none");
     }
     if (s->up_pending) {
