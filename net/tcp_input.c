@@ -588,6 +588,8 @@ static void cookie_established(struct net_stack *s, struct tcp_lpcb *l, struct s
     }
     g->pkt = NULL;
     p->in_input = false;
+    if (p->state != CLOSED)
+        tcp_rearm(p, false); /* keepalive, or persist for a window of zero */
     if (p->move_to >= 0 && p->state != CLOSED) {
         unsigned core = (unsigned)p->move_to;
         p->move_to = -1;

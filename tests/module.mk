@@ -11,3 +11,6 @@ core_sha256_LIBS := -lcrypto
 # Who owns an IOBuf after a failed send (docs/network.md).
 HOSTED_TESTS += net_own
 net_own_SRCS := tests/net_own.c
+# The TCP stack against a hostile peer (tests/net_hostile.c).
+HOSTED_TESTS += net_hostile
+net_hostile_SRCS := tests/net_hostile.c
