@@ -87,6 +87,12 @@ MAKEFILES_ALL := $(filter-out %.d,$(MAKEFILE_LIST))
 $(HOSTED_LIB): $(LIB_OBJS) $(MAKEFILES_ALL)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+# The runtime's own tests keep the C library's malloc (a test of mem/ must own its page
+# allocator's nodes); images and out-of-tree programs get the malloc Ebb's front, mem/malloc.c.
+HOSTED_TEST_LIB := $(B)/lib/libebbrt-hosted-test.a
+$(HOSTED_TEST_LIB): $(filter-out %/mem/malloc.c.o,$(LIB_OBJS)) $(MAKEFILES_ALL)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 $(ASAN_LIB): $(ASAN_OBJS) $(MAKEFILES_ALL)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
@@ -99,9 +105,9 @@ endef
 $(foreach a,$(HOSTED_APPS),$(eval $(call hosted_app,$(a))))
 
 define hosted_test
-$(B)/hosted/tests/$(1): $(call objs,hosted,$($(1)_SRCS)) $(HOSTED_LIB)
+$(B)/hosted/tests/$(1): $(call objs,hosted,$($(1)_SRCS)) $(HOSTED_TEST_LIB)
 	@mkdir -p $$(@D)
-	$$(call hosted_link,hosted,$(HOSTED_LIB),$($(1)_LIBS))
+	$$(call hosted_link,hosted,$(HOSTED_TEST_LIB),$($(1)_LIBS))
 $(B)/asan/tests/$(1): $(call objs,asan,$($(1)_SRCS)) $(ASAN_LIB)
 	@mkdir -p $$(@D)
 	$$(call hosted_link,asan,$(ASAN_LIB),$($(1)_LIBS))

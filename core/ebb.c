@@ -54,25 +54,30 @@ int ebb_bind(ebb_id_t id, struct ebb_root *root)
     return 0;
 }
 
+static struct ebb_root *table_root(const struct ebb_static_binding *t, size_t n, ebb_id_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].id == id)
+            return t[i].root;
+    return NULL;
+}
+
 struct ebb_root *ebb_root_of(ebb_id_t id)
 {
     if (id >= EBB_MAX_IDS)
         return NULL;
     struct ebb_root *r = __atomic_load_n(&roots[id], __ATOMIC_ACQUIRE);
-    if (r || !ebb_image_bindings)
+    if (r)
         return r;
-    for (size_t i = 0; i < ebb_image_nbindings; i++) {
-        if (ebb_image_bindings[i].id == id) {
-            struct ebb_root *want = ebb_image_bindings[i].root;
-            struct ebb_root *none = NULL;
-            /* A run-time binding made meanwhile wins over the image's table. */
-            if (!__atomic_compare_exchange_n(&roots[id], &none, want, false, __ATOMIC_ACQ_REL,
+    struct ebb_root *want = ebb_image_bindings ? table_root(ebb_image_bindings,
+                                                            ebb_image_nbindings, id) : NULL;
+    if (!want)
+        want = table_root(ebb_default_bindings, ebb_default_nbindings, id);
+    /* A run-time binding made meanwhile wins over the tables. */
+    if (want && !__atomic_compare_exchange_n(&roots[id], &r, want, false, __ATOMIC_ACQ_REL,
                                              __ATOMIC_ACQUIRE))
-                return none;
-            return want;
-        }
-    }
-    return NULL;
+        return r;
+    return want;
 }
 
 /* A core waiting for a rep another event is building. */

@@ -43,6 +43,8 @@ void ebb_exit(int code);
 
 /* For platforms: run this core's loop until ebb_exit(). */
 void ebb_loop_run(void);
+/* Frees a stopped core's loop state (core/start.c). */
+void ebb_event_core_cleanup(void);
 /* True while this thread runs events of the loop (so blocking a context is possible). */
 bool ebb_in_event_loop(void);
 
@@ -52,5 +54,5 @@ void app_main(void);
 
 /* Starts the runtime from a program's own main(), on either platform: parses key=value words
  * (cores=N, ...), starts the cores' loops, runs app_main() on core 0 and returns the code given
- * to ebb_exit(). (ebb_hosted_run / ebb_native_run behind it.) */
+ * to ebb_exit() (core/start.c). */
 int ebb_run(int argc, char **argv);

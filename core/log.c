@@ -3,6 +3,8 @@
 #include "core/platform.h"
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include "core/config.h"
 
 void ebb_vlog(const char *fmt, va_list ap)
 {
@@ -18,6 +20,17 @@ void ebb_vlog(const char *fmt, va_list ap)
 
 void ebb_log(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    ebb_vlog(fmt, ap);
+    va_end(ap);
+}
+
+void ebb_log_debug(const char *fmt, ...)
+{
+    const char *level = ebb_config_get("log");
+    if (!level || strcmp(level, "debug"))
+        return;
     va_list ap;
     va_start(ap, fmt);
     ebb_vlog(fmt, ap);

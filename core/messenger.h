@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include "core/bytes.h"
 #include "core/ebb.h"
 #include "core/future.h"
 #include "core/iobuf.h"
@@ -45,16 +46,53 @@ _Static_assert(sizeof(struct ebb_msg_hdr) == 32, "wire header is 32 bytes");
 
 /* A buffer for `payload` bytes with headroom for the header; the view starts empty, 8-aligned. */
 struct iobuf *ebb_msg_alloc(size_t payload);
-/* count elements of esize bytes fit in room (count may come from the wire: any value). */
-static inline bool ebb_msg_count_ok(int64_t count, size_t esize, size_t room)
+
+/* Stubs (core/msg_stub.c). A client stub writes the call's payload into a writer from
+ * ebb_msg_writer (an iobuf that grows up to EBB_MSG_MAX) and hands it to ebb_msg_call; the
+ * server routine of a method reads it (an ebb_reader over the payload) and writes the reply,
+ * whose first 8 bytes hold the result. Values go as their bytes in order, then the buffers, each
+ * 8-aligned: count elements of esize bytes; a string as a 4-byte length (with its NUL) and its
+ * bytes. Any overrun (a short or long payload, a count too big for a message) sticks and is
+ * checked once, by ebb_msg_call, ebb_msg_args_ok and the reply's unpacker. */
+void ebb_msg_writer(struct ebb_writer *w);
+void ebb_msg_put_buf(struct ebb_writer *w, const void *p, uint64_t count, size_t esize);
+void ebb_msg_put_str(struct ebb_writer *w, const char *s);
+/* Sends the call written in w: the future fails with EMSGSIZE or ENOMEM if w overran, or if
+ * unpack needs arg and arg is NULL (ENOMEM), after unpack was called with that error. */
+ebb_future_t ebb_msg_call(unsigned node, ebb_id_t id, uint64_t iface, unsigned method,
+                          struct ebb_writer *w, ebb_msg_unpack_fn unpack, void *arg);
+/* Server side: a buffer in place in the payload (writable), a string (NULL on overrun). */
+void *ebb_msg_get_buf(struct ebb_reader *r, uint64_t count, size_t esize);
+char *ebb_msg_get_str(struct ebb_reader *r);
+/* Reserves an output buffer in the reply (zeros; an in-out buffer: its bytes from the call);
+ * returns its offset, made a pointer with ebb_msg_at once every buffer is reserved (the reply
+ * may move while it grows). */
+size_t ebb_msg_put_out(struct ebb_writer *w, uint64_t count, size_t esize);
+size_t ebb_msg_get_inout(struct ebb_reader *r, struct ebb_writer *w, uint64_t count, size_t esize);
+static inline void *ebb_msg_at(struct ebb_writer *w, size_t off) { return w->start + off; }
+/* The arguments were whole and the reply can hold the output buffers. */
+static inline bool ebb_msg_args_ok(const struct ebb_reader *r, const struct ebb_writer *w)
 {
-    return count >= 0 && (uint64_t)count <= room / esize;
+    return ebb_reader_done(r) && !w->overrun;
 }
-/* want bytes are left after off in n. */
-static inline bool ebb_msg_need(size_t n, size_t off, size_t want) { return off <= n && n - off >= want; }
-static inline void ebb_msg_copy(void *dst, const void *src, size_t n) { if (n) memcpy(dst, src, n); }
-static inline void ebb_msg_put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static inline uint32_t ebb_msg_get_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+/* Sets the reply's result; returns 0. The future's: waits for it; 0 or -errno. */
+int ebb_msg_result(struct ebb_writer *w, uint64_t v);
+int ebb_msg_result_future(struct ebb_writer *w, ebb_future_t f);
+/* Client side, in an unpacker: reads the result (zero if there is no payload), then each output
+ * buffer into the caller's memory. */
+void ebb_msg_reply_begin(struct ebb_reader *r, const uint8_t *p, size_t n, uint64_t *result);
+void ebb_msg_get_out(struct ebb_reader *r, void *dst, uint64_t count, size_t esize);
+
+/* The generated routine serving one method: reads args, calls the rep of id on this core,
+ * writes the reply. 0 or -errno (-EBADMSG: malformed arguments). */
+struct ebb_msg_method {
+    const char *name;
+    int (*serve)(ebb_id_t id, struct ebb_reader *args, struct ebb_writer *reply);
+};
+/* Serves a call of methods[method] (of n; a NULL serve: a local method, -ENOSYS) of interface
+ * iface; *reply gets the reply payload. 0 or -errno; a failure is logged at debug level. */
+int ebb_msg_dispatch(const char *iface, const struct ebb_msg_method *methods, unsigned n,
+                     ebb_id_t id, unsigned method, uint8_t *args, size_t len, struct iobuf **reply);
 
 /* A dispatcher serves one interface: checks args[0..n) for method, calls the rep of id on this
  * core and sets *reply to the reply payload. Returns 0 or -errno (-EBADMSG: malformed args,

@@ -62,11 +62,8 @@ struct iobuf *ebb_msg_serve(const struct ebb_msg_hdr *h, uint8_t *payload)
                         h->src, h->dst, s->name, root->name ? root->name : "another interface");
         } else {
             int r = s->dispatch(h->dst, h->method, payload, h->len, &reply);
-            if (r < 0) {
-                err = -r;
-                ebb_log("messenger: call of %s method %u from node %u failed: error %d", s->name,
-                            h->method, h->src, err);
-            }
+            if (r < 0)
+                err = -r; /* logged at debug level by the dispatcher */
         }
     }
     if (err) {
@@ -241,7 +238,9 @@ static ebb_future_t m_call(void *self, unsigned node, ebb_id_t id, uint64_t ifac
     ebb_promise_t p;
     ebb_future_t fut = ebb_promise_new(&p);
     struct fwd f = { m, node, method, id, iface, args, unpack, arg, p };
-    if (ebb_core() == m->core) {
+    /* A call to this node is served as its own event, as one from another node would be: the
+     * caller goes on (it may be the one to complete a future the method waits for). */
+    if (ebb_core() == m->core && node != ebb_node()) {
         do_call(&f);
         return fut;
     }

@@ -1,6 +1,8 @@
 m4_divert(-1)
 # The image's static binding table, from its manifest(s): which root serves each static Ebb id
-# when nothing was bound at run time. A binding for one platform only is inside #ifdef.
+# when nothing was bound at run time (EG_TABLE: image, or default for the library's own table of
+# the system Ebbs, which core/ebb.c consults after the image's). A binding for one platform only
+# is inside #ifdef.
 m4_define(«EG_NOTHING», «»)
 m4_define(«EG_INC», «#include $1
 »)
@@ -20,8 +22,9 @@ EG_ONLY(«EG_INC», «EG_NOTHING»)m4_dnl
 
 EG_ONLY(«EG_NOTHING», «EG_ROOT_DECL»)m4_dnl
 
-const struct ebb_static_binding ebb_image_bindings[] = {
+const struct ebb_static_binding ebb_«»EG_TABLE«»_bindings[] = {
 EG_ONLY(«EG_NOTHING», «EG_ROW»)m4_dnl
     { 0, NULL } /* keeps the array non-empty; not counted */
 };
-const size_t ebb_image_nbindings = sizeof ebb_image_bindings / sizeof ebb_image_bindings[0] - 1;
+const size_t ebb_«»EG_TABLE«»_nbindings =
+    sizeof ebb_«»EG_TABLE«»_bindings / sizeof ebb_«»EG_TABLE«»_bindings[0] - 1;

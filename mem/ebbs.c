@@ -2,6 +2,7 @@
  * allocator (a rep per core: that core's struct gp) and slab caches (a rep per core each).
  * The interfaces are ebbs/malloc.ebb.h, page_allocator.ebb.h and slab_cache.ebb.h (glue by ebbgen);
  * ebbs/default.manifest binds the first two static ids to the roots defined here. */
+#include "core/event.h"
 #include "mem/gp.h"
 #include "mem/page.h"
 #include "mem/slab.h"
@@ -48,27 +49,48 @@ PAGE_ALLOCATOR_ROOT(mem_pages_root, pages_create_rep);
 
 /* ---- general-purpose allocator: per core ---- */
 
+/* Idle trimming: when a core's loop is idle and its rep holds more than GP_IDLE_MARK of free
+ * objects (or its node more than GP_DIRTY_KEEP dirty free pages), a timer calls
+ * gp_trim_idle_all every GP_IDLE_PERIOD_MS while that lasts. The timer, not the idle handler, does the work: a core
+ * with nothing to do sleeps, and the idle test needs two looks a period apart. */
+static struct gp_idle {
+    struct ebb_idle idle;
+    struct ebb_timer timer;
+    struct gp *g;
+} gp_idle[EBB_MAX_CORES];
+
+static void gp_idle_timer(void *arg)
+{
+    struct gp_idle *t = arg;
+    gp_trim_idle_all();
+    if (gp_cached_bytes(t->g) > GP_IDLE_MARK || mem_pages_dirty(t->g->node) > GP_DIRTY_KEEP)
+        ebb_timer_start(&t->timer, GP_IDLE_PERIOD_MS * 1000000ull, gp_idle_timer, t);
+}
+
+static bool gp_idle_check(void *arg)
+{
+    struct gp_idle *t = arg;
+    if (!ebb_timer_armed(&t->timer) && (gp_cached_bytes(t->g) > GP_IDLE_MARK ||
+                                        mem_pages_dirty(t->g->node) > GP_DIRTY_KEEP))
+        ebb_timer_start(&t->timer, GP_IDLE_PERIOD_MS * 1000000ull, gp_idle_timer, t);
+    return false;
+}
+
 /* Runs on the faulting core, whose own rep gp_self() is. */
 static void *gp_create_rep(struct ebb_root *root, unsigned core)
 {
-    (void)root, (void)core;
-    return gp_self();
+    (void)root;
+    struct gp *g = gp_self();
+    /* Only a core with an event loop runs idle handlers. */
+    if (core < EBB_MAX_CORES && core < ebb_ncores() && !gp_idle[core].g) {
+        gp_idle[core].g = g;
+        gp_idle[core].idle = (struct ebb_idle){ .fn = gp_idle_check, .arg = &gp_idle[core] };
+        ebb_idle_add(&gp_idle[core].idle);
+    }
+    return g;
 }
 
 MEM_MALLOC_ROOT(mem_gp_root, gp_create_rep);
-
-/* Native (and any platform without threads of its own): a rep per core. Hosted overrides this
- * with a rep per Linux thread (platform/hosted/mem_thread.c). */
-__attribute__((weak)) struct gp *gp_self(void)
-{
-    static struct gp *core_gp[EBB_MAX_CORES];
-    unsigned c = ebb_core();
-    if (c >= EBB_MAX_CORES)
-        c = 0;
-    if (!core_gp[c] && !(core_gp[c] = gp_acquire(ebb_numa_node_of(c))))
-        mem_fatal("mem: no memory for core %u's allocator", c);
-    return core_gp[c];
-}
 
 /* ---- slab caches: per core, one Ebb each ---- */
 

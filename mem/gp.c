@@ -30,6 +30,7 @@ const unsigned char gp_class_mid[129] = {
 struct slab_class gp_classes[GP_NCLASSES];
 
 static int pool_lock;
+static int trim_lock; /* held by a gp_trim_idle_all pass */
 static struct gp *pool;
 static struct gp *reps[GP_MAX_REPS];
 static unsigned nreps;
@@ -99,6 +100,8 @@ void gp_release(struct gp *g)
 
 void gp_fork_lock(void)
 {
+    /* A trimming pass holds some rep's cache lock: the child must not inherit that. */
+    spin_lock(&trim_lock);
     spin_lock(&pool_lock);
     vmem_fork_lock();
     mem_pages_fork_lock();
@@ -109,6 +112,7 @@ void gp_fork_unlock(void)
     mem_pages_fork_unlock();
     vmem_fork_unlock();
     spin_unlock(&pool_lock);
+    spin_unlock(&trim_lock);
 }
 
 unsigned gp_nreps(void) { return __atomic_load_n(&nreps, __ATOMIC_ACQUIRE); }
@@ -125,6 +129,47 @@ void gp_trim_all(void)
     for (int pass = 0; pass < 2; pass++)
         for (unsigned i = 0; i < gp_nreps(); i++)
             gp_trim(reps[i]);
+}
+
+size_t gp_cached_bytes(const struct gp *g)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < GP_NCLASSES; i++)
+        n += slab_cached_bytes(&g->cls[i]);
+    return n;
+}
+
+size_t gp_trim_idle(struct gp *g)
+{
+    size_t n = 0;
+    bool over = gp_cached_bytes(g) > GP_IDLE_MARK;
+    for (unsigned i = 0; i < GP_NCLASSES; i++) {
+        if (over)
+            n += slab_trim_idle(&g->cls[i]);
+        else /* keeps the idle test's view of the cache current */
+            g->cls[i].seen = __atomic_load_n(&g->cls[i].slow, __ATOMIC_RELAXED);
+    }
+    return n;
+}
+
+size_t gp_trim_idle_all(void)
+{
+    static size_t last_takes[MEM_MAX_NODES];
+    /* One trimmer at a time (each core's idle timer may call this). */
+    if (!spin_trylock(&trim_lock))
+        return 0;
+    size_t n = 0;
+    for (unsigned i = 0; i < gp_nreps(); i++)
+        n += gp_trim_idle(reps[i]);
+    for (unsigned node = 0; node < MEM_MAX_NODES; node++) {
+        size_t takes = mem_pages_takes(node);
+        size_t keep = takes == last_takes[node] ? GP_DIRTY_KEEP : GP_DIRTY_MAX;
+        if (mem_pages_dirty(node) > keep)
+            n += mem_pages_release(node, keep) << MEM_PAGE_SHIFT;
+        last_takes[node] = takes;
+    }
+    spin_unlock(&trim_lock);
+    return n;
 }
 
 /* Large allocations: whole pages, aligned to `align` (a power of two). */
@@ -166,6 +211,10 @@ void gp_free(struct gp *g, void *p)
         return;
     }
     if (pg && pg->state == MEM_PG_LARGE && mem_page_addr(pg) == p) {
+        /* Freed pages stay resident for reuse until a trimmer releases them, but a block as
+         * large as everything the trimmers let stay resident goes back at once. */
+        if (pg->npages >= GP_DIRTY_MAX)
+            mem_platform_release(p, (size_t)pg->npages << MEM_PAGE_SHIFT);
         mem_pages_free_n(p, pg->npages);
         return;
     }

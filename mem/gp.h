@@ -64,6 +64,21 @@ bool gp_owns(const void *p);
 void gp_trim(struct gp *g);
 void gp_trim_all(void);
 
+/* Memory goes back without a program's help: a rep that holds more than GP_IDLE_MARK of free
+ * objects beyond its arrays has the caches that took no slow path since the previous call
+ * trimmed (slab_trim_idle); then the node's dirty free pages go back to the platform beyond
+ * GP_DIRTY_KEEP if the page allocator handed out no block since the previous call, else beyond
+ * GP_DIRTY_MAX (freed memory stays resident for a while, for reuse). Called from any thread,
+ * every GP_IDLE_PERIOD_MS or so: natively from each core's idle handler (mem/ebbs.c), under
+ * LD_PRELOAD from a timer thread (platform/hosted/ebbmalloc.c). Returns the bytes trimmed. */
+#define GP_IDLE_MARK      (256u << 10)
+#define GP_DIRTY_KEEP     1024      /* pages: 4 MiB */
+#define GP_DIRTY_MAX      16384     /* pages: 64 MiB */
+#define GP_IDLE_PERIOD_MS 100
+size_t gp_trim_idle(struct gp *g);
+size_t gp_trim_idle_all(void);
+size_t gp_cached_bytes(const struct gp *g);
+
 /* The rep of the calling thread or core, provided by the platform (hosted: one per Linux thread,
  * created on first use; native: the core's). */
 struct gp *gp_self(void);

@@ -3,8 +3,10 @@
  * core (hosted: before the runtime starts, or on threads it did not start) uses its thread's
  * general-purpose rep directly.
  *
- * Native images always link this file; a hosted image asks for it by adding mem/malloc.c to its
- * sources (<app>_SRCS). */
+ * Every image has it: it is in both libraries, so binding another root to EBB_ID_MALLOC (in the
+ * image's manifest) is all it takes to replace the allocator. Not under AddressSanitizer, which
+ * must own the malloc family to do its work. */
+#ifndef __SANITIZE_ADDRESS__
 #include "mem/gp.h"
 #include "ebbs/malloc.gen.h"
 #include <errno.h>
@@ -122,3 +124,4 @@ void *aligned_alloc(size_t align, size_t n)
 void *memalign(size_t align, size_t n) { return aligned_alloc(align, n); }
 void *valloc(size_t n) { return aligned(4096, n); }
 void *pvalloc(size_t n) { return aligned(4096, (n + 4095) & ~(size_t)4095); }
+#endif

@@ -2,8 +2,8 @@
 EBB_IFACES  += ebbs/malloc.ebb.h ebbs/page_allocator.ebb.h ebbs/slab_cache.ebb.h
 CORE_SRCS   += mem/page.c mem/slab.c mem/vmem.c mem/gp.c mem/ebbs.c \
                $(B)/gen/ebbs/malloc.gen.c $(B)/gen/ebbs/page_allocator.gen.c $(B)/gen/ebbs/slab_cache.gen.c
-# Native images always route the malloc family to the malloc Ebb (hosted ones ask for it).
-NATIVE_SRCS += mem/malloc.c
+# Every image routes the malloc family to the malloc Ebb (mem/malloc.c).
+CORE_SRCS   += mem/malloc.c
 HOSTED_SRCS += platform/hosted/mem_arena.c platform/hosted/mem_thread.c
 
 HOSTED_TESTS += mem_buddy mem_stress mem_vmem mem_ebb mem_misuse
@@ -29,13 +29,15 @@ $(EBBMALLOC): $(patsubst %,$(B)/pic/obj/%.o,$(EBBMALLOC_SRCS))
 	$(CC) -shared -pthread -Wl,-z,now -o $@ $^
 all: $(EBBMALLOC)
 
-# make bench: Hoard threadtest against glibc and jemalloc (tests/bench/threadtest.sh).
-BENCHES += bench-threadtest
-$(B)/bench/threadtest: tests/bench/threadtest.c
+# make bench-alloc (part of make bench): the allocator benchmarks of tests/bench/alloc.sh, ours
+# against glibc, jemalloc, mimalloc and tcmalloc through LD_PRELOAD.
+BENCHES += bench-alloc
+ALLOC_BENCH_BINS := $(patsubst %,$(B)/bench/%,threadtest larson cache_share xmalloc mstress phase allocrun)
+$(B)/bench/%: tests/bench/%.c tests/bench/alloc_bench.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 $(WARN) -O2 -fno-builtin -pthread -o $@ $<
-bench-threadtest: $(B)/bench/threadtest $(EBBMALLOC)
-	sh tests/bench/threadtest.sh $(B)
+bench-alloc: $(ALLOC_BENCH_BINS) $(EBBMALLOC)
+	sh tests/bench/alloc.sh $(B)
 
 # A plain program (no runtime) that tests/mem_preload.t runs under the library.
 $(B)/tests/mem_probe: tests/mem_probe.c

@@ -10,10 +10,15 @@ unsigned mem_nranges;
 
 static struct buddy {
     int lock;
-    struct mem_page *free[MEM_MAX_ORDER + 1]; /* doubly linked, NULL terminated */
-    size_t nfree[MEM_MAX_ORDER + 1];
+    /* Free blocks per order, doubly linked, NULL terminated: [1] dirty (holding pages used since
+     * the range was added or last released), taken first; [0] clean. A block's `dirty` is its
+     * count of such pages: exact through frees and merges, an estimate (proportional) when a
+     * block is split, so dirty_pages, their sum, is what the node holds resident but free. */
+    struct mem_page *free[2][MEM_MAX_ORDER + 1];
+    size_t nfree[MEM_MAX_ORDER + 1];          /* both lists */
     size_t initial[MEM_MAX_ORDER + 1];        /* blocks per order right after mem_add_range */
-    size_t total_pages, free_pages;
+    size_t total_pages, free_pages, dirty_pages;
+    size_t takes;                             /* blocks handed out */
 } nodes[MEM_MAX_NODES];
 static int ranges_lock;
 static int grow_lock;
@@ -34,14 +39,6 @@ void mem_fatal(const char *fmt, ...)
     platform_abort();
 }
 
-__attribute__((weak)) int mem_platform_grow(unsigned node, size_t bytes)
-{
-    (void)node, (void)bytes;
-    return -1;
-}
-
-__attribute__((weak)) void mem_platform_release(void *p, size_t len) { (void)p, (void)len; }
-
 static struct mem_range *range_of(uintptr_t a)
 {
     for (unsigned i = 0; i < mem_nranges; i++)
@@ -61,16 +58,18 @@ void *mem_page_addr(const struct mem_page *pg)
     return NULL;
 }
 
-static void list_push(struct buddy *b, struct mem_page *pg, unsigned order)
+static void list_push(struct buddy *b, struct mem_page *pg, unsigned order, uint32_t dirty)
 {
     pg->state = MEM_PG_FREE;
     pg->order = (uint8_t)order;
+    pg->dirty = dirty;
     pg->prev = NULL;
-    pg->next = b->free[order];
+    pg->next = b->free[dirty != 0][order];
     if (pg->next)
         pg->next->prev = pg;
-    b->free[order] = pg;
+    b->free[dirty != 0][order] = pg;
     b->nfree[order]++;
+    b->dirty_pages += dirty;
 }
 
 static void list_del(struct buddy *b, struct mem_page *pg)
@@ -78,16 +77,20 @@ static void list_del(struct buddy *b, struct mem_page *pg)
     if (pg->prev)
         pg->prev->next = pg->next;
     else
-        b->free[pg->order] = pg->next;
+        b->free[pg->dirty != 0][pg->order] = pg->next;
     if (pg->next)
         pg->next->prev = pg->prev;
     b->nfree[pg->order]--;
+    b->dirty_pages -= pg->dirty;
     pg->state = MEM_PG_NONE;
+    pg->dirty = 0;
     pg->next = pg->prev = NULL;
 }
 
-/* Frees one aligned block, merging with free buddies of the same range. */
-static void block_free(struct buddy *b, struct mem_range *r, uintptr_t a, unsigned order)
+/* Frees one aligned block holding `dirty` dirty pages, merging with free buddies of the same
+ * range. */
+static void block_free(struct buddy *b, struct mem_range *r, uintptr_t a, unsigned order,
+                       uint32_t dirty)
 {
     b->free_pages += (size_t)1 << order;
     while (order < MEM_MAX_ORDER) {
@@ -97,22 +100,23 @@ static void block_free(struct buddy *b, struct mem_range *r, uintptr_t a, unsign
         struct mem_page *bp = &r->pages[(buddy - r->start) >> MEM_PAGE_SHIFT];
         if (bp->state != MEM_PG_FREE || bp->order != order)
             break;
+        dirty += bp->dirty;
         list_del(b, bp);
         a &= ~((uintptr_t)MEM_PAGE_SIZE << order);
         order++;
     }
-    list_push(b, &r->pages[(a - r->start) >> MEM_PAGE_SHIFT], order);
+    list_push(b, &r->pages[(a - r->start) >> MEM_PAGE_SHIFT], order, dirty);
 }
 
-/* Frees [a, a + n pages) as the largest aligned blocks that fit. */
-static void span_free(struct buddy *b, struct mem_range *r, uintptr_t a, size_t n)
+/* Frees [a, a + n pages) as the largest aligned blocks that fit, all dirty or all clean. */
+static void span_free(struct buddy *b, struct mem_range *r, uintptr_t a, size_t n, bool dirty)
 {
     while (n) {
         unsigned order = 0;
         while (order < MEM_MAX_ORDER && !(a & ((uintptr_t)MEM_PAGE_SIZE << order)) &&
                ((size_t)2 << order) <= n)
             order++;
-        block_free(b, r, a, order);
+        block_free(b, r, a, order, dirty ? (uint32_t)1 << order : 0);
         a += MEM_PAGE_SIZE << order;
         n -= (size_t)1 << order;
     }
@@ -154,33 +158,46 @@ int mem_add_range(unsigned node, uintptr_t start, uintptr_t end)
     spin_lock(&b->lock);
     size_t n = npages - meta;
     b->total_pages += n;
-    span_free(b, r, start + (meta << MEM_PAGE_SHIFT), n);
+    span_free(b, r, start + (meta << MEM_PAGE_SHIFT), n, false);
     memcpy(b->initial, b->nfree, sizeof b->initial);
     spin_unlock(&b->lock);
     return 0;
 }
 
-/* Takes a block of `order` from the lists, splitting a larger one. Caller holds the lock. */
+static struct mem_range *range_of_page(const struct mem_page *pg)
+{
+    for (unsigned i = 0; i < mem_nranges; i++) {
+        size_t n = (mem_ranges[i].end - mem_ranges[i].start) >> MEM_PAGE_SHIFT;
+        if (pg >= mem_ranges[i].pages && pg < mem_ranges[i].pages + n)
+            return &mem_ranges[i];
+    }
+    return NULL;
+}
+
+/* Takes a block of `order` from the lists, splitting a larger one: the smallest dirty block
+ * that fits, else the smallest clean one. Caller holds the lock. */
 static struct mem_page *block_take(struct buddy *b, unsigned order, uintptr_t *addr,
                                    struct mem_range **rp)
 {
-    unsigned o = order;
-    while (o <= MEM_MAX_ORDER && !b->free[o])
-        o++;
-    if (o > MEM_MAX_ORDER)
+    struct mem_page *pg = NULL;
+    unsigned o;
+    for (int d = 1; d >= 0 && !pg; d--)
+        for (o = order; o <= MEM_MAX_ORDER && !pg; o++)
+            pg = b->free[d][o];
+    if (!pg)
         return NULL;
-    struct mem_page *pg = b->free[o];
+    o = pg->order;
+    uint32_t dirty = pg->dirty;
+    b->takes++;
     list_del(b, pg);
-    struct mem_range *r = NULL;
-    for (unsigned i = 0; i < mem_nranges && !r; i++) {
-        size_t n = (mem_ranges[i].end - mem_ranges[i].start) >> MEM_PAGE_SHIFT;
-        if (pg >= mem_ranges[i].pages && pg < mem_ranges[i].pages + n)
-            r = &mem_ranges[i];
-    }
+    struct mem_range *r = range_of_page(pg);
     uintptr_t a = r->start + ((size_t)(pg - r->pages) << MEM_PAGE_SHIFT);
     while (o > order) {
+        /* The upper half goes back with its share of the dirty pages. */
+        uint32_t up = dirty / 2;
         o--;
-        list_push(b, &r->pages[((a + (MEM_PAGE_SIZE << o)) - r->start) >> MEM_PAGE_SHIFT], o);
+        list_push(b, &r->pages[((a + (MEM_PAGE_SIZE << o)) - r->start) >> MEM_PAGE_SHIFT], o, up);
+        dirty -= up;
     }
     b->free_pages -= (size_t)1 << order;
     *addr = a;
@@ -255,7 +272,7 @@ void mem_pages_free(void *p, unsigned order)
     pg->owner = NULL;
     struct buddy *b = &nodes[r->node];
     spin_lock(&b->lock);
-    block_free(b, r, (uintptr_t)p, order);
+    block_free(b, r, (uintptr_t)p, order, (uint32_t)1 << order);
     spin_unlock(&b->lock);
 }
 
@@ -278,7 +295,7 @@ void *mem_pages_alloc_n(unsigned node, size_t npages, unsigned align_order)
     if (tail) {
         struct buddy *b = &nodes[r->node]; /* the range's node: it may have been borrowed */
         spin_lock(&b->lock);
-        span_free(b, r, a + (npages << MEM_PAGE_SHIFT), tail);
+        span_free(b, r, a + (npages << MEM_PAGE_SHIFT), tail, true);
         spin_unlock(&b->lock);
     }
     pg->state = MEM_PG_LARGE;
@@ -296,13 +313,65 @@ void mem_pages_free_n(void *p, size_t npages)
         mem_fatal("mem: mem_pages_free_n(%p): double free", p);
     pg->state = MEM_PG_NONE;
     pg->npages = 0;
-    /* Still ours until span_free: released outside the lock, before anyone can reuse it. */
-    if (npages >= MEM_RELEASE_PAGES)
-        mem_platform_release(p, npages << MEM_PAGE_SHIFT);
     struct buddy *b = &nodes[r->node];
     spin_lock(&b->lock);
-    span_free(b, r, (uintptr_t)p, npages);
+    span_free(b, r, (uintptr_t)p, npages, true);
     spin_unlock(&b->lock);
+}
+
+size_t mem_pages_release(unsigned node, size_t keep_pages)
+{
+    if (node >= MEM_MAX_NODES)
+        return 0;
+    struct buddy *b = &nodes[node];
+    size_t released = 0;
+    for (;;) {
+        /* A few blocks at a time leave the lists while their memory goes back (outside the
+         * lock: it is a system call hosted), then return clean. */
+        struct { uintptr_t a; struct mem_range *r; unsigned order; uint32_t dirty; } batch[16];
+        unsigned n = 0;
+        spin_lock(&b->lock);
+        for (int o = MEM_MAX_ORDER; o >= 0 && n < 16 && b->dirty_pages > keep_pages; o--) {
+            struct mem_page *pg;
+            while (n < 16 && b->dirty_pages > keep_pages && (pg = b->free[1][o])) {
+                batch[n].dirty = pg->dirty;
+                list_del(b, pg);
+                b->free_pages -= (size_t)1 << o;
+                struct mem_range *r = range_of_page(pg);
+                batch[n].r = r;
+                batch[n].a = r->start + ((size_t)(pg - r->pages) << MEM_PAGE_SHIFT);
+                batch[n++].order = (unsigned)o;
+            }
+        }
+        spin_unlock(&b->lock);
+        if (!n)
+            return released;
+        for (unsigned i = 0; i < n; i++)
+            mem_platform_release((void *)batch[i].a, MEM_PAGE_SIZE << batch[i].order);
+        spin_lock(&b->lock);
+        for (unsigned i = 0; i < n; i++) {
+            block_free(b, batch[i].r, batch[i].a, batch[i].order, 0);
+            released += batch[i].dirty;
+        }
+        spin_unlock(&b->lock);
+    }
+}
+
+size_t mem_pages_used(unsigned node)
+{
+    struct buddy *b = &nodes[node];
+    return __atomic_load_n(&b->total_pages, __ATOMIC_RELAXED) -
+           __atomic_load_n(&b->free_pages, __ATOMIC_RELAXED);
+}
+
+size_t mem_pages_takes(unsigned node)
+{
+    return __atomic_load_n(&nodes[node].takes, __ATOMIC_RELAXED);
+}
+
+size_t mem_pages_dirty(unsigned node)
+{
+    return __atomic_load_n(&nodes[node].dirty_pages, __ATOMIC_RELAXED);
 }
 
 void mem_pages_stats(unsigned node, struct mem_node_stats *st)
@@ -314,6 +383,7 @@ void mem_pages_stats(unsigned node, struct mem_node_stats *st)
     spin_lock(&b->lock);
     st->total_pages = b->total_pages;
     st->free_pages = b->free_pages;
+    st->dirty_pages = b->dirty_pages;
     memcpy(st->free_blocks, b->nfree, sizeof st->free_blocks);
     spin_unlock(&b->lock);
 }
@@ -335,42 +405,53 @@ int mem_pages_check(unsigned node, char *err, size_t errlen)
     size_t pages = 0;
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); rc = -1; goto out; } while (0)
     spin_lock(&b->lock);
+    size_t dirty = 0;
     for (unsigned o = 0; o <= MEM_MAX_ORDER; o++) {
         size_t count = 0;
-        struct mem_page *prev = NULL;
-        for (struct mem_page *pg = b->free[o]; pg; prev = pg, pg = pg->next) {
-            uintptr_t a = (uintptr_t)mem_page_addr(pg);
-            struct mem_range *r = a ? range_of(a) : NULL;
-            if (!r)
-                FAIL("order %u: block descriptor %p is in no range", o, (void *)pg);
-            if (pg->state != MEM_PG_FREE || pg->order != o)
-                FAIL("order %u: block %#lx marked state %u order %u", o, a, pg->state, pg->order);
-            if (pg->prev != prev)
-                FAIL("order %u: block %#lx has a broken back link", o, a);
-            if (a & ((MEM_PAGE_SIZE << o) - 1))
-                FAIL("order %u: block %#lx misaligned", o, a);
-            if (a + (MEM_PAGE_SIZE << o) > r->end)
-                FAIL("order %u: block %#lx runs past its range", o, a);
-            /* No page inside the block may head another free block (that would be overlap). */
-            for (size_t i = 1; i < ((size_t)1 << o); i++)
-                if (pg[i].state == MEM_PG_FREE)
-                    FAIL("order %u: block %#lx overlaps free block at page %zu", o, a, i);
-            if (o < MEM_MAX_ORDER) {
-                uintptr_t bud = a ^ (MEM_PAGE_SIZE << o);
-                if (bud >= r->start && bud + (MEM_PAGE_SIZE << o) <= r->end) {
-                    struct mem_page *bp = &r->pages[(bud - r->start) >> MEM_PAGE_SHIFT];
-                    if (bp->state == MEM_PG_FREE && bp->order == o)
-                        FAIL("order %u: block %#lx and its buddy are both free, unmerged", o, a);
+        for (int d = 0; d < 2; d++) {
+            struct mem_page *prev = NULL;
+            for (struct mem_page *pg = b->free[d][o]; pg; prev = pg, pg = pg->next) {
+                uintptr_t a = (uintptr_t)mem_page_addr(pg);
+                struct mem_range *r = a ? range_of(a) : NULL;
+                if (!r)
+                    FAIL("order %u: block descriptor %p is in no range", o, (void *)pg);
+                if (pg->state != MEM_PG_FREE || pg->order != o)
+                    FAIL("order %u: block %#lx marked state %u order %u", o, a, pg->state,
+                         pg->order);
+                if (pg->prev != prev)
+                    FAIL("order %u: block %#lx has a broken back link", o, a);
+                if (a & ((MEM_PAGE_SIZE << o) - 1))
+                    FAIL("order %u: block %#lx misaligned", o, a);
+                if (a + (MEM_PAGE_SIZE << o) > r->end)
+                    FAIL("order %u: block %#lx runs past its range", o, a);
+                /* No page inside the block may head another free block (that would be overlap). */
+                for (size_t i = 1; i < ((size_t)1 << o); i++)
+                    if (pg[i].state == MEM_PG_FREE)
+                        FAIL("order %u: block %#lx overlaps free block at page %zu", o, a, i);
+                if (o < MEM_MAX_ORDER) {
+                    uintptr_t bud = a ^ (MEM_PAGE_SIZE << o);
+                    if (bud >= r->start && bud + (MEM_PAGE_SIZE << o) <= r->end) {
+                        struct mem_page *bp = &r->pages[(bud - r->start) >> MEM_PAGE_SHIFT];
+                        if (bp->state == MEM_PG_FREE && bp->order == o)
+                            FAIL("order %u: block %#lx and its buddy are both free, unmerged",
+                                 o, a);
+                    }
                 }
+                if ((pg->dirty != 0) != d || pg->dirty > (1u << o))
+                    FAIL("order %u: block %#lx with %u dirty pages on list %d", o, a, pg->dirty,
+                         d);
+                count++;
+                pages += (size_t)1 << o;
+                dirty += pg->dirty;
             }
-            count++;
-            pages += (size_t)1 << o;
         }
         if (count != b->nfree[o])
             FAIL("order %u: %zu blocks listed, counter says %zu", o, count, b->nfree[o]);
     }
     if (pages != b->free_pages)
         FAIL("%zu pages listed free, counter says %zu", pages, b->free_pages);
+    if (dirty != b->dirty_pages)
+        FAIL("%zu pages listed dirty, counter says %zu", dirty, b->dirty_pages);
 #undef FAIL
 out:
     spin_unlock(&b->lock);

@@ -31,7 +31,10 @@ struct mem_page {
         struct { void *cpu; uint32_t off; };      /* MEM_PG_SLAB: owning cache, its offset in its rep */
     };
     void *owner;                                  /* MEM_PG_SLAB: the struct slab */
-    uint32_t npages;
+    union {
+        uint32_t npages;                          /* MEM_PG_LARGE: pages of the block */
+        uint32_t dirty;                           /* MEM_PG_FREE: may still hold memory */
+    };
     uint8_t order;
     uint8_t state;
     uint16_t node;
@@ -51,14 +54,18 @@ extern unsigned mem_nranges;
  * Returns 0, or -1 if the range is too small, overlaps a known one, or the table is full. */
 int mem_add_range(unsigned node, uintptr_t start, uintptr_t end);
 
-/* The platform's hook to add memory when a node runs dry (hosted: mmap an arena). Returns 0 if
- * it added at least `bytes`, -1 otherwise. Weak default: no more memory. */
-int mem_platform_grow(unsigned node, size_t bytes);
-
-/* The platform's hook to give the memory of free pages back (hosted: madvise(MADV_DONTNEED), so
- * a process's RSS shrinks after large frees); they read as zero afterwards. Weak default: keep. */
-void mem_platform_release(void *p, size_t len);
-#define MEM_RELEASE_PAGES 64  /* large frees of at least 256 KiB are released */
+/* Freed blocks are "dirty" (their memory may still be resident) and are handed out again before
+ * clean ones, so a program that frees and allocates reuses memory it already has, without a
+ * system call or a page fault. mem_pages_release() gives dirty free memory back to the platform
+ * (mem_platform_release, core/platform.h); the trimmers call it (gp_trim_idle_all in mem/gp.h). */
+/* Releases dirty free blocks of node, largest first, until at most keep_pages dirty free pages
+ * remain. Returns the pages released. */
+size_t mem_pages_release(unsigned node, size_t keep_pages);
+/* Pages of node not free (in use by the allocators and their caches), and free but dirty. */
+size_t mem_pages_used(unsigned node);
+size_t mem_pages_dirty(unsigned node);
+/* Blocks node handed out so far (a measure of activity). */
+size_t mem_pages_takes(unsigned node);
 
 /* Blocks of 2^order pages, aligned to their size. NULL when the node has no such block. */
 void *mem_pages_alloc(unsigned node, unsigned order);
@@ -86,6 +93,7 @@ void *mem_page_addr(const struct mem_page *pg);
 struct mem_node_stats {
     size_t total_pages;          /* pages handed to the buddy lists by mem_add_range */
     size_t free_pages;
+    size_t dirty_pages;          /* of free_pages: freed after use, not released yet */
     size_t free_blocks[MEM_MAX_ORDER + 1];
 };
 void mem_pages_stats(unsigned node, struct mem_node_stats *st);

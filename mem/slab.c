@@ -203,7 +203,7 @@ static void depot_to_list(struct slab_cpu *c)
     c->ndepot = 0;
 }
 
-void *slab_refill(struct slab_cpu *c)
+static void *refill_locked(struct slab_cpu *c)
 {
     if (c->ndepot) {
         uint32_t k = (uint32_t)(c->end - c->mag) / 2;
@@ -254,8 +254,19 @@ void *slab_refill(struct slab_cpu *c)
     return *--c->top;
 }
 
+void *slab_refill(struct slab_cpu *c)
+{
+    spin_lock(&c->lock);
+    c->slow++;
+    void *p = refill_locked(c);
+    spin_unlock(&c->lock);
+    return p;
+}
+
 void slab_spill(struct slab_cpu *c, void *p)
 {
+    spin_lock(&c->lock);
+    c->slow++;
     /* The older half of the array goes to the list; the newer (cache-hot) half stays. */
     uint32_t n = (uint32_t)(c->top - c->mag);
     uint32_t k = n / 2;
@@ -278,6 +289,7 @@ void slab_spill(struct slab_cpu *c, void *p)
         depot_to_list(c);
         slab_flush(c, c->nfree / 2);
     }
+    spin_unlock(&c->lock);
 }
 
 void slab_flush(struct slab_cpu *c, uint32_t n)
@@ -311,21 +323,16 @@ void slab_remote_flush(struct slab_cpu *c)
     c->rcount = 0;
 }
 
-void slab_trim(struct slab_cpu *c)
+/* Everything but the array and the outgoing batch back to the slabs and the page allocator. */
+static size_t trim_locked(struct slab_cpu *c)
 {
-    slab_remote_flush(c);
     take_remote(c);
     depot_to_list(c);
     if (c->depot) {
         mem_pages_free(c->depot, c->dorder);
         c->depot = NULL;
     }
-    while (c->top != c->mag) {
-        void *p = *--c->top;
-        *(void **)p = c->free;
-        c->free = p;
-        c->nfree++;
-    }
+    size_t bytes = (size_t)c->nfree * c->cls->size;
     slab_flush(c, UINT32_MAX);
     if (c->spare) {
         struct slab *s = c->spare;
@@ -341,6 +348,48 @@ void slab_trim(struct slab_cpu *c)
             slab_pages_free(c, s);
         }
     }
+    return bytes;
+}
+
+void slab_trim(struct slab_cpu *c)
+{
+    slab_remote_flush(c);
+    spin_lock(&c->lock);
+    while (c->top != c->mag) {
+        void *p = *--c->top;
+        *(void **)p = c->free;
+        c->free = p;
+        c->nfree++;
+    }
+    trim_locked(c);
+    spin_unlock(&c->lock);
+}
+
+size_t slab_cached_bytes(const struct slab_cpu *c)
+{
+    size_t n = __atomic_load_n(&c->ndepot, __ATOMIC_RELAXED) +
+               __atomic_load_n(&c->nfree, __ATOMIC_RELAXED);
+    size_t bytes = n * c->cls->size;
+    if (__atomic_load_n(&c->spare, __ATOMIC_RELAXED))
+        bytes += MEM_PAGE_SIZE << c->cls->order;
+    return bytes;
+}
+
+size_t slab_trim_idle(struct slab_cpu *c)
+{
+    uint32_t slow = __atomic_load_n(&c->slow, __ATOMIC_RELAXED);
+    if (slow != c->seen) {
+        c->seen = slow;
+        return 0;
+    }
+    if (!slab_cached_bytes(c) && !__atomic_load_n(&c->remote, __ATOMIC_RELAXED))
+        return 0;
+    /* Never wait for the owner: it is not idle after all. */
+    if (!spin_trylock(&c->lock))
+        return 0;
+    size_t bytes = trim_locked(c);
+    spin_unlock(&c->lock);
+    return bytes;
 }
 
 static size_t obj_index(struct slab *s, void *p)

@@ -11,7 +11,8 @@
  * different owner) is pushed onto the owner's `remote` list with one CAS, and the owner takes
  * the whole list when it runs dry. When a core's depot and list together grow past its
  * high-water mark, the depot joins the list and half of that goes back to the slabs; a slab
- * whose objects are all back is kept as the spare or returned to the page allocator. */
+ * whose objects are all back is kept as the spare or returned to the page allocator. A cache
+ * that stops taking slow paths is trimmed by slab_trim_idle (from an idle handler or a timer). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,11 @@ struct slab_cpu {
     struct slab *spare;
     unsigned node;
     uint32_t off;                   /* of this cache within its rep: free finds it from the rep */
+    /* Held by the slow paths (refill, spill, trim), never by the fast paths: everything but the
+     * array's top and the outgoing batch may then be trimmed from another thread. */
+    int lock;
+    uint32_t slow;                  /* slow paths taken (under lock) */
+    uint32_t seen;                  /* `slow` at the idle trimmer's previous look */
     /* Outgoing: frees of other cores' objects, batched per destination. */
     struct slab_cpu *rtarget;
     void *rhead, *rtail;
@@ -88,6 +94,12 @@ void slab_remote_flush(struct slab_cpu *c);           /* pushes the outgoing bat
 /* Returns everything the cache holds (list, incoming and outgoing batches, spare slab) to the
  * slabs and the page allocator. Call on the owning core (or when the owner is quiescent). */
 void slab_trim(struct slab_cpu *c);
+/* The idle trim, callable from any thread: if the cache took no slow path since the previous
+ * call, its depot, list, incoming batches and spare slab go back (not the array's top nor the
+ * outgoing batch, which only the owner touches). Returns the bytes given back to the slabs. */
+size_t slab_trim_idle(struct slab_cpu *c);
+/* Bytes of free objects the cache holds beyond its array (an estimate: racy reads). */
+size_t slab_cached_bytes(const struct slab_cpu *c);
 /* MEM_CHECKS reports: p is not an object of s, or not live. */
 void slab_check_free(struct slab *s, void *p);
 void slab_mark_live(void *p);

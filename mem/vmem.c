@@ -1,6 +1,7 @@
 /* The vmem allocator (see vmem.h). */
 #include "mem/vmem.h"
 #include "mem/page.h"
+#include "core/platform.h"
 #include <string.h>
 
 #define MAX_EXTENTS 1024
@@ -13,19 +14,6 @@ static struct { uintptr_t start; size_t len; } ext[MAX_EXTENTS];
 static unsigned next_;
 static struct vmem_region *regions;
 static struct vmem_region large[MAX_LARGE];
-
-__attribute__((weak)) int mem_platform_vwindow(uintptr_t *start, size_t *len)
-{
-    (void)start, (void)len;
-    return -1;
-}
-__attribute__((weak)) int mem_platform_map(uintptr_t va, size_t len)
-{
-    (void)va, (void)len;
-    return -1;
-}
-__attribute__((weak)) void mem_platform_unmap(uintptr_t va, size_t len) { (void)va, (void)len; }
-__attribute__((weak)) void mem_platform_fault_hook(void) {}
 
 static int init_locked(void)
 {

@@ -43,10 +43,3 @@ size_t vmem_large_size(const void *p);   /* its usable size, 0 if p is not one *
 
 void vmem_fork_lock(void);
 void vmem_fork_unlock(void);
-
-/* What the platform provides. */
-int mem_platform_vwindow(uintptr_t *start, size_t *len);   /* 0 or -1: no window */
-int mem_platform_map(uintptr_t va, size_t len);            /* zeroed, read-write */
-void mem_platform_unmap(uintptr_t va, size_t len);
-/* Hosted: makes sure faults in the window reach vmem_fault(); native: nothing to do. */
-void mem_platform_fault_hook(void);

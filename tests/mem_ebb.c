@@ -1,6 +1,7 @@
 /* The allocators as Ebbs on two cores: each core gets its own malloc rep, objects freed on the
  * other core go back to their owner in batches and are reused by it, the page allocator rep is
- * shared by the node, and a slab cache made at run time is a per-core Ebb of its own. */
+ * shared by the node, a slab cache made at run time is a per-core Ebb of its own, and an idle
+ * core's cached objects go back without its help (the idle handler and timer natives use too). */
 #include "core/ebb.h"
 #include "core/event.h"
 #include "ebbs/malloc.gen.h"
@@ -16,6 +17,12 @@ static void *objs[N];
 static void *rep0, *rep1, *pages1;
 static ebb_id_t cache;
 static int step;
+/* Idle trimming: core 1 allocates and frees TRIM_N 64-byte objects (beyond GP_IDLE_MARK). */
+#define TRIM_N 100000
+static void *big[TRIM_N];
+static size_t cached_after_free;
+static struct ebb_timer trim_timer;
+static int trim_looks;
 static void next_step(void *arg);
 
 static int cmp(const void *a, const void *b)
@@ -41,8 +48,29 @@ static void on_core1(void *arg)
             EBB_OPS(sr, struct slab_cache)->free(sr, objs[i]);
         break;
     }
+    case 3: /* fill core 1's caches, then leave it idle */
+        for (int i = 0; i < TRIM_N; i++)
+            big[i] = MOPS(rep1)->malloc(rep1, 64);
+        for (int i = 0; i < TRIM_N; i++)
+            MOPS(rep1)->free(rep1, big[i]);
+        cached_after_free = gp_cached_bytes(rep1);
+        break;
     }
     ebb_spawn_on(0, next_step, NULL);
+}
+
+/* Core 0 looks every 20 ms, for up to 10 s, whether core 1's idle trimming has run. */
+static void watch_trim(void *arg)
+{
+    (void)arg;
+    if (gp_cached_bytes(rep1) > GP_IDLE_MARK && ++trim_looks < 500) {
+        ebb_timer_start(&trim_timer, 20000000, watch_trim, NULL);
+        return;
+    }
+    ok(gp_cached_bytes(rep1) <= GP_IDLE_MARK,
+       "an idle core's caches are trimmed on their own: %zu KiB cached after its frees, %zu KiB "
+       "after %d ms", cached_after_free >> 10, gp_cached_bytes(rep1) >> 10, trim_looks * 20);
+    ebb_exit(40 + (atomic_load(&tap_failed) ? 1 : 0));
 }
 
 static void next_step(void *arg)
@@ -95,9 +123,14 @@ static void next_step(void *arg)
             reused += bsearch(&p, objs, N, sizeof objs[0], cmp) != NULL;
         }
         ok(reused >= N - SLAB_REMOTE_BATCH, "slab cache: %d of %d objects freed remotely reused", reused, N);
-        ebb_exit(40 + (atomic_load(&tap_failed) ? 1 : 0));
+        ebb_spawn_on(1, on_core1, NULL);
         break;
     }
+    case 3:
+        ok(cached_after_free > GP_IDLE_MARK, "core 1 caches %zu KiB of free objects after its frees",
+           cached_after_free >> 10);
+        watch_trim(NULL);
+        break;
     }
 }
 

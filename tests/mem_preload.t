@@ -5,12 +5,12 @@
 B=${B:-build}
 LIB=$(realpath "$B/lib/libebbmalloc.so" 2>/dev/null)
 PROBE=$B/tests/mem_probe
-echo "1..7"
+echo "1..8"
 [ -f "$LIB" ] && [ -x "$PROBE" ] || { echo "not ok 1 - $B/lib/libebbmalloc.so and $PROBE are built"; exit 1; }
 n=0
 check() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 
-out=$(LD_PRELOAD=$LIB timeout 60 "$PROBE"); rc=$?
+out=$(LD_PRELOAD=$LIB timeout 60 "$PROBE" trim); rc=$?
 check $rc "the malloc family works under the library, across threads and fork ($out)"
 case $out in *usable1=16\ *) r=0 ;; *) r=1 ;; esac
 check $r "malloc(1) has the library's 16-byte class, so the library served it"
@@ -30,6 +30,8 @@ LD_PRELOAD=$LIB timeout 60 perl -e 'my %h; $h{$_} = [1 .. $_ % 40] for 1 .. 1000
 
 case $out in *released=1*) r=0 ;; *) r=1 ;; esac
 check $r "a freed 64 MiB block leaves the process's resident memory"
+case $out in *trimmed=1*) r=0 ;; *) r=1 ;; esac
+check $r "what an idle thread freed (120 MiB of 64 B and 1000 B objects) leaves the RSS on its own"
 
 out=$(EBB_ARENA_MB=junk LD_PRELOAD=$LIB timeout 60 "$PROBE" 2>&1)
 case $out in *EBB_ARENA_MB*) r=0 ;; *) r=1 ;; esac

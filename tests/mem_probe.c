@@ -27,6 +27,62 @@ static long rss_pages(void)
     return rss;
 }
 
+/* A thread that fills memory with small and medium objects, frees them all, and then stays
+ * alive but idle until told to end: what it cached must go back on its own. */
+#define TRIM_SMALL 1000000 /* 64-byte objects */
+#define TRIM_MEDIUM 60000  /* 1000-byte objects */
+static pthread_mutex_t trim_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t trim_cond = PTHREAD_COND_INITIALIZER;
+static int trim_state; /* 1: freed, 2: may end */
+static void *trim_worker(void *arg)
+{
+    (void)arg;
+    static void *small[TRIM_SMALL], *medium[TRIM_MEDIUM];
+    for (int i = 0; i < TRIM_SMALL; i++)
+        memset(small[i] = malloc(64), 1, 64);
+    for (int i = 0; i < TRIM_MEDIUM; i++)
+        memset(medium[i] = malloc(1000), 1, 1000);
+    for (int i = 0; i < TRIM_SMALL; i++)
+        free(small[i]);
+    for (int i = 0; i < TRIM_MEDIUM; i++)
+        free(medium[i]);
+    pthread_mutex_lock(&trim_lock);
+    trim_state = 1;
+    pthread_cond_broadcast(&trim_cond);
+    while (trim_state != 2)
+        pthread_cond_wait(&trim_cond, &trim_lock);
+    pthread_mutex_unlock(&trim_lock);
+    return NULL;
+}
+
+/* 1 if the RSS the worker added (about 120 MiB) mostly leaves within 10 s of its frees. */
+static int idle_trim(long *grew, long *fell, long *ms)
+{
+    long r0 = rss_pages(), peak = r0;
+    pthread_t t;
+    pthread_create(&t, NULL, trim_worker, NULL);
+    pthread_mutex_lock(&trim_lock);
+    while (trim_state != 1)
+        pthread_cond_wait(&trim_cond, &trim_lock);
+    pthread_mutex_unlock(&trim_lock);
+    long r1 = rss_pages();
+    if (r1 > peak)
+        peak = r1;
+    int ok = 0;
+    for (*ms = 0; *ms < 10000 && !ok; *ms += 20) {
+        usleep(20000);
+        ok = peak - rss_pages() > (peak - r0) * 3 / 4;
+    }
+    *grew = (peak - r0) / 256;
+    *fell = (peak - rss_pages()) / 256;
+    pthread_mutex_lock(&trim_lock);
+    trim_state = 2;
+    pthread_cond_broadcast(&trim_cond);
+    pthread_mutex_unlock(&trim_lock);
+    pthread_join(t, NULL);
+    return ok && *grew > 100;
+}
+
 static volatile int stop;
 static void *churn(void *arg)
 {
@@ -49,7 +105,7 @@ static void *producer(void *arg)
     return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     void *p1 = malloc(1);
     size_t u1 = malloc_usable_size(p1);
@@ -131,6 +187,9 @@ int main(void)
     free(big);
     long r2 = rss_pages();
     int released = r1 - r0 > 15000 && r1 - r2 > 15000;
-    printf("usable1=%zu bad=%d released=%d\n", u1, bad, released);
+    long grew = 0, fell = 0, ms = 0;
+    int trimmed = argc > 1 && strcmp(argv[1], "trim") == 0 && idle_trim(&grew, &fell, &ms);
+    printf("usable1=%zu bad=%d released=%d trimmed=%d (an idle thread's frees: RSS grew %ld MiB, "
+           "fell %ld MiB in %ld ms)\n", u1, bad, released, trimmed, grew, fell, ms);
     return bad != 0;
 }

@@ -286,14 +286,14 @@ int main(int argc, char **argv)
         count_fd = cnt[1];
         role_client = 1;
         char *args[] = { argv[0], "cores=2", "node=1", listen1, peers1, NULL };
-        _exit(ebb_hosted_run(5, args));
+        _exit(ebb_run(5, args));
     }
     close(cnt[1]);
     alarm(60);
     usleep(300000); /* node 1's first calls go out before node 0 listens: they wait, queued */
     (void)peers0; /* node 0 is not told where node 1 is: it answers over node 1's connection */
     char *args[] = { argv[0], "cores=2", "cpu=1", "node=0", listen0, NULL };
-    int rc = ebb_hosted_run(5, args);
+    int rc = ebb_run(5, args);
     int st = 0;
     waitpid(pid, &st, 0);
     int n = 0;

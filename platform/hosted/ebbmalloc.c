@@ -5,8 +5,11 @@
 #include "mem/gp.h"
 #include "core/platform.h"
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define API __attribute__((visibility("default")))
@@ -28,6 +31,56 @@ void platform_console_write(const char *s, size_t n)
         return;
 }
 void platform_abort(void) { abort(); }
+
+/* The idle trimmer (gp_trim_idle_all) runs on a thread of its own, every GP_IDLE_PERIOD_MS: an
+ * idle thread never enters the allocator, so it cannot trim itself. The thread starts once the
+ * process has more than TRIM_START_PAGES in use (small programs never get one), from a slow path
+ * of malloc or free; a child of fork() starts its own. */
+#define TRIM_START_PAGES 4096 /* 16 MiB */
+static int trimmer_started;
+
+static void *trimmer(void *arg)
+{
+    (void)arg;
+    struct timespec period = { 0, GP_IDLE_PERIOD_MS * 1000000L };
+    for (;;) {
+        nanosleep(&period, NULL);
+        gp_trim_idle_all();
+    }
+    return NULL;
+}
+
+static void trimmer_forked(void) { trimmer_started = 0; }
+
+__attribute__((noinline)) static void trimmer_start(void)
+{
+    if (mem_pages_used(0) < TRIM_START_PAGES ||
+        __atomic_exchange_n(&trimmer_started, 1, __ATOMIC_RELAXED))
+        return;
+    static int atfork_done;
+    if (!atfork_done) {
+        atfork_done = 1;
+        pthread_atfork(NULL, NULL, trimmer_forked);
+    }
+    /* The program's signals must never be delivered to this thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&a, 64 << 10);
+    pthread_t t;
+    pthread_create(&t, &a, trimmer, NULL);
+    pthread_attr_destroy(&a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static inline void trimmer_check(void)
+{
+    if (__builtin_expect(!__atomic_load_n(&trimmer_started, __ATOMIC_RELAXED), 0))
+        trimmer_start();
+}
 
 /* The first call of a thread: make its rep, then the normal path. Kept out of line so the
  * fast paths below need no stack frame. The fast paths fail on gp_none, so this is only
@@ -53,6 +106,7 @@ API void *malloc(size_t n)
     }
     if (__builtin_expect(g == &gp_none, 0))
         return malloc_first(n);
+    trimmer_check();
     return gp_malloc(g, n);
 }
 
@@ -78,8 +132,21 @@ API void free(void *p)
     }
     if (__builtin_expect(g == &gp_none, 0))
         return free_first(p);
+    trimmer_check();
     if (p)
         gp_free(g, p);
+}
+
+/* glibc's malloc_trim: everything this thread's rep caches, then what idle reps cache, then the
+ * free memory, back to the system. Returns 1 (memory may have been released). */
+API int malloc_trim(size_t pad)
+{
+    (void)pad;
+    gp_trim(self());
+    gp_trim_idle_all();
+    gp_trim_idle_all(); /* the second look trims what the first found idle */
+    mem_pages_release(0, 0);
+    return 1;
 }
 
 API void *calloc(size_t nmemb, size_t size) { return gp_calloc(self(), nmemb, size); }

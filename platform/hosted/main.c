@@ -173,17 +173,6 @@ int ebb_fd_unwatch(int fd)
     return epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 }
 
-/* Weak so that a program with its own main() that never starts the runtime needs none. */
-extern void app_main(void) __attribute__((weak));
-
-static void start_app(void *arg)
-{
-    (void)arg;
-    if (!app_main)
-        ebb_panic("hosted: the program defines no app_main()");
-    app_main();
-}
-
 /* cpu=K: core c runs on CPU K+c, so that node processes sharing a machine need not share CPUs. */
 static unsigned first_cpu;
 
@@ -196,27 +185,24 @@ static void *core_main(void *arg)
     CPU_ZERO(&set);
     CPU_SET((first_cpu + core) % (unsigned)(ncpu > 0 ? ncpu : 1), &set);
     pthread_setaffinity_np(pthread_self(), sizeof set, &set); /* best effort: may be restricted */
-    if (core == 0)
-        ebb_spawn(start_app, NULL);
-    ebb_context_run_loop();
-    ebb_event_core_cleanup();
-    ebb_context_core_cleanup();
+    if (core != 0)
+        ebb_core_run(core);
     return NULL;
 }
 
-int ebb_hosted_run(int argc, char **argv)
+unsigned platform_cpus(void)
 {
-    char err[256];
-    if (ebb_config_parse(argc - 1, argv + 1, err, sizeof err) < 0) {
-        fprintf(stderr, "%s: %s\n", argv[0], err);
-        return 2;
-    }
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    ncores = (unsigned)ebb_config_int("cores", ncpu > 0 ? ncpu : 1, 1, EBB_MAX_CORES);
-    unsigned numa = (unsigned)ebb_config_int("numa", 1, 1, ncores);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > EBB_MAX_CORES ? EBB_MAX_CORES : (unsigned)n;
+}
+
+/* More cores than CPUs is allowed: threads share them (tests run 4 cores on 2 CPUs). */
+unsigned platform_cores_max(void) { return EBB_MAX_CORES; }
+
+int platform_cores_start(unsigned n)
+{
+    ncores = n;
     first_cpu = (unsigned)ebb_config_int("cpu", 0, 0, 4095);
-    ebb_topology_set(ncores, numa);
-    ebb_set_node((unsigned)ebb_config_int("node", 0, 0, EBB_MAX_NODES - 1));
     for (unsigned c = 0; c < ncores; c++) {
         struct hcore *h = &hc[c];
         h->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -225,32 +211,31 @@ int ebb_hosted_run(int argc, char **argv)
         struct epoll_event ev = { .events = EPOLLIN, .data.fd = h->wakefd };
         if (h->epfd < 0 || h->wakefd < 0 || !h->watches ||
             epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->wakefd, &ev) < 0) {
-            fprintf(stderr, "%s: cannot set up core %u: %s\n", argv[0], c, strerror(errno));
-            return 1;
+            fprintf(stderr, "hosted: cannot set up core %u: %s\n", c, strerror(errno));
+            return -1;
         }
     }
-    /* Core 0 runs on the calling thread, so a debugger or a signal sees the program's main. */
+    core_main((void *)0); /* pins the calling thread as core 0 */
     for (unsigned c = 1; c < ncores; c++) {
         int e = pthread_create(&hc[c].thread, NULL, core_main, (void *)(uintptr_t)c);
         if (e) {
-            fprintf(stderr, "%s: cannot start core %u: %s\n", argv[0], c, strerror(e));
-            return 1;
+            fprintf(stderr, "hosted: cannot start core %u: %s\n", c, strerror(e));
+            return -1;
         }
     }
-    core_main((void *)0);
-    for (unsigned c = 1; c < ncores; c++)
+    return 0;
+}
+
+void platform_cores_join(unsigned n)
+{
+    for (unsigned c = 1; c < n; c++)
         pthread_join(hc[c].thread, NULL);
-    for (unsigned c = 0; c < ncores; c++) {
+    for (unsigned c = 0; c < n; c++) {
         close(hc[c].epfd);
         close(hc[c].wakefd);
         free(hc[c].watches);
     }
-    return ebb_exit_code();
 }
-
-int ebb_run(int argc, char **argv) { return ebb_hosted_run(argc, argv); }
-
-__attribute__((weak)) int main(int argc, char **argv) { return ebb_hosted_run(argc, argv); }
 
 void platform_halt(int code)
 {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include "core/ebb.h"
 #if __has_include("mem/page.h")
+#include "mem/gp.h"
 #include "mem/page.h"
 #define HAVE_MEM 1
 #endif
@@ -376,6 +377,21 @@ int mem_platform_grow(unsigned node, size_t bytes)
     }
     spin_unlock(&free_lock);
     return got ? 0 : -1;
+}
+
+/* RAM is the machine's own: nothing to give back to. */
+void mem_platform_release(void *p, size_t len) { (void)p, (void)len; }
+
+/* One general-purpose allocator rep per core. */
+struct gp *gp_self(void)
+{
+    static struct gp *core_gp[EBB_MAX_CORES];
+    unsigned c = ebb_core();
+    if (c >= EBB_MAX_CORES)
+        c = 0;
+    if (!core_gp[c] && !(core_gp[c] = gp_acquire(ebb_numa_node_of(c))))
+        mem_fatal("mem: no memory for core %u's allocator", c);
+    return core_gp[c];
 }
 #endif
 

@@ -82,46 +82,17 @@ void native_machine_exit(int code)
         __asm__ volatile("cli; hlt");
 }
 
-extern void app_main(void) __attribute__((weak)); /* a program with its own main() may have none */
+unsigned platform_cpus(void) { return native_ncpus; }
+unsigned platform_cores_max(void) { return native_ncpus; }
 
-static void start_app(void *arg)
+int platform_cores_start(unsigned n)
 {
-    (void)arg;
-    if (!app_main)
-        ebb_panic("native: the program defines no app_main()");
-    app_main();
-}
-
-/* One core's share of the runtime: its loop until ebb_exit(). */
-void native_core_run(unsigned core)
-{
-    if (core == 0)
-        ebb_spawn(start_app, NULL);
-    ebb_context_run_loop();
-    ebb_event_core_cleanup();
-    ebb_context_core_cleanup();
-}
-
-int ebb_native_run(int argc, char **argv)
-{
-    char err[256];
-    if (ebb_config_parse(argc - 1, argv + 1, err, sizeof err) < 0) {
-        fprintf(stderr, "%s: %s\n", argv[0], err);
-        return 2;
-    }
-    ncores = (unsigned)ebb_config_int("cores", native_ncpus, 1, native_ncpus);
-    unsigned numa = (unsigned)ebb_config_int("numa", 1, 1, ncores);
-    ebb_topology_set(ncores, numa);
-    ebb_set_node((unsigned)ebb_config_int("node", 0, 0, EBB_MAX_NODES - 1));
+    ncores = n;
     smp_release();
-    native_core_run(0);
-    smp_wait_done(ncores);
-    return ebb_exit_code();
+    return 0;
 }
 
-int ebb_run(int argc, char **argv) { return ebb_native_run(argc, argv); }
-
-__attribute__((weak)) int main(int argc, char **argv) { return ebb_native_run(argc, argv); }
+void platform_cores_join(unsigned n) { smp_wait_done(n); }
 
 /* The command line "kernel-path key=value ...", split in place into argv. */
 static int split_cmdline(char *s, char **argv, int max)
@@ -177,6 +148,7 @@ void native_kmain(uint32_t magic, uint64_t mbi)
         (*f)();
     ncores = native_ncpus;
     native_main_tsc = rdtsc();
+    extern int main(int argc, char **argv); /* core/start.c's, unless the program has its own */
     native_machine_exit(main(argc, argv_buf));
 }
 

@@ -3,6 +3,7 @@
  * 10 ms after INIT only on CPUs older than family 6 (Intel) / 0xF (AMD), where the spec's wait
  * matters, 10 us (old: 200 us) between the STARTUP IPIs, and the second one only if needed. */
 #include <string.h>
+#include "core/platform.h"
 #include "native.h"
 
 #define TRAMP 0x8000
@@ -13,7 +14,6 @@ extern uint64_t native_tramp_cr3, native_tramp_stack;
 static volatile unsigned ap_started;   /* core index of the last AP that checked in */
 static volatile int released;
 static volatile int ap_done[MAX_CPUS];
-void native_core_run(unsigned core);   /* platform.c */
 
 static bool legacy_cpu(void)
 {
@@ -81,7 +81,7 @@ void native_ap_main(void)
         __asm__ volatile("sti; hlt; cli" ::: "memory");
         vm_tlb_sync();
     }
-    native_core_run(core);
+    ebb_core_run(core);
     __atomic_store_n(&ap_done[core], 1, __ATOMIC_RELEASE);
     for (;;) {
         __asm__ volatile("sti; hlt; cli" ::: "memory");

@@ -144,5 +144,5 @@ int main(int argc, char **argv)
     }
     remote = !strcmp(argv[1], "remote");
     char *args[] = { argv[0], "cores=2", NULL };
-    return ebb_hosted_run(2, args);
+    return ebb_run(2, args);
 }

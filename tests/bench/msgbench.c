@@ -288,7 +288,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "cost") || !strcmp(argv[1], "cost_stub")) {
         role = argv[1][4] ? 3 : 2;
         char *args[] = { argv[0], "cores=1", NULL };
-        return ebb_hosted_run(2, args);
+        return ebb_run(2, args);
     }
     size = argc > 3 ? (size_t)atol(argv[3]) : 64;
     int lfd = -1;
@@ -311,11 +311,11 @@ int main(int argc, char **argv)
     if (server == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         char *args[] = { argv[0], "cores=1", "cpu=1", "node=0", l0, p0, NULL };
-        _exit(ebb_hosted_run(6, args));
+        _exit(ebb_run(6, args));
     }
     role = 1;
     char *args[] = { argv[0], "cores=1", "node=1", l1, p1, NULL };
-    int rc = ebb_hosted_run(5, args);
+    int rc = ebb_run(5, args);
     kill(server, SIGTERM);
     kill(echo, SIGTERM);
     waitpid(server, NULL, 0);

@@ -14,5 +14,5 @@ int main(int argc, char **argv)
     uint64_t boot = ebb_native_boot_tsc(), m = ebb_native_main_tsc();
     printf("boot-probe firmware_ms=%.3f kernel_to_main_ms=%.3f tsc_mhz=%.1f\n", (double)boot / hz * 1e3,
            (double)(m - boot) / hz * 1e3, hz / 1e6);
-    return ebb_native_run(argc, argv);
+    return ebb_run(argc, argv);
 }

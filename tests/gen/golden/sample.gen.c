@@ -2,101 +2,54 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include "sample.gen.h"
-#include "core/iobuf.h"
 #include "core/messenger.h"
 
 /* ---- struct sample: client stubs ---- */
 
 ebb_future_t sample_later_at(unsigned ebb_node_, ebb_id_t ebb_id_, uint64_t delay_ns)
 {
-    size_t ebb_n_ = 0 + sizeof(uint64_t);
-    if (ebb_n_ > EBB_MSG_MAX)
-        return ebb_future_failed(EMSGSIZE);
-    struct iobuf *ebb_b_ = ebb_msg_alloc(ebb_n_);
-    if (!ebb_b_)
-        return ebb_future_failed(ENOMEM);
-    uint8_t *ebb_p_ = iobuf_append(ebb_b_, ebb_n_), *ebb_q_ = ebb_p_;
-    memset(ebb_p_, 0, ebb_n_);
-    memcpy(ebb_q_, &delay_ns, sizeof delay_ns);
-    ebb_q_ += sizeof delay_ns;
-    (void)ebb_q_;
-    return ebb_messenger_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_LATER, ebb_b_, NULL, NULL);
+    struct ebb_writer ebb_w_;
+    ebb_msg_writer(&ebb_w_);
+    ebb_put(&ebb_w_, &delay_ns, sizeof delay_ns);
+    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_LATER, &ebb_w_, NULL, NULL);
 }
 
 ebb_future_t sample_add_at(unsigned ebb_node_, ebb_id_t ebb_id_, uint64_t a, int8_t b, _Bool neg)
 {
-    size_t ebb_n_ = 0 + sizeof(uint64_t) + sizeof(int8_t) + 1;
-    if (ebb_n_ > EBB_MSG_MAX)
-        return ebb_future_failed(EMSGSIZE);
-    struct iobuf *ebb_b_ = ebb_msg_alloc(ebb_n_);
-    if (!ebb_b_)
-        return ebb_future_failed(ENOMEM);
-    uint8_t *ebb_p_ = iobuf_append(ebb_b_, ebb_n_), *ebb_q_ = ebb_p_;
-    memset(ebb_p_, 0, ebb_n_);
-    memcpy(ebb_q_, &a, sizeof a);
-    ebb_q_ += sizeof a;
-    memcpy(ebb_q_, &b, sizeof b);
-    ebb_q_ += sizeof b;
-    *ebb_q_++ = neg ? 1 : 0;
-    (void)ebb_q_;
-    return ebb_messenger_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_ADD, ebb_b_, NULL, NULL);
+    struct ebb_writer ebb_w_;
+    ebb_msg_writer(&ebb_w_);
+    ebb_put(&ebb_w_, &a, sizeof a);
+    ebb_put(&ebb_w_, &b, sizeof b);
+    ebb_put_u8(&ebb_w_, neg);
+    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_ADD, &ebb_w_, NULL, NULL);
 }
 
 ebb_future_t sample_put_at(unsigned ebb_node_, ebb_id_t ebb_id_, const void *key, size_t klen, const uint32_t *vals, uint16_t nvals)
 {
-    if (!ebb_msg_count_ok((int64_t)(klen), 1, EBB_MSG_MAX))
-        return ebb_future_failed(EMSGSIZE);
-    if (!ebb_msg_count_ok((int64_t)(nvals), sizeof(const uint32_t), EBB_MSG_MAX))
-        return ebb_future_failed(EMSGSIZE);
-    size_t ebb_n_ = 0 + sizeof(size_t) + sizeof(uint16_t);
-    ebb_n_ = EBB_MSG_ALIGN(ebb_n_) + (size_t)(klen) * 1;
-    ebb_n_ = EBB_MSG_ALIGN(ebb_n_) + (size_t)(nvals) * sizeof(const uint32_t);
-    if (ebb_n_ > EBB_MSG_MAX)
-        return ebb_future_failed(EMSGSIZE);
-    struct iobuf *ebb_b_ = ebb_msg_alloc(ebb_n_);
-    if (!ebb_b_)
-        return ebb_future_failed(ENOMEM);
-    uint8_t *ebb_p_ = iobuf_append(ebb_b_, ebb_n_), *ebb_q_ = ebb_p_;
-    memset(ebb_p_, 0, ebb_n_);
-    memcpy(ebb_q_, &klen, sizeof klen);
-    ebb_q_ += sizeof klen;
-    memcpy(ebb_q_, &nvals, sizeof nvals);
-    ebb_q_ += sizeof nvals;
-    ebb_q_ = ebb_p_ + EBB_MSG_ALIGN((size_t)(ebb_q_ - ebb_p_));
-    ebb_msg_copy(ebb_q_, key, (size_t)(klen) * 1);
-    ebb_q_ += (size_t)(klen) * 1;
-    ebb_q_ = ebb_p_ + EBB_MSG_ALIGN((size_t)(ebb_q_ - ebb_p_));
-    ebb_msg_copy(ebb_q_, vals, (size_t)(nvals) * sizeof(const uint32_t));
-    ebb_q_ += (size_t)(nvals) * sizeof(const uint32_t);
-    (void)ebb_q_;
-    return ebb_messenger_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_PUT, ebb_b_, NULL, NULL);
+    struct ebb_writer ebb_w_;
+    ebb_msg_writer(&ebb_w_);
+    ebb_put(&ebb_w_, &klen, sizeof klen);
+    ebb_put(&ebb_w_, &nvals, sizeof nvals);
+    ebb_msg_put_buf(&ebb_w_, key, (uint64_t)(klen), 1);
+    ebb_msg_put_buf(&ebb_w_, vals, (uint64_t)(nvals), sizeof(const uint32_t));
+    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_PUT, &ebb_w_, NULL, NULL);
 }
 
 struct sample_get_outs_ {
-    void *buf;
-    size_t buf_n;
+    uint8_t *buf;
+    uint64_t ebb_n_buf;
 };
 
-static int sample_get_unpack_(void *ebb_arg_, int ebb_err_, const uint8_t *ebb_p_, size_t ebb_n_, uint64_t *ebb_v_)
+static int sample_get_unpack_(void *ebb_arg_, int ebb_err_, const uint8_t *ebb_p_, size_t ebb_n_,
+                         uint64_t *ebb_v_)
 {
     struct sample_get_outs_ *ebb_o_ = ebb_arg_;
+    struct ebb_reader ebb_r_;
+    ebb_msg_reply_begin(&ebb_r_, ebb_p_, ebb_n_, ebb_v_);
     if (!ebb_err_) {
-        size_t ebb_off_ = 8;
-        if (ebb_n_ < 8)
-            ebb_err_ = EBADMSG;
-        else
-            memcpy(ebb_v_, ebb_p_, 8);
-        ebb_off_ = EBB_MSG_ALIGN(ebb_off_);
-        if (!ebb_err_ && !ebb_msg_need(ebb_n_, ebb_off_, ebb_o_->buf_n))
-            ebb_err_ = EBADMSG;
-        if (!ebb_err_) {
-            ebb_msg_copy(ebb_o_->buf, ebb_p_ + ebb_off_, ebb_o_->buf_n);
-            ebb_off_ += ebb_o_->buf_n;
-        }
-        if (!ebb_err_ && ebb_off_ != ebb_n_)
-            ebb_err_ = EBADMSG;
+        ebb_msg_get_out(&ebb_r_, ebb_o_->buf, ebb_o_->ebb_n_buf, sizeof(uint8_t));
+        ebb_err_ = ebb_reader_done(&ebb_r_) ? 0 : EBADMSG;
     }
     free(ebb_o_);
     return ebb_err_;
@@ -104,64 +57,31 @@ static int sample_get_unpack_(void *ebb_arg_, int ebb_err_, const uint8_t *ebb_p
 
 ebb_future_t sample_get_at(unsigned ebb_node_, ebb_id_t ebb_id_, const char *name, uint8_t *buf, size_t cap)
 {
-    size_t ebb_s_name = strlen(name) + 1;
-    if (ebb_s_name > EBB_MSG_MAX)
-        return ebb_future_failed(EMSGSIZE);
-    if (!ebb_msg_count_ok((int64_t)(cap), sizeof(uint8_t), EBB_MSG_MAX))
-        return ebb_future_failed(EMSGSIZE);
-    size_t ebb_n_ = 0 + sizeof(size_t);
-    ebb_n_ = EBB_MSG_ALIGN(ebb_n_) + 4 + ebb_s_name;
-    if (ebb_n_ > EBB_MSG_MAX)
-        return ebb_future_failed(EMSGSIZE);
-    size_t ebb_rn_ = 8;
-    ebb_rn_ = EBB_MSG_ALIGN(ebb_rn_) + (size_t)(cap) * sizeof(uint8_t);
-    if (ebb_rn_ > EBB_MSG_MAX) /* the reply could not carry the output buffers */
-        return ebb_future_failed(EMSGSIZE);
-    struct iobuf *ebb_b_ = ebb_msg_alloc(ebb_n_);
-    if (!ebb_b_)
-        return ebb_future_failed(ENOMEM);
-    uint8_t *ebb_p_ = iobuf_append(ebb_b_, ebb_n_), *ebb_q_ = ebb_p_;
-    memset(ebb_p_, 0, ebb_n_);
-    memcpy(ebb_q_, &cap, sizeof cap);
-    ebb_q_ += sizeof cap;
-    ebb_q_ = ebb_p_ + EBB_MSG_ALIGN((size_t)(ebb_q_ - ebb_p_));
-    ebb_msg_put_u32(ebb_q_, (uint32_t)ebb_s_name);
-    memcpy(ebb_q_ + 4, name, ebb_s_name);
-    ebb_q_ += 4 + ebb_s_name;
-    (void)ebb_q_;
+    struct ebb_writer ebb_w_;
+    ebb_msg_writer(&ebb_w_);
+    ebb_put(&ebb_w_, &cap, sizeof cap);
+    ebb_msg_put_str(&ebb_w_, name);
     struct sample_get_outs_ *ebb_o_ = malloc(sizeof *ebb_o_);
-    if (!ebb_o_) {
-        iobuf_free(ebb_b_);
-        return ebb_future_failed(ENOMEM);
-    }
-    ebb_o_->buf = buf;
-    ebb_o_->buf_n = (size_t)(cap) * sizeof(uint8_t);
-    return ebb_messenger_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_GET, ebb_b_, sample_get_unpack_, ebb_o_);
+    if (ebb_o_)
+        *ebb_o_ = (struct sample_get_outs_){ buf, (uint64_t)(cap) };
+    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_GET, &ebb_w_,
+                        sample_get_unpack_, ebb_o_);
 }
 
 struct sample_scale_outs_ {
-    void *v;
-    size_t v_n;
+    int64_t *v;
+    uint64_t ebb_n_v;
 };
 
-static int sample_scale_unpack_(void *ebb_arg_, int ebb_err_, const uint8_t *ebb_p_, size_t ebb_n_, uint64_t *ebb_v_)
+static int sample_scale_unpack_(void *ebb_arg_, int ebb_err_, const uint8_t *ebb_p_, size_t ebb_n_,
+                         uint64_t *ebb_v_)
 {
     struct sample_scale_outs_ *ebb_o_ = ebb_arg_;
+    struct ebb_reader ebb_r_;
+    ebb_msg_reply_begin(&ebb_r_, ebb_p_, ebb_n_, ebb_v_);
     if (!ebb_err_) {
-        size_t ebb_off_ = 8;
-        if (ebb_n_ < 8)
-            ebb_err_ = EBADMSG;
-        else
-            memcpy(ebb_v_, ebb_p_, 8);
-        ebb_off_ = EBB_MSG_ALIGN(ebb_off_);
-        if (!ebb_err_ && !ebb_msg_need(ebb_n_, ebb_off_, ebb_o_->v_n))
-            ebb_err_ = EBADMSG;
-        if (!ebb_err_) {
-            ebb_msg_copy(ebb_o_->v, ebb_p_ + ebb_off_, ebb_o_->v_n);
-            ebb_off_ += ebb_o_->v_n;
-        }
-        if (!ebb_err_ && ebb_off_ != ebb_n_)
-            ebb_err_ = EBADMSG;
+        ebb_msg_get_out(&ebb_r_, ebb_o_->v, ebb_o_->ebb_n_v, sizeof(int64_t));
+        ebb_err_ = ebb_reader_done(&ebb_r_) ? 0 : EBADMSG;
     }
     free(ebb_o_);
     return ebb_err_;
@@ -169,288 +89,123 @@ static int sample_scale_unpack_(void *ebb_arg_, int ebb_err_, const uint8_t *ebb
 
 ebb_future_t sample_scale_at(unsigned ebb_node_, ebb_id_t ebb_id_, int64_t *v, unsigned int n, struct point p, enum color c)
 {
-    if (!ebb_msg_count_ok((int64_t)(n), sizeof(int64_t), EBB_MSG_MAX))
-        return ebb_future_failed(EMSGSIZE);
-    size_t ebb_n_ = 0 + sizeof(unsigned int) + sizeof(struct point) + sizeof(enum color);
-    ebb_n_ = EBB_MSG_ALIGN(ebb_n_) + (size_t)(n) * sizeof(int64_t);
-    if (ebb_n_ > EBB_MSG_MAX)
-        return ebb_future_failed(EMSGSIZE);
-    size_t ebb_rn_ = 8;
-    ebb_rn_ = EBB_MSG_ALIGN(ebb_rn_) + (size_t)(n) * sizeof(int64_t);
-    if (ebb_rn_ > EBB_MSG_MAX) /* the reply could not carry the output buffers */
-        return ebb_future_failed(EMSGSIZE);
-    struct iobuf *ebb_b_ = ebb_msg_alloc(ebb_n_);
-    if (!ebb_b_)
-        return ebb_future_failed(ENOMEM);
-    uint8_t *ebb_p_ = iobuf_append(ebb_b_, ebb_n_), *ebb_q_ = ebb_p_;
-    memset(ebb_p_, 0, ebb_n_);
-    memcpy(ebb_q_, &n, sizeof n);
-    ebb_q_ += sizeof n;
-    memcpy(ebb_q_, &p, sizeof p);
-    ebb_q_ += sizeof p;
-    memcpy(ebb_q_, &c, sizeof c);
-    ebb_q_ += sizeof c;
-    ebb_q_ = ebb_p_ + EBB_MSG_ALIGN((size_t)(ebb_q_ - ebb_p_));
-    ebb_msg_copy(ebb_q_, v, (size_t)(n) * sizeof(int64_t));
-    ebb_q_ += (size_t)(n) * sizeof(int64_t);
-    (void)ebb_q_;
+    struct ebb_writer ebb_w_;
+    ebb_msg_writer(&ebb_w_);
+    ebb_put(&ebb_w_, &n, sizeof n);
+    ebb_put(&ebb_w_, &p, sizeof p);
+    ebb_put(&ebb_w_, &c, sizeof c);
+    ebb_msg_put_buf(&ebb_w_, v, (uint64_t)(n), sizeof(int64_t));
     struct sample_scale_outs_ *ebb_o_ = malloc(sizeof *ebb_o_);
-    if (!ebb_o_) {
-        iobuf_free(ebb_b_);
-        return ebb_future_failed(ENOMEM);
-    }
-    ebb_o_->v = v;
-    ebb_o_->v_n = (size_t)(n) * sizeof(int64_t);
-    return ebb_messenger_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_SCALE, ebb_b_, sample_scale_unpack_, ebb_o_);
+    if (ebb_o_)
+        *ebb_o_ = (struct sample_scale_outs_){ v, (uint64_t)(n) };
+    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_SCALE, &ebb_w_,
+                        sample_scale_unpack_, ebb_o_);
 }
 
 ebb_future_t sample_ping_at(unsigned ebb_node_, ebb_id_t ebb_id_)
 {
-    size_t ebb_n_ = 0;
-    if (ebb_n_ > EBB_MSG_MAX)
-        return ebb_future_failed(EMSGSIZE);
-    struct iobuf *ebb_b_ = ebb_msg_alloc(ebb_n_);
-    if (!ebb_b_)
-        return ebb_future_failed(ENOMEM);
-    uint8_t *ebb_p_ = iobuf_append(ebb_b_, ebb_n_), *ebb_q_ = ebb_p_;
-    memset(ebb_p_, 0, ebb_n_);
-    (void)ebb_q_;
-    return ebb_messenger_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_PING, ebb_b_, NULL, NULL);
+    struct ebb_writer ebb_w_;
+    ebb_msg_writer(&ebb_w_);
+    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_PING, &ebb_w_, NULL, NULL);
 }
 
 /* ---- struct sample: server ---- */
 
-static int sample_later_serve_(ebb_id_t ebb_id_, uint8_t *ebb_a_, size_t ebb_n_, struct iobuf **ebb_reply_)
+static int sample_later_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
 {
-    size_t ebb_off_ = 0;
-    (void)ebb_a_;
-    if (!ebb_msg_need(ebb_n_, 0, 0 + sizeof(uint64_t)))
-        return -EBADMSG;
     uint64_t delay_ns;
-    memcpy(&delay_ns, ebb_a_ + ebb_off_, sizeof delay_ns);
-    ebb_off_ += sizeof delay_ns;
-    if (ebb_off_ != ebb_n_)
+    ebb_get(ebb_a_, &delay_ns, sizeof delay_ns);
+    if (!ebb_msg_args_ok(ebb_a_, ebb_r_))
         return -EBADMSG;
-    size_t ebb_rn_ = 8;
-    if (ebb_rn_ > EBB_MSG_MAX)
-        return -EBADMSG;
-    struct iobuf *ebb_r_ = ebb_msg_alloc(ebb_rn_);
-    if (!ebb_r_)
-        return -ENOMEM;
-    uint8_t *ebb_q_ = iobuf_append(ebb_r_, ebb_rn_);
-    memset(ebb_q_, 0, ebb_rn_);
     void *ebb_rep_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
-    uint64_t ebb_v_ = 0;
-    /* Served asynchronously: this event waits (the Messenger serves each call as its own event). */
-    int ebb_e_ = ebb_future_block(EBB_OPS(ebb_rep_, struct sample)->later(ebb_rep_, delay_ns), &ebb_v_);
-    if (ebb_e_) {
-        iobuf_free(ebb_r_);
-        return -ebb_e_;
-    }
-    memcpy(ebb_q_, &ebb_v_, 8);
-    *ebb_reply_ = ebb_r_;
-    return 0;
+    const struct sample *ebb_ops_ = EBB_OPS(ebb_rep_, struct sample);
+    return ebb_msg_result_future(ebb_r_, ebb_ops_->later(ebb_rep_, delay_ns));
 }
 
-static int sample_add_serve_(ebb_id_t ebb_id_, uint8_t *ebb_a_, size_t ebb_n_, struct iobuf **ebb_reply_)
+static int sample_add_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
 {
-    size_t ebb_off_ = 0;
-    (void)ebb_a_;
-    if (!ebb_msg_need(ebb_n_, 0, 0 + sizeof(uint64_t) + sizeof(int8_t) + 1))
-        return -EBADMSG;
     uint64_t a;
-    memcpy(&a, ebb_a_ + ebb_off_, sizeof a);
-    ebb_off_ += sizeof a;
+    ebb_get(ebb_a_, &a, sizeof a);
     int8_t b;
-    memcpy(&b, ebb_a_ + ebb_off_, sizeof b);
-    ebb_off_ += sizeof b;
-    _Bool neg = ebb_a_[ebb_off_++] != 0;
-    if (ebb_off_ != ebb_n_)
+    ebb_get(ebb_a_, &b, sizeof b);
+    _Bool neg = ebb_get_u8(ebb_a_) != 0;
+    if (!ebb_msg_args_ok(ebb_a_, ebb_r_))
         return -EBADMSG;
-    size_t ebb_rn_ = 8;
-    if (ebb_rn_ > EBB_MSG_MAX)
-        return -EBADMSG;
-    struct iobuf *ebb_r_ = ebb_msg_alloc(ebb_rn_);
-    if (!ebb_r_)
-        return -ENOMEM;
-    uint8_t *ebb_q_ = iobuf_append(ebb_r_, ebb_rn_);
-    memset(ebb_q_, 0, ebb_rn_);
     void *ebb_rep_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
-    uint64_t ebb_v_ = (uint64_t)EBB_OPS(ebb_rep_, struct sample)->add(ebb_rep_, a, b, neg);
-    memcpy(ebb_q_, &ebb_v_, 8);
-    *ebb_reply_ = ebb_r_;
-    return 0;
+    const struct sample *ebb_ops_ = EBB_OPS(ebb_rep_, struct sample);
+    return ebb_msg_result(ebb_r_, (uint64_t)ebb_ops_->add(ebb_rep_, a, b, neg));
 }
 
-static int sample_put_serve_(ebb_id_t ebb_id_, uint8_t *ebb_a_, size_t ebb_n_, struct iobuf **ebb_reply_)
+static int sample_put_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
 {
-    size_t ebb_off_ = 0;
-    (void)ebb_a_;
-    if (!ebb_msg_need(ebb_n_, 0, 0 + sizeof(size_t) + sizeof(uint16_t)))
-        return -EBADMSG;
     size_t klen;
-    memcpy(&klen, ebb_a_ + ebb_off_, sizeof klen);
-    ebb_off_ += sizeof klen;
+    ebb_get(ebb_a_, &klen, sizeof klen);
     uint16_t nvals;
-    memcpy(&nvals, ebb_a_ + ebb_off_, sizeof nvals);
-    ebb_off_ += sizeof nvals;
-    ebb_off_ = EBB_MSG_ALIGN(ebb_off_);
-    if (ebb_off_ > ebb_n_ || !ebb_msg_count_ok((int64_t)(klen), 1, ebb_n_ - ebb_off_))
+    ebb_get(ebb_a_, &nvals, sizeof nvals);
+    const void *key = ebb_msg_get_buf(ebb_a_, (uint64_t)(klen), 1);
+    const uint32_t *vals = ebb_msg_get_buf(ebb_a_, (uint64_t)(nvals), sizeof(const uint32_t));
+    if (!ebb_msg_args_ok(ebb_a_, ebb_r_))
         return -EBADMSG;
-    const void *key = (const void *)(void *)(ebb_a_ + ebb_off_);
-    ebb_off_ += (size_t)(klen) * 1;
-    ebb_off_ = EBB_MSG_ALIGN(ebb_off_);
-    if (ebb_off_ > ebb_n_ || !ebb_msg_count_ok((int64_t)(nvals), sizeof(const uint32_t), ebb_n_ - ebb_off_))
-        return -EBADMSG;
-    const uint32_t *vals = (const uint32_t *)(void *)(ebb_a_ + ebb_off_);
-    ebb_off_ += (size_t)(nvals) * sizeof(const uint32_t);
-    if (ebb_off_ != ebb_n_)
-        return -EBADMSG;
-    size_t ebb_rn_ = 8;
-    if (ebb_rn_ > EBB_MSG_MAX)
-        return -EBADMSG;
-    struct iobuf *ebb_r_ = ebb_msg_alloc(ebb_rn_);
-    if (!ebb_r_)
-        return -ENOMEM;
-    uint8_t *ebb_q_ = iobuf_append(ebb_r_, ebb_rn_);
-    memset(ebb_q_, 0, ebb_rn_);
     void *ebb_rep_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
-    uint64_t ebb_v_ = (uint64_t)EBB_OPS(ebb_rep_, struct sample)->put(ebb_rep_, key, klen, vals, nvals);
-    memcpy(ebb_q_, &ebb_v_, 8);
-    *ebb_reply_ = ebb_r_;
-    return 0;
+    const struct sample *ebb_ops_ = EBB_OPS(ebb_rep_, struct sample);
+    return ebb_msg_result(ebb_r_, (uint64_t)ebb_ops_->put(ebb_rep_, key, klen, vals, nvals));
 }
 
-static int sample_get_serve_(ebb_id_t ebb_id_, uint8_t *ebb_a_, size_t ebb_n_, struct iobuf **ebb_reply_)
+static int sample_get_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
 {
-    size_t ebb_off_ = 0;
-    (void)ebb_a_;
-    if (!ebb_msg_need(ebb_n_, 0, 0 + sizeof(size_t)))
-        return -EBADMSG;
     size_t cap;
-    memcpy(&cap, ebb_a_ + ebb_off_, sizeof cap);
-    ebb_off_ += sizeof cap;
-    ebb_off_ = EBB_MSG_ALIGN(ebb_off_);
-    if (!ebb_msg_need(ebb_n_, ebb_off_, 4))
+    ebb_get(ebb_a_, &cap, sizeof cap);
+    const char *name = ebb_msg_get_str(ebb_a_);
+    size_t ebb_o_buf = ebb_msg_put_out(ebb_r_, (uint64_t)(cap), sizeof(uint8_t));
+    if (!ebb_msg_args_ok(ebb_a_, ebb_r_))
         return -EBADMSG;
-    uint32_t ebb_s_name = ebb_msg_get_u32(ebb_a_ + ebb_off_);
-    ebb_off_ += 4;
-    if (ebb_s_name == 0 || !ebb_msg_need(ebb_n_, ebb_off_, ebb_s_name) || ebb_a_[ebb_off_ + ebb_s_name - 1] != 0)
-        return -EBADMSG;
-    const char *name = (const char *)(ebb_a_ + ebb_off_);
-    ebb_off_ += ebb_s_name;
-    if (ebb_off_ != ebb_n_)
-        return -EBADMSG;
-    size_t ebb_rn_ = 8;
-    if (!ebb_msg_count_ok((int64_t)(cap), sizeof(uint8_t), EBB_MSG_MAX))
-        return -EBADMSG;
-    ebb_rn_ = EBB_MSG_ALIGN(ebb_rn_) + (size_t)(cap) * sizeof(uint8_t);
-    if (ebb_rn_ > EBB_MSG_MAX)
-        return -EBADMSG;
-    struct iobuf *ebb_r_ = ebb_msg_alloc(ebb_rn_);
-    if (!ebb_r_)
-        return -ENOMEM;
-    uint8_t *ebb_q_ = iobuf_append(ebb_r_, ebb_rn_);
-    memset(ebb_q_, 0, ebb_rn_);
-    size_t ebb_roff_ = 8;
-    ebb_roff_ = EBB_MSG_ALIGN(ebb_roff_);
-    uint8_t *buf = (uint8_t *)(void *)(ebb_q_ + ebb_roff_);
-    ebb_roff_ += (size_t)(cap) * sizeof(uint8_t);
+    uint8_t *buf = ebb_msg_at(ebb_r_, ebb_o_buf);
     void *ebb_rep_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
-    uint64_t ebb_v_ = (uint64_t)EBB_OPS(ebb_rep_, struct sample)->get(ebb_rep_, name, buf, cap);
-    memcpy(ebb_q_, &ebb_v_, 8);
-    *ebb_reply_ = ebb_r_;
-    return 0;
+    const struct sample *ebb_ops_ = EBB_OPS(ebb_rep_, struct sample);
+    return ebb_msg_result(ebb_r_, (uint64_t)ebb_ops_->get(ebb_rep_, name, buf, cap));
 }
 
-static int sample_scale_serve_(ebb_id_t ebb_id_, uint8_t *ebb_a_, size_t ebb_n_, struct iobuf **ebb_reply_)
+static int sample_scale_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
 {
-    size_t ebb_off_ = 0;
-    (void)ebb_a_;
-    if (!ebb_msg_need(ebb_n_, 0, 0 + sizeof(unsigned int) + sizeof(struct point) + sizeof(enum color)))
-        return -EBADMSG;
     unsigned int n;
-    memcpy(&n, ebb_a_ + ebb_off_, sizeof n);
-    ebb_off_ += sizeof n;
+    ebb_get(ebb_a_, &n, sizeof n);
     struct point p;
-    memcpy(&p, ebb_a_ + ebb_off_, sizeof p);
-    ebb_off_ += sizeof p;
+    ebb_get(ebb_a_, &p, sizeof p);
     enum color c;
-    memcpy(&c, ebb_a_ + ebb_off_, sizeof c);
-    ebb_off_ += sizeof c;
-    ebb_off_ = EBB_MSG_ALIGN(ebb_off_);
-    if (ebb_off_ > ebb_n_ || !ebb_msg_count_ok((int64_t)(n), sizeof(int64_t), ebb_n_ - ebb_off_))
+    ebb_get(ebb_a_, &c, sizeof c);
+    size_t ebb_o_v = ebb_msg_get_inout(ebb_a_, ebb_r_, (uint64_t)(n), sizeof(int64_t));
+    if (!ebb_msg_args_ok(ebb_a_, ebb_r_))
         return -EBADMSG;
-    int64_t *v = (int64_t *)(void *)(ebb_a_ + ebb_off_);
-    ebb_off_ += (size_t)(n) * sizeof(int64_t);
-    if (ebb_off_ != ebb_n_)
-        return -EBADMSG;
-    size_t ebb_rn_ = 8;
-    if (!ebb_msg_count_ok((int64_t)(n), sizeof(int64_t), EBB_MSG_MAX))
-        return -EBADMSG;
-    ebb_rn_ = EBB_MSG_ALIGN(ebb_rn_) + (size_t)(n) * sizeof(int64_t);
-    if (ebb_rn_ > EBB_MSG_MAX)
-        return -EBADMSG;
-    struct iobuf *ebb_r_ = ebb_msg_alloc(ebb_rn_);
-    if (!ebb_r_)
-        return -ENOMEM;
-    uint8_t *ebb_q_ = iobuf_append(ebb_r_, ebb_rn_);
-    memset(ebb_q_, 0, ebb_rn_);
-    size_t ebb_roff_ = 8;
-    ebb_roff_ = EBB_MSG_ALIGN(ebb_roff_);
-    ebb_msg_copy(ebb_q_ + ebb_roff_, v, (size_t)(n) * sizeof(int64_t));
-    v = (int64_t *)(void *)(ebb_q_ + ebb_roff_);
-    ebb_roff_ += (size_t)(n) * sizeof(int64_t);
+    int64_t *v = ebb_msg_at(ebb_r_, ebb_o_v);
     void *ebb_rep_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
-    EBB_OPS(ebb_rep_, struct sample)->scale(ebb_rep_, v, n, p, c);
-    uint64_t ebb_v_ = 0;
-    memcpy(ebb_q_, &ebb_v_, 8);
-    *ebb_reply_ = ebb_r_;
+    const struct sample *ebb_ops_ = EBB_OPS(ebb_rep_, struct sample);
+    ebb_ops_->scale(ebb_rep_, v, n, p, c);
     return 0;
 }
 
-static int sample_ping_serve_(ebb_id_t ebb_id_, uint8_t *ebb_a_, size_t ebb_n_, struct iobuf **ebb_reply_)
+static int sample_ping_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
 {
-    size_t ebb_off_ = 0;
-    (void)ebb_a_;
-    if (!ebb_msg_need(ebb_n_, 0, 0))
+    if (!ebb_msg_args_ok(ebb_a_, ebb_r_))
         return -EBADMSG;
-    if (ebb_off_ != ebb_n_)
-        return -EBADMSG;
-    size_t ebb_rn_ = 8;
-    if (ebb_rn_ > EBB_MSG_MAX)
-        return -EBADMSG;
-    struct iobuf *ebb_r_ = ebb_msg_alloc(ebb_rn_);
-    if (!ebb_r_)
-        return -ENOMEM;
-    uint8_t *ebb_q_ = iobuf_append(ebb_r_, ebb_rn_);
-    memset(ebb_q_, 0, ebb_rn_);
     void *ebb_rep_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
-    uint64_t ebb_v_ = (uint64_t)EBB_OPS(ebb_rep_, struct sample)->ping(ebb_rep_);
-    memcpy(ebb_q_, &ebb_v_, 8);
-    *ebb_reply_ = ebb_r_;
-    return 0;
+    const struct sample *ebb_ops_ = EBB_OPS(ebb_rep_, struct sample);
+    return ebb_msg_result(ebb_r_, (uint64_t)ebb_ops_->ping(ebb_rep_));
 }
+
+static const struct ebb_msg_method sample_methods_[SAMPLE_NMETHODS] = {
+    [SAMPLE_METHOD_LATER] = { "later", sample_later_serve_ },
+    [SAMPLE_METHOD_ADD] = { "add", sample_add_serve_ },
+    [SAMPLE_METHOD_PUT] = { "put", sample_put_serve_ },
+    [SAMPLE_METHOD_GET] = { "get", sample_get_serve_ },
+    [SAMPLE_METHOD_SCALE] = { "scale", sample_scale_serve_ },
+    [SAMPLE_METHOD_PING] = { "ping", sample_ping_serve_ },
+};
 
 int sample_dispatch(ebb_id_t ebb_id_, unsigned ebb_method_, uint8_t *ebb_a_, size_t ebb_n_,
                 struct iobuf **ebb_reply_)
 {
-    switch (ebb_method_) {
-    case SAMPLE_METHOD_LATER:
-        return sample_later_serve_(ebb_id_, ebb_a_, ebb_n_, ebb_reply_);
-    case SAMPLE_METHOD_ADD:
-        return sample_add_serve_(ebb_id_, ebb_a_, ebb_n_, ebb_reply_);
-    case SAMPLE_METHOD_PUT:
-        return sample_put_serve_(ebb_id_, ebb_a_, ebb_n_, ebb_reply_);
-    case SAMPLE_METHOD_GET:
-        return sample_get_serve_(ebb_id_, ebb_a_, ebb_n_, ebb_reply_);
-    case SAMPLE_METHOD_SCALE:
-        return sample_scale_serve_(ebb_id_, ebb_a_, ebb_n_, ebb_reply_);
-    case SAMPLE_METHOD_PING:
-        return sample_ping_serve_(ebb_id_, ebb_a_, ebb_n_, ebb_reply_);
-    default:
-        return -ENOSYS;
-    }
+    return ebb_msg_dispatch("sample", sample_methods_, SAMPLE_NMETHODS,
+                            ebb_id_, ebb_method_, ebb_a_, ebb_n_, ebb_reply_);
 }
 EBB_MSG_SERVICE(sample, SAMPLE_IFACE, sample_dispatch);
 

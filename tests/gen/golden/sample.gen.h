@@ -10,7 +10,7 @@ struct iobuf;
 
 /* ---- struct sample (tests/gen/sample.ebb.h:12) ---- */
 
-#define SAMPLE_IFACE UINT64_C(0x34554b4bab210aaf)
+#define SAMPLE_IFACE UINT64_C(0x754e3b3d88516adc)
 
 enum sample_method {
     SAMPLE_METHOD_RESET = 0,
@@ -38,7 +38,7 @@ static inline void sample_reset(ebb_id_t ebb_id_)
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 14 "tests/gen/sample.ebb.h"
     EBB_OPS(ebb_r_, struct sample)->reset(ebb_r_);
-#line 42 "sample.gen.h"
+#line 42 "OUT/sample.gen.h"
 }
 
 static inline int sample_on_event(ebb_id_t ebb_id_, __typeof__(int (*)(void *, int)) cb, void *arg)
@@ -46,7 +46,7 @@ static inline int sample_on_event(ebb_id_t ebb_id_, __typeof__(int (*)(void *, i
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 15 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->on_event(ebb_r_, cb, arg);
-#line 50 "sample.gen.h"
+#line 50 "OUT/sample.gen.h"
 }
 
 static inline ebb_future_t sample_later(ebb_id_t ebb_id_, uint64_t delay_ns)
@@ -54,7 +54,7 @@ static inline ebb_future_t sample_later(ebb_id_t ebb_id_, uint64_t delay_ns)
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 17 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->later(ebb_r_, delay_ns);
-#line 58 "sample.gen.h"
+#line 58 "OUT/sample.gen.h"
 }
 
 static inline uint64_t sample_add(ebb_id_t ebb_id_, uint64_t a, int8_t b, _Bool neg)
@@ -62,7 +62,7 @@ static inline uint64_t sample_add(ebb_id_t ebb_id_, uint64_t a, int8_t b, _Bool 
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 18 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->add(ebb_r_, a, b, neg);
-#line 66 "sample.gen.h"
+#line 66 "OUT/sample.gen.h"
 }
 
 static inline int sample_put(ebb_id_t ebb_id_, const void *key, size_t klen, const uint32_t *vals, uint16_t nvals)
@@ -70,7 +70,7 @@ static inline int sample_put(ebb_id_t ebb_id_, const void *key, size_t klen, con
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 19 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->put(ebb_r_, key, klen, vals, nvals);
-#line 74 "sample.gen.h"
+#line 74 "OUT/sample.gen.h"
 }
 
 static inline size_t sample_get(ebb_id_t ebb_id_, const char *name, uint8_t *buf, size_t cap)
@@ -78,7 +78,7 @@ static inline size_t sample_get(ebb_id_t ebb_id_, const char *name, uint8_t *buf
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 21 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->get(ebb_r_, name, buf, cap);
-#line 82 "sample.gen.h"
+#line 82 "OUT/sample.gen.h"
 }
 
 static inline void sample_scale(ebb_id_t ebb_id_, int64_t *v, unsigned int n, struct point p, enum color c)
@@ -86,7 +86,7 @@ static inline void sample_scale(ebb_id_t ebb_id_, int64_t *v, unsigned int n, st
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 22 "tests/gen/sample.ebb.h"
     EBB_OPS(ebb_r_, struct sample)->scale(ebb_r_, v, n, p, c);
-#line 90 "sample.gen.h"
+#line 90 "OUT/sample.gen.h"
 }
 
 static inline _Bool sample_ping(ebb_id_t ebb_id_)
@@ -94,7 +94,7 @@ static inline _Bool sample_ping(ebb_id_t ebb_id_)
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 23 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->ping(ebb_r_);
-#line 98 "sample.gen.h"
+#line 98 "OUT/sample.gen.h"
 }
 
 /* later on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets its result
@@ -127,7 +127,7 @@ int sample_dispatch(ebb_id_t ebb_id_, unsigned ebb_method_, uint8_t *ebb_a_, siz
 
 /* ---- struct tiny (tests/gen/sample.ebb.h:26) ---- */
 
-#define TINY_IFACE UINT64_C(0x28a5ce648118e4ef)
+#define TINY_IFACE UINT64_C(0x355270b92f8d35fc)
 
 enum tiny_method {
     TINY_METHOD_GET = 0,
@@ -149,7 +149,7 @@ static inline int tiny_get(ebb_id_t ebb_id_)
     void *ebb_r_ = ebb_rep(ebb_id_, TINY_IFACE);
 #line 27 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct tiny)->get(ebb_r_);
-#line 153 "sample.gen.h"
+#line 153 "OUT/sample.gen.h"
 }
 
 static inline __typeof__(int (*)(void *, int)) tiny_handler(ebb_id_t ebb_id_, int which)
@@ -157,6 +157,6 @@ static inline __typeof__(int (*)(void *, int)) tiny_handler(ebb_id_t ebb_id_, in
     void *ebb_r_ = ebb_rep(ebb_id_, TINY_IFACE);
 #line 28 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct tiny)->handler(ebb_r_, which);
-#line 161 "sample.gen.h"
+#line 161 "OUT/sample.gen.h"
 }
 

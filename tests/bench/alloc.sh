@@ -1,0 +1,196 @@
+#!/bin/sh
+# The allocator benchmarks: ours (build/lib/libebbmalloc.so) against glibc, jemalloc, mimalloc and
+# tcmalloc (Debian's libjemalloc2, libmimalloc2.0, libtcmalloc-minimal4), all on the same binaries
+# through LD_PRELOAD, interleaved (every repetition runs each allocator once, in turn), in wall
+# time (best of REPS) and peak RSS (lowest of REPS). Prints per benchmark and thread count:
+#   <bench> t=<n> time ours/best=<r> (<peer>) rss ours/lowest=<r> (<peer>) | glibc time <r> rss <r>
+# where the peers are jemalloc, mimalloc and tcmalloc (glibc is beside, as ours/glibc), then
+# writes the raw numbers (<bench> <t> <alloc> <seconds> <KiB>) to $OUT/alloc.dat and SVG plots
+# (gnuplot) of t=1 and t=2 to $PLOTS.
+# Usage: alloc.sh [BUILD_DIR] [REPS]
+#   env THREADS="1 2 4 8", BENCHES="threadtest-I ... memcached" to narrow; PLOTS=dir (default
+#   $BUILD_DIR/bench/alloc); REAL_THREADS="1 2" thread counts of the real programs.
+set -eu
+B=${1:-build}
+REPS=${2:-3}
+BIN=$B/bench
+OUT=$B/bench/alloc
+PLOTS=${PLOTS:-$OUT}
+mkdir -p "$OUT" "$PLOTS"
+EBB=$(realpath "$B/lib/libebbmalloc.so")
+lib() { # path of a shared library from the loader's cache, or its Debian path
+    p=$(ldconfig -p | awk -v n="$1" '$1 == n {print $NF; exit}')
+    echo "${p:-/usr/lib/x86_64-linux-gnu/$1}"
+}
+JE=$(lib libjemalloc.so.2)
+MI=$(lib libmimalloc.so.2)
+TC=$(lib libtcmalloc_minimal.so.4)
+for f in "$EBB" "$JE" "$MI" "$TC" "$BIN/allocrun"; do
+    [ -e "$f" ] || { echo "alloc.sh: missing $f (make bench-alloc builds ours; scripts/deps.sh installs the peers)" >&2; exit 1; }
+done
+ALLOCS="ebb glibc jemalloc mimalloc tcmalloc"
+path_of() {
+    case $1 in ebb) echo "$EBB" ;; glibc) echo - ;; jemalloc) echo "$JE" ;; mimalloc) echo "$MI" ;; tcmalloc) echo "$TC" ;; esac
+}
+
+TMP=$(mktemp -d /tmp/allocbench.XXXXXX)
+MCPID=""
+cleanup() {
+    [ -z "$MCPID" ] || kill "$MCPID" 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+DAT=$OUT/alloc.dat
+: > "$DAT"
+
+# The commands, one per benchmark; $t is the thread count. Each does a fixed amount of work.
+cmd() {
+    case $1 in
+    threadtest-I) echo "$BIN/threadtest $t 300 100000" ;;
+    threadtest-II) echo "$BIN/threadtest $t 300000 100" ;;
+    larson) echo "$BIN/larson $t 500 10000 8 1000" ;;
+    cache-thrash) echo "$BIN/cache_share thrash $t 1000 8 50000" ;;
+    cache-scratch) echo "$BIN/cache_share scratch $t 1000 8 50000" ;;
+    xmalloc) echo "$BIN/xmalloc $t 4000000 128" ;;
+    mstress) echo "$BIN/mstress $t 4000000 2000" ;;
+    phase) echo "$BIN/phase $t 1024 300" ;;
+    python) echo "env PYTHONMALLOC=malloc /usr/bin/python3 tests/bench/alloc_py.py $t" ;;
+    sort) echo "env LC_ALL=C sort --parallel=$t -o /dev/null $TMP/words" ;;
+    *) echo "alloc.sh: unknown benchmark $1" >&2; exit 1 ;;
+    esac
+}
+
+# One run: prints "<seconds> <peak KiB>".
+run_one() { # bench alloc
+    if [ "$1" = memcached ]; then
+        memcached_run "$2"
+        return
+    fi
+    # shellcheck disable=SC2046
+    "$BIN/allocrun" "$(path_of "$2")" $(cmd "$1") > "$TMP/out" || {
+        echo "alloc.sh: $1 t=$t under $2 failed:" >&2; cat "$TMP/out" >&2; exit 1; }
+    if [ "$1" = phase ]; then # phase's own line, kept for the memory-return table
+        sed -n "s/^phase /$t $2 /p" "$TMP/out" >> "$OUT/phase.dat"
+    fi
+    sed -n 's/^allocrun: time=\([0-9.]*\) rss_kb=\([0-9]*\)$/\1 \2/p' "$TMP/out"
+}
+
+# memcached (Debian's) on loopback with $t worker threads, under a fixed load: memcaslap makes
+# MC_OPS requests (10% sets, keys 20-70 B, values 1-1024 B) over 16 connections; the time is the
+# load's, the peak RSS memcached's own (VmHWM).
+MC_OPS=${MC_OPS:-50000}
+memcached_run() {
+    port=$((20000 + ($$ + ${t}) % 20000))
+    pre=$(path_of "$1")
+    [ "$pre" = - ] && pre=""
+    user=""
+    [ "$(id -u)" != 0 ] || user="-u nobody" # memcached refuses to run as root
+    # shellcheck disable=SC2086
+    LD_PRELOAD=$pre /usr/bin/memcached $user -U 0 -l 127.0.0.1 -p "$port" -t "$t" -m 1024 -c 1024 &
+    MCPID=$!
+    i=0
+    until memcstat --servers=127.0.0.1:$port >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || { echo "alloc.sh: memcached did not start" >&2; exit 1; }
+        sleep 0.05
+    done
+    s=$(date +%s.%N)
+    timeout 120 memcaslap -s 127.0.0.1:$port -F "$TMP/mc.cfg" -x "$MC_OPS" -T 1 -c 16 > "$TMP/mc.out" 2>&1 || {
+        echo "alloc.sh: memcaslap failed:" >&2; cat "$TMP/mc.out" >&2; exit 1; }
+    e=$(date +%s.%N)
+    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$MCPID/status")
+    kill "$MCPID"
+    wait "$MCPID" 2>/dev/null || true
+    MCPID=""
+    echo "$s $e $hwm" | awk '{printf "%.4f %d\n", $2 - $1, $3}'
+}
+
+# Inputs of the real programs, made once.
+prepare() {
+    awk 'BEGIN { srand(7); for (i = 0; i < 1000000; i++) { n = 3 + int(rand() * 12); w = "";
+             for (j = 0; j < n; j++) w = w sprintf("%c", 97 + int(rand() * 26));
+             print w, int(rand() * 1000000) } }' > "$TMP/words"
+    printf 'key\n20 70 1\nvalue\n1 1024 1\ncmd\n0 0.1\n1 0.9\n' > "$TMP/mc.cfg"
+}
+
+SYNTH="threadtest-I threadtest-II larson cache-thrash cache-scratch xmalloc mstress phase"
+REAL="python sort memcached"
+prepare
+: > "$OUT/phase.dat"
+for bench in ${BENCHES:-$SYNTH $REAL}; do
+    case " $REAL " in
+    *" $bench "*) threads=${REAL_THREADS:-1 2} ;;
+    *) threads=${THREADS:-1 2 4 8} ;;
+    esac
+    [ "$bench" = python ] && threads=1 # one interpreter thread does the work (the GIL)
+    for t in $threads; do
+        r=0
+        while [ $r -lt "$REPS" ]; do
+            for a in $ALLOCS; do
+                res=$(run_one "$bench" "$a")
+                [ -n "$res" ] || exit 1
+                echo "$bench $t $a $res" >> "$DAT"
+            done
+            r=$((r + 1))
+            [ "$bench" != phase ] || break # its time is seconds and its memory deterministic
+        done
+        awk -v b="$bench" -v t="$t" '
+            $1 == b && $2 == t { if (!($3 in T) || $4 < T[$3]) T[$3] = $4; if (!($3 in R) || $5 < R[$3]) R[$3] = $5 }
+            END {
+                bt = ""; br = "";
+                split("jemalloc mimalloc tcmalloc", P, " ");
+                for (i = 1; i <= 3; i++) {
+                    if (bt == "" || T[P[i]] < T[bt]) bt = P[i];
+                    if (br == "" || R[P[i]] < R[br]) br = P[i];
+                }
+                printf "%-13s t=%d time ours/best=%.2f (%s) rss ours/lowest=%.2f (%s) | glibc: time %.2f rss %.2f   (s: ours %.3f %s %.3f; KiB: ours %d %s %d)\n",
+                    b, t, T["ebb"] / T[bt], bt, R["ebb"] / R[br], br, T["ebb"] / T["glibc"], R["ebb"] / R["glibc"],
+                    T["ebb"], bt, T[bt], R["ebb"], br, R[br] }' "$DAT"
+    done
+done
+
+if [ -s "$OUT/phase.dat" ]; then
+    echo "phase (1 GiB of mixed sizes, 90% freed at random, then 300 ms idle): RSS / live bytes"
+    awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+           printf "  t=%s %-9s live %6.1f MiB  rss after the frees %6.1f MiB (%.2fx)  after idling %6.1f MiB (%.2fx)\n",
+                  $1, $2, v["live_kb"] / 1024, v["rss_busy_kb"] / 1024, v["rss_busy_kb"] / v["live_kb"],
+                  v["rss_kb"] / 1024, v["ratio"] }' "$OUT/phase.dat"
+fi
+
+# Plots: per benchmark at t=1 and t=2, each allocator's best time over the fastest one's, and its
+# lowest peak RSS over the lowest one's (1 is the best; lower is better).
+if command -v gnuplot >/dev/null 2>&1; then
+    for m in time rss; do
+        col=4
+        [ $m = rss ] && col=5
+        awk -v c=$col '
+            $2 <= 2 { k = $1 "/" $2; if (!(k SUBSEP $3 in V) || $c < V[k, $3]) V[k, $3] = $c;
+                      if (!(k in seen)) { seen[k] = 1; order[++n] = k } }
+            END {
+                split("ebb glibc jemalloc mimalloc tcmalloc", A, " ");
+                for (i = 1; i <= n; i++) {
+                    k = order[i]; lo = -1;
+                    for (j = 1; j <= 5; j++) if (lo < 0 || V[k, A[j]] < lo) lo = V[k, A[j]];
+                    line = k;
+                    for (j = 1; j <= 5; j++) line = line " " (lo > 0 ? V[k, A[j]] / lo : 0);
+                    print line
+                } }' "$DAT" > "$OUT/$m.plot"
+        if [ $m = time ]; then label="time / fastest"; else label="peak RSS / lowest"; fi
+        gnuplot <<EOF
+set terminal svg size 1400,500 dynamic font "sans,11"
+set output "$PLOTS/alloc_$m.svg"
+set title "Allocator benchmarks (benchmark/threads): $label, lower is better"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set yrange [0:*]
+set grid ytics
+set xtics rotate by -40 noenhanced
+set key top left
+set ylabel "$label"
+plot "$OUT/$m.plot" using 2:xtic(1) title "ours", '' using 3 title "glibc", '' using 4 title "jemalloc", '' using 5 title "mimalloc", '' using 6 title "tcmalloc"
+EOF
+    done
+    echo "plots: $PLOTS/alloc_time.svg $PLOTS/alloc_rss.svg; raw numbers: $DAT"
+fi
