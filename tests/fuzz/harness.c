@@ -64,5 +64,5 @@ int main(int argc, char **argv)
     fz_argc = argc;
     fz_argv = argv;
     char *args[] = {argv[0], "cores=1", NULL};
-    return ebb_hosted_run(2, args);
+    return ebb_run(2, args);
 }

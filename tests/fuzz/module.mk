@@ -12,7 +12,10 @@ fuzz_CFLAGS  := -O1 -pthread -Iplatform/hosted/include -DEBB_HOSTED \
                 -fno-omit-frame-pointer
 FUZZ_RT      := $(shell $(FUZZ_CC) -print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer_no_main-x86_64.a
 FUZZ_LDFLAGS := -pthread -fsanitize=fuzzer-no-link,address,undefined -Wl,--wrap=platform_now_ns,--wrap=platform_wait
-FUZZ_BASE    := $(filter-out core/messenger.c,$(CORE_SRCS) $(HOSTED_SRCS)) tests/fuzz/harness.c
+# Like the runtime tests, libc's malloc (ASan's), not the malloc Ebb front (mem/malloc.c).
+# Relink when a source list changes.
+FUZZ_MKS     := Makefile $(wildcard */module.mk */*/module.mk)
+FUZZ_BASE    := $(filter-out core/messenger.c mem/malloc.c,$(CORE_SRCS) $(HOSTED_SRCS)) tests/fuzz/harness.c
 fuzz_config_SRCS := tests/fuzz/config.c
 fuzz_stack_SRCS  := tests/fuzz/stack.c
 fuzz_msg_SRCS    := tests/fuzz/msg.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)
@@ -25,9 +28,9 @@ $(B)/fuzz/obj/%.S.o: %.S
 	$(FUZZ_CC) $(CPPFLAGS) $(fuzz_CFLAGS) -MMD -MP -c $< -o $@
 
 define fuzz_target
-$(B)/fuzz/fuzz_$(1): $(call objs,fuzz,$(FUZZ_BASE) $(fuzz_$(1)_SRCS))
+$(B)/fuzz/fuzz_$(1): $(call objs,fuzz,$(FUZZ_BASE) $(fuzz_$(1)_SRCS)) $(FUZZ_MKS)
 	@mkdir -p $$(@D)
-	clang++-14 $(FUZZ_LDFLAGS) -o $$@ $$^ $(FUZZ_RT)
+	clang++-14 $(FUZZ_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(FUZZ_RT)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_target,$(t))))
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))

@@ -190,7 +190,7 @@ void fuzz_init(void)
 int fuzz_one(const uint8_t *data, size_t n)
 {
     struct fuzz_in in = {data, n};
-    for (int steps = 0; in.n && steps < 64; steps++) {
+    for (int steps = 0; in.n && steps < 32; steps++) {
         uint8_t op = fin_u8(&in);
         struct slot *sl = &slots[(op >> 4) % SLOTS];
         switch (op & 7) {
@@ -239,8 +239,9 @@ int fuzz_one(const uint8_t *data, size_t n)
             slots[i].c = NULL;
             tcp_abort(c);
         }
-    /* An hour later every connection, TIME_WAIT and ARP entry is gone. */
-    for (int i = 0; i < 12; i++) {
+    /* 40 minutes later every connection left (half-open, SYN_SENT: 6 tries; TIME_WAIT) and
+     * every ARP entry is gone. */
+    for (int i = 0; i < 8; i++) {
         fuzz_advance_ns(300ull * 1000000000);
         fuzz_settle();
     }
