@@ -151,18 +151,12 @@ $(foreach t,$(NATIVE_TESTS),$(eval $(call native_test,$(t))))
 NATIVE_IMAGES = $(patsubst %,$(B)/native/%.elf,$(sort $(HOSTED_APPS) $(NATIVE_APPS)))
 NATIVE_TEST_SCRIPTS = $(patsubst %,$(B)/native/tests/%.t,$(NATIVE_TESTS))
 
-PC_FILE := $(B)/pkgconfig/ebbrt-hosted.pc
-$(PC_FILE): Makefile
-	@mkdir -p $(@D)
-	printf '%s\n' "prefix=$(abspath .)" "libdir=$(abspath $(B)/lib)" \
-	  "Name: ebbrt-hosted" "Description: EbbRT in C, hosted runtime" "Version: 0.1" \
-	  "Cflags: -std=gnu11 -pthread -I\$${prefix} -I\$${prefix}/platform/hosted/include -I$(abspath $(B)/gen) -DEBB_HOSTED" \
-	  "Libs: -pthread -Wl,--whole-archive \$${libdir}/libebbrt-hosted.a -Wl,--no-whole-archive" > $@
+include install.mk
 
 HOSTED_APP_BINS  = $(addprefix $(B)/hosted/,$(HOSTED_APPS))
 TEST_BINS        = $(addprefix $(B)/hosted/tests/,$(HOSTED_TESTS)) $(addprefix $(B)/asan/tests/,$(HOSTED_TESTS))
 
-all: $(TOOLS) $(HOSTED_LIB) $(PC_FILE) $(HOSTED_APP_BINS) $(TEST_BINS) $(NATIVE_IMAGES) \
+all: $(TOOLS) $(HOSTED_LIB) $(PC_FILES) $(HOSTED_APP_BINS) $(TEST_BINS) $(NATIVE_IMAGES) \
      $(NATIVE_TEST_SCRIPTS)
 
 # Tests run in parallel: each must use its own ports, tap names and temporary files.

@@ -69,3 +69,5 @@ EBB_IFACES   += tests/gen/tricky.ebb.h
 HOSTED_TESTS += ebbgen_wire
 ebbgen_wire_SRCS := tests/ebbgen_wire.c $(call gen_c,tests/gen/tricky.ebb.h)
 TEST_SCRIPTS += tests/ebbgen_wire.t
+# The framework used from outside the tree: install, pkg-config, hosted and native.
+TEST_SCRIPTS += tests/ebbgen_oot.t

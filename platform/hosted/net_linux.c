@@ -47,6 +47,7 @@ struct ludp {
 };
 
 static const struct tcp_conn_ops lconn_ops;
+static ip4_t listen_ip;
 
 static struct sockaddr_in sin_of(ip4_t ip, uint16_t port)
 {
@@ -331,7 +332,7 @@ static struct tcp_listener *linux_listen(struct net *n, uint16_t port, tcp_accep
         return NULL;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = sin_of(0, port);
+    struct sockaddr_in a = sin_of(listen_ip, port);
     struct llisten *l = calloc(1, sizeof *l);
     if (!l || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 128) < 0 ||
         ebb_fd_watch(fd, EPOLLIN, listener_event, l) < 0) {
@@ -461,7 +462,7 @@ static struct udp_sock *linux_udp_bind(struct net *n, uint16_t port, udp_recv_fn
 static ip4_t linux_addr(struct net *n)
 {
     (void)n;
-    return 0;
+    return listen_ip;
 }
 
 static const struct net_ops linux_ops = {
@@ -469,8 +470,9 @@ static const struct net_ops linux_ops = {
     .addr = linux_addr,
 };
 
-struct net *net_linux_new(void)
+struct net *net_linux_new(ip4_t ip)
 {
+    listen_ip = ip;
     static struct net n = {.ops = &linux_ops};
     return &n;
 }
