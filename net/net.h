@@ -64,7 +64,7 @@ int tcp_send(struct tcp_conn *c, struct iobuf *data);
  * when the queue has drained), -EPIPE after close. */
 int tcp_send_buffered(struct tcp_conn *c, struct iobuf *data);
 /* The most tcp_send_buffered() queues for c (default TCP_SENDQ_MAX_DEFAULT). */
-#define TCP_SENDQ_MAX_DEFAULT (4u << 20)
+#define TCP_SENDQ_MAX_DEFAULT (16u << 20)
 void tcp_set_send_limit(struct tcp_conn *c, size_t bytes);
 /* How many tcp_send_buffered() calls were refused for the limit (all connections). */
 uint64_t tcp_sendq_refused(void);
