@@ -15,7 +15,7 @@ FUZZ_LDFLAGS := -pthread -fsanitize=fuzzer-no-link,address,undefined -Wl,--wrap=
 # Like the runtime tests, libc's malloc (ASan's), not the malloc Ebb front (mem/malloc.c).
 # Relink when a source list changes.
 FUZZ_MKS     := Makefile $(wildcard */module.mk */*/module.mk)
-FUZZ_BASE    := $(filter-out core/messenger.c mem/malloc.c,$(CORE_SRCS) $(HOSTED_SRCS)) tests/fuzz/harness.c
+FUZZ_BASE    := $(filter-out net/msg_tcp.c mem/malloc.c,$(CORE_SRCS) $(HOSTED_SRCS)) tests/fuzz/harness.c
 fuzz_config_SRCS := tests/fuzz/config.c
 fuzz_stack_SRCS  := tests/fuzz/stack.c
 fuzz_msg_SRCS    := tests/fuzz/msg.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)
