@@ -1,5 +1,5 @@
 # Fuzzing (libFuzzer, clang-14, ASan+UBSan): one binary per target, each the hosted runtime
-# without its TCP Messenger transport plus tests/fuzz/harness.c. Checked-in seeds live in
+# with libc's malloc plus tests/fuzz/harness.c. Checked-in seeds live in
 # tests/fuzz/corpus/<target>/ (crashes found become regression inputs there).
 #   make fuzz [FUZZ_TIME=seconds per target, default 60] [FUZZ_TARGETS="config stack msg"]
 # New inputs go to build/fuzz/corpus/<target>/, never into the tree. make test replays the
@@ -15,9 +15,11 @@ FUZZ_LDFLAGS := -pthread -fsanitize=fuzzer-no-link,address,undefined -Wl,--wrap=
 # Like the runtime tests, libc's malloc (ASan's), not the malloc Ebb front (mem/malloc.c).
 # Relink when a source list changes.
 FUZZ_MKS     := Makefile $(wildcard */module.mk */*/module.mk)
-FUZZ_BASE    := $(filter-out net/msg_tcp.c mem/malloc.c,$(CORE_SRCS) $(HOSTED_SRCS)) tests/fuzz/harness.c
+FUZZ_BASE    := $(filter-out mem/malloc.c,$(CORE_SRCS) $(HOSTED_SRCS)) tests/fuzz/harness.c
 fuzz_config_SRCS := tests/fuzz/config.c
 fuzz_stack_SRCS  := tests/fuzz/stack.c
+# The msg target brings its own Messenger transport (a stand-in that keeps the frames).
+fuzz_msg_BASE    := $(filter-out net/msg_tcp.c,$(FUZZ_BASE))
 fuzz_msg_SRCS    := tests/fuzz/msg.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)
 
 $(B)/fuzz/obj/%.c.o: %.c | $(GEN_HDRS)
@@ -28,7 +30,7 @@ $(B)/fuzz/obj/%.S.o: %.S
 	$(FUZZ_CC) $(CPPFLAGS) $(fuzz_CFLAGS) -MMD -MP -c $< -o $@
 
 define fuzz_target
-$(B)/fuzz/fuzz_$(1): $(call objs,fuzz,$(FUZZ_BASE) $(fuzz_$(1)_SRCS)) $(FUZZ_MKS)
+$(B)/fuzz/fuzz_$(1): $(call objs,fuzz,$(or $(fuzz_$(1)_BASE),$(FUZZ_BASE)) $(fuzz_$(1)_SRCS)) $(FUZZ_MKS)
 	@mkdir -p $$(@D)
 	clang++-14 $(FUZZ_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(FUZZ_RT)
 endef
