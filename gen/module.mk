@@ -72,3 +72,5 @@ ebbgen_wire_SRCS := tests/ebbgen_wire.c $(call gen_c,tests/gen/tricky.ebb.h)
 TEST_SCRIPTS += tests/ebbgen_wire.t
 # The framework used from outside the tree: install, pkg-config, hosted and native.
 TEST_SCRIPTS += tests/ebbgen_oot.t
+# docs/guide.md, every command in it as written.
+TEST_SCRIPTS += tests/ebbgen_guide.t
