@@ -30,12 +30,13 @@ nb=$(cat "$T/nblocks")
 nw=$(ls "$T"/want* 2>/dev/null | wc -l)
 echo "1..$((nb + nw))"
 mkdir -p "$T/home"
-( export HOME="$T/home"; unset MAKEFLAGS MFLAGS MAKELEVEL; set -e; . "$T/driver"; echo done > "$T/at" ) \
-    < /dev/null > "$T/driver.log" 2>&1 &
+# In a process group of its own, so that a node the guide started in the background and a failed
+# step left running is stopped with it.
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL HOME="$T/home" T="$T" setsid timeout 600 \
+    sh -c 'set -e; . "$T/driver"; echo done > "$T/at"' < /dev/null > "$T/driver.log" 2>&1 &
 pid=$!
-( sleep 900; kill $pid 2>/dev/null ) & watchdog=$!
 wait $pid
-kill $watchdog 2>/dev/null
+kill -- -$pid 2>/dev/null
 at=$(cat "$T/at" 2>/dev/null)
 diag_times=$(tr '\n' ' ' < "$T/times" 2>/dev/null)
 n=0; fail=0
