@@ -60,11 +60,11 @@ ethtool -K $VA tso on gso on gro on > /dev/null 2>&1
 ip netns exec $NS ethtool -K $VB tso on gso on gro on > /dev/null 2>&1
 
 # apps/netpipe over Linux sockets (netif=linux), in the namespace.
-ip netns exec $NS "$B/hosted/netpipe" netif=linux cores=1 np_start=64 np_pert=0 > "$TMP/c" 2>&1 &
+ip netns exec $NS "$B/hosted/netpipe" netif=linux ip=0.0.0.0 cores=1 np_start=64 np_pert=0 > "$TMP/c" 2>&1 &
 PIDS="$PIDS $!"; wait_ready "$TMP/c"
 sock_64=$(np 64 5000 $NETB.2)
 kill $!; sleep 0.2
-ip netns exec $NS "$B/hosted/netpipe" netif=linux cores=1 np_start=65536 np_pert=0 port=5003 > "$TMP/d" 2>&1 &
+ip netns exec $NS "$B/hosted/netpipe" netif=linux ip=0.0.0.0 cores=1 np_start=65536 np_pert=0 port=5003 > "$TMP/d" 2>&1 &
 PIDS="$PIDS $!"; wait_ready "$TMP/d"
 sock_64k=$(timeout 60 NPtcp -h $NETB.2 -P 5003 -l 65536 -u 65536 -p 0 -n 300 -o "$TMP/np.out" > /dev/null 2>&1 && tail -1 "$TMP/np.out")
 
