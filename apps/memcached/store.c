@@ -75,7 +75,7 @@ uint32_t mc_hash(const void *key, size_t n)
 int mc_store_init(size_t mem_limit)
 {
     size_t n = 1024;
-    while (n < mem_limit / 128 && n < (1u << 24))
+    while (n < mem_limit / 256 && n < (1u << 24))
         n <<= 1;
     buckets = calloc(n, sizeof *buckets);
     if (!buckets)
