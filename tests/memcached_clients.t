@@ -171,6 +171,31 @@ def main():
         ok(int(s["conn_output_overflow"]) >= 1, "...and was dropped once it sent on regardless, counted (conn_output_overflow %s)" % s["conn_output_overflow"])
         s2.close()
         ok(ascii_exchange(pours, b"get p1 nokey\r\n") == b"END\r\n", "others are still served")
+        # The table grows under writers while readers on another core keep finding everything.
+        fixed = b"".join(b"set fx%d 0 0 4\r\nv%03d\r\n" % (i, i % 1000) for i in range(1000))
+        ok(ascii_exchange(pours, fixed).count(b"STORED") == 1000, "1000 fixed keys stored")
+        power0 = int(stats(pours)["hash_power_level"])
+        stop_reads, misses, reads = [], [0], [0]
+        def reader():
+            want = b"".join(b"VALUE fx%d 0 4\r\nv%03d\r\n" % (i, i % 1000) for i in range(0, 1000, 10)) + b"END\r\n"
+            req = b"get " + b" ".join(b"fx%d" % i for i in range(0, 1000, 10)) + b"\r\n"
+            while not stop_reads:
+                if ascii_exchange(pours, req * 5) != want * 5:
+                    misses[0] += 1
+                reads[0] += 1
+        rt = threading.Thread(target=reader)
+        rt.start()
+        w = socket.create_connection(("127.0.0.1", pours))
+        for j in range(40):
+            w.sendall(b"".join(b"set gr%d_%d 0 0 1 noreply\r\nx\r\n" % (j, i) for i in range(5000)))
+        w.sendall(b"mn\r\n")
+        recv_until(w, lambda o: o.endswith(b"MN\r\n"), 60)
+        w.close()
+        stop_reads.append(1)
+        rt.join()
+        power1 = int(stats(pours)["hash_power_level"])
+        ok(power1 >= power0 + 1, "the table grew from 2^%d to 2^%d buckets with 200000 keys" % (power0, power1))
+        ok(misses[0] == 0 and reads[0] > 0, "readers on another connection never missed while it grew (%d reads of 500 keys)" % reads[0])
         ok(ours.poll() is None, "our server survived all of it")
     finally:
         stop(ours)
