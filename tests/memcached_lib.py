@@ -1,6 +1,6 @@
 """Shared by the memcached tests and benchmark: TAP output, free ports, starting our server and
 Debian's memcached (the reference), raw ASCII/binary exchanges."""
-import os, re, socket, struct, subprocess, sys, time
+import os, re, socket, struct, subprocess, sys, threading, time
 
 B = os.environ.get("B", "build")
 n_tests = 0
@@ -45,7 +45,26 @@ def wait_port(port, proc, secs=20):
     return False
 
 
+NATIVE = os.environ.get("MC_PLATFORM") == "native"
+
+
 def start_ours(port, *args, cores=2):
+    """Hosted, or with MC_PLATFORM=native the image under QEMU (user networking, the port
+    forwarded from loopback)."""
+    if NATIVE:
+        cmd = ["scripts/qemu-run", "--smp", str(cores), "--net",
+               "user,hostfwd=tcp:127.0.0.1:%d-:11211" % port, B + "/native/memcached.elf",
+               "cores=%d" % cores] + list(args)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # QEMU accepts on the forwarded port before the guest listens: wait for its line.
+        end = time.time() + 120
+        while time.time() < end and p.poll() is None:
+            line = p.stdout.readline()
+            if "memcached: ready" in line:
+                threading.Thread(target=p.stdout.read, daemon=True).start()
+                return p
+        stop(p)
+        return None
     p = subprocess.Popen([B + "/hosted/memcached", "port=%d" % port, "cores=%d" % cores] + list(args),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return p if wait_port(port, p) else None

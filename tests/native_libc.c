@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "tap.h"
 
 #define FMT(want, ...) do { char b_[128]; snprintf(b_, sizeof b_, __VA_ARGS__); \
@@ -115,6 +116,11 @@ int main(void)
         }
     }
     is(got, 80, "80 allocations of 1 MiB (beyond the boot chunk) all succeed");
+    struct timespec wall, wall2;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    clock_gettime(CLOCK_REALTIME, &wall2);
+    ok(wall.tv_sec > 1700000000 && wall.tv_sec < 4102444800 && wall2.tv_sec >= wall.tv_sec,
+       "CLOCK_REALTIME is a date from the CMOS clock after 2023, not going back (%ld)", (long)wall.tv_sec);
     for (int i = 0; i < 80; i++)
         free(mb[i]);
     return tap_done(0);
