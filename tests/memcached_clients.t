@@ -216,13 +216,15 @@ def main():
             s.sendall(batch.replace(b"set ev", b"set ev%d_" % j))
             if j % 10 == 9:
                 s.sendall(b"mn\r\n")
-                recv_until(s, lambda o: o.endswith(b"MN\r\n"), 30)
+                recv_until(s, lambda o: o.endswith(b"MN\r\n"), 60)
+                s.settimeout(120)
                 peak = max(peak, rss_kb(ev.pid))
         s.close()
         st = stats(port)
         ok(int(st["evictions"]) > 5000, "evictions counted (%s)" % st["evictions"])
         ok(int(st["bytes"]) <= 16 << 20, "bytes held %s <= 16 MiB" % st["bytes"])
-        ok(peak - base < 32 * 1024, "RSS grew %d KB over %d KB at start while 120 MB went through (bound 16 MiB, < 32 MiB allowed; %s stores refused for memory)" % (peak - base, base, st.get("store_no_memory")))
+        if not NATIVE:  # natively QEMU's RSS is the guest's touched RAM, not the server's
+          ok(peak - base < 32 * 1024, "RSS grew %d KB over %d KB at start while 120 MB went through (bound 16 MiB, < 32 MiB allowed; %s stores refused for memory)" % (peak - base, base, st.get("store_no_memory")))
         ok(ascii_exchange(port, b"set fresh 0 0 10000\r\n" + val + b"\r\nget fresh\r\n") ==
            b"STORED\r\nVALUE fresh 0 10000\r\n" + val + b"\r\nEND\r\n", "a store after it all is kept")
         ok(ascii_exchange(port, b"get ev0_0\r\n") == b"END\r\n", "the oldest was evicted")
