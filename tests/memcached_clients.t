@@ -155,7 +155,7 @@ def main():
         rss0, gets0 = rss_kb(ours.pid), int(stats(pours)["cmd_get"])
         s2 = socket.create_connection(("127.0.0.1", pours))
         s2.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s2.settimeout(2)
+        s2.settimeout(10)
         sent = 0
         try:
             for i in range(20000):   # 24 MB of requests asking for 5 TB of replies
