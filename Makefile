@@ -161,7 +161,7 @@ all: $(TOOLS) $(HOSTED_LIB) $(PC_FILES) $(HOSTED_APP_BINS) $(TEST_BINS) $(NATIVE
 
 # Tests run in parallel: each must use its own ports, tap names and temporary files.
 test: all
-	prove -e '' -j2 --timer $(TEST_BINS) $(TEST_SCRIPTS) $(NATIVE_TEST_SCRIPTS)
+	prove -e tests/timelimit -j2 --timer $(TEST_BINS) $(TEST_SCRIPTS) $(NATIVE_TEST_SCRIPTS)
 
 ifeq ($(PLATFORM),native)
 run: $(B)/native/$(APP).elf

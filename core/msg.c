@@ -1,7 +1,7 @@
 /* The Messenger's platform-independent part: message buffers, the registry of dispatchers
  * (ebbgen's EBB_MSG_SERVICE entries, gathered by the linker), the serving of one call frame, and
- * the Messenger Ebb itself (calls, the table of calls awaiting replies, calls to this node). A
- * platform's transport (hosted: TCP, core/messenger.c) moves frames between nodes. */
+ * the Messenger Ebb itself (calls, the table of calls awaiting replies, calls to this node). The
+ * transport (net/msg_tcp.c: TCP through net.h, on any platform) moves frames between nodes. */
 #include "core/messenger.h"
 #include "core/platform.h"
 #include <errno.h>
@@ -300,25 +300,6 @@ static void *messenger_create(struct ebb_root *root, unsigned core)
 }
 
 MESSENGER_ROOT(ebb_messenger_root, messenger_create);
-
-/* Without a network transport (a platform that has none yet), only this node is reachable. */
-__attribute__((weak)) int ebb_msg_transport_send(unsigned node, struct iobuf *frame)
-{
-    (void)node;
-    iobuf_free(frame);
-    return -EHOSTUNREACH;
-}
-__attribute__((weak)) int ebb_msg_transport_listen(const char *addr, uint16_t port)
-{
-    (void)addr, (void)port;
-    return -ENOSYS;
-}
-__attribute__((weak)) int ebb_msg_transport_peer(unsigned node, const char *addr, uint16_t port)
-{
-    (void)node, (void)addr, (void)port;
-    return -ENOSYS;
-}
-__attribute__((weak)) void ebb_msg_transport_stop(void) {}
 
 /* The decimal number in [s, end), digits only, at most max (no wrap: strtoul would take
  * 4294967297 as 1 once cast to unsigned). */

@@ -38,31 +38,6 @@ endef
 
 TEST_SCRIPTS += tests/ebbgen.t
 
-# The Messenger (core/messenger.h): wire format and dispatch are platform-independent; the TCP
-# transport is hosted-only.
-EBB_IFACES  += ebbs/messenger.ebb.h
-CORE_SRCS   += core/msg.c $(call gen_c,ebbs/messenger.ebb.h)
-HOSTED_SRCS += core/messenger.c
-
-# Tests: marshalling round trips and bad frames (tests/msg.c), two nodes over TCP (tests/msg_e2e.c).
-EBB_IFACES   += tests/gen/sample.ebb.h
-HOSTED_TESTS += msg
-msg_SRCS     := tests/msg.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)
-EBB_IFACES   += tests/gen/ctl.ebb.h
-HOSTED_TESTS += msg_e2e
-msg_e2e_SRCS := tests/msg_e2e.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h) \
-                $(call gen_c,tests/gen/ctl.ebb.h)
-
-# make bench: remote call costs (tests/bench/msg.sh).
-BENCH_BINS += $(B)/hosted/bench/msgbench
-$(B)/hosted/bench/msgbench: $(call objs,hosted,tests/bench/msgbench.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)) $(HOSTED_LIB)
-	@mkdir -p $(@D)
-	$(call hosted_link,hosted,$(HOSTED_LIB))
-BENCHES += bench-msg
-bench-msg: $(B)/hosted/bench/msgbench
-	tests/bench/msg.sh $<
-NATIVE_TESTS += msg
-
 # The generator's own tests: rejected inputs, golden files (tests/ebbgen.t); what stubs put on
 # the wire, under valgrind (tests/ebbgen_wire.c, tests/ebbgen_wire.t).
 EBB_IFACES   += tests/gen/tricky.ebb.h

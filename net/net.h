@@ -78,5 +78,8 @@ void udp_close(struct udp_sock *s);
  * netif=linux; no ip= means DHCP). A future of the struct net * once it has an address. Bad
  * configuration fails the future with EINVAL after printing why. */
 ebb_future_t net_start_from_config(void);
+/* The same network for everyone who asks (the application, the Messenger): started once by
+ * net_start_from_config(). */
+ebb_future_t net_image(void);
 /* The local address (0 if none yet, or for Linux sockets). */
 ip4_t net_addr(struct net *n);

@@ -34,6 +34,7 @@ static long rss_pages(void)
 static pthread_mutex_t trim_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t trim_cond = PTHREAD_COND_INITIALIZER;
 static int trim_state; /* 1: freed, 2: may end */
+static long trim_peak; /* RSS with everything allocated: the trimmer may start during the frees */
 static void *trim_worker(void *arg)
 {
     (void)arg;
@@ -42,6 +43,7 @@ static void *trim_worker(void *arg)
         memset(small[i] = malloc(64), 1, 64);
     for (int i = 0; i < TRIM_MEDIUM; i++)
         memset(medium[i] = malloc(1000), 1, 1000);
+    trim_peak = rss_pages();
     for (int i = 0; i < TRIM_SMALL; i++)
         free(small[i]);
     for (int i = 0; i < TRIM_MEDIUM; i++)
@@ -66,6 +68,8 @@ static int idle_trim(long *grew, long *fell, long *ms)
         pthread_cond_wait(&trim_cond, &trim_lock);
     pthread_mutex_unlock(&trim_lock);
     long r1 = rss_pages();
+    if (trim_peak > peak)
+        peak = trim_peak;
     if (r1 > peak)
         peak = r1;
     int ok = 0;

@@ -17,6 +17,7 @@ static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(co
 
 int main(void)
 {
+    tap_plan(32);
     FMT("42|-7|  5|5  |007", "%d|%i|%3d|%-3d|%03d", 42, -7, 5, 5, 7);
     FMT("ff|FF|0xff|777|18446744073709551615", "%x|%X|%#x|%o|%lu", 255, 255, 255, 511, ULONG_MAX);
     FMT("-9223372036854775808|ab|  abc|ab ", "%lld|%.2s|%5s|%-3.2s", LLONG_MIN, "abc", "abc", "abc");
@@ -123,5 +124,5 @@ int main(void)
        "CLOCK_REALTIME is a date from the CMOS clock after 2023, not going back (%ld)", (long)wall.tv_sec);
     for (int i = 0; i < 80; i++)
         free(mb[i]);
-    return tap_done(0);
+    return tap_done();
 }

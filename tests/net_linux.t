@@ -5,7 +5,8 @@ B=${B:-build}
 n=0; fail=0
 t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 TMP=$(mktemp -d /tmp/ebbnetlinux.XXXXXX)
-PORT=$((20000 + $$ % 20000))
+. tests/lib.sh
+PORT=$(free_port) || exit 1
 "$B/hosted/echo" netif=linux port=$PORT cores=2 > "$TMP/echo.out" 2>&1 &
 ECHO=$!
 trap 'kill $ECHO 2>/dev/null; rm -rf "$TMP"' EXIT

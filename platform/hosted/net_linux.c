@@ -26,6 +26,7 @@ struct lconn {
     struct tcp_conn conn; /* first: the application's handle */
     int fd;
     struct iobuf *out;    /* left over from a short write */
+    uint32_t watched;     /* the epoll events asked for (a change costs a system call) */
     bool connecting, rd_closed, shut_pending, dead;
     bool draining;        /* released by the application: close once c->out is written */
     ebb_promise_t promise;
@@ -79,7 +80,8 @@ static void lconn_kill(struct lconn *c, bool reset)
 static void lconn_watch(struct lconn *c)
 {
     uint32_t ev = (c->rd_closed ? 0 : EPOLLIN) | (c->out ? EPOLLOUT : 0);
-    ebb_fd_modify(c->fd, ev);
+    if (ev != c->watched && ebb_fd_modify(c->fd, ev) == 0)
+        c->watched = ev;
 }
 
 /* Writes what it can; the rest waits in c->out. 0 or -errno. */
@@ -137,6 +139,7 @@ static void lconn_event(void *arg, uint32_t events)
             return;
         }
         ebb_fd_modify(c->fd, EPOLLIN);
+        c->watched = EPOLLIN;
         ebb_promise_set(c->promise, (uint64_t)(uintptr_t)&c->conn);
         tcp_deliver_connected(&c->conn);
         return;
@@ -170,6 +173,8 @@ static void lconn_event(void *arg, uint32_t events)
         if (n > 0) {
             iobuf_append(b, (size_t)n);
             tcp_deliver_receive(&c->conn, b);
+            if (n < READ_SIZE)
+                return; /* drained: epoll reports more (level-triggered), no read to find out */
             continue;
         }
         int err = n < 0 ? errno : 0;
@@ -247,8 +252,10 @@ static void rewatch(void *arg)
     struct lconn *c = arg;
     if (c->dead)
         return;
-    if (ebb_fd_watch(c->fd, EPOLLIN, lconn_event, c) == 0)
+    if (ebb_fd_watch(c->fd, EPOLLIN, lconn_event, c) == 0) {
+        c->watched = EPOLLIN;
         lconn_watch(c);
+    }
     tcp_deliver_connected(&c->conn);
 }
 
@@ -305,6 +312,8 @@ static void listener_event(void *arg, uint32_t events)
         if (fd < 0)
             return;
         struct lconn *c = lconn_new(fd);
+        if (c)
+            c->watched = EPOLLIN;
         if (!c || ebb_fd_watch(fd, EPOLLIN, lconn_event, c) < 0) {
             close(fd);
             free(c);
@@ -371,6 +380,7 @@ static ebb_future_t linux_connect(struct net *n, ip4_t ip, uint16_t port,
     }
     c->connecting = true;
     ebb_future_t f = ebb_promise_new(&c->promise);
+    c->watched = EPOLLOUT;
     int err = ebb_fd_watch(fd, EPOLLOUT, lconn_event, c);
     if (err) {
         close(fd);
