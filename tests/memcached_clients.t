@@ -100,6 +100,7 @@ def pipelined(port):
 
 
 def main():
+    plan(24 if NATIVE else 25)
     pours, pref = free_port(), free_port()
     ours = start_ours(pours)
     ref = start_ref(pref)

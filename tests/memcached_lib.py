@@ -19,9 +19,22 @@ def ok(cond, name, *diag):
     return cond
 
 
+planned = 0
+
+
+def plan(n):
+    """Printed first, so that prove fails a run that stops short."""
+    global planned
+    planned = n
+    print("1..%d" % n, flush=True)
+
+
 def done():
-    print("1..%d" % n_tests, flush=True)
-    sys.exit(1 if failed else 0)
+    if not planned:
+        print("1..%d" % n_tests, flush=True)
+    elif n_tests != planned:
+        print("# planned %d assertions, ran %d" % (planned, n_tests), flush=True)
+    sys.exit(1 if failed or (planned and n_tests != planned) else 0)
 
 
 def free_port():

@@ -136,6 +136,7 @@ def timed(port, out):
 
 
 def main():
+    plan(len(ASCII) + len(BINARY) + 10)
     pours, pref = free_port(), free_port()
     ours = start_ours(pours)
     ref = start_ref(pref)

@@ -17,7 +17,7 @@ static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(co
 
 int main(void)
 {
-    tap_plan(32);
+    tap_plan(33);
     FMT("42|-7|  5|5  |007", "%d|%i|%3d|%-3d|%03d", 42, -7, 5, 5, 7);
     FMT("ff|FF|0xff|777|18446744073709551615", "%x|%X|%#x|%o|%lu", 255, 255, 255, 511, ULONG_MAX);
     FMT("-9223372036854775808|ab|  abc|ab ", "%lld|%.2s|%5s|%-3.2s", LLONG_MIN, "abc", "abc", "abc");
