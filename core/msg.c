@@ -40,25 +40,25 @@ struct iobuf *ebb_msg_serve(const struct ebb_msg_hdr *h, uint8_t *payload)
     const struct ebb_msg_service *s = NULL;
     if (h->type != EBB_MSG_CALL || h->version != EBB_MSG_VERSION) {
         err = EPROTO;
-        ebb_log("messenger: frame of type %u version %u from node %u dropped", h->type,
+        ebb_debug("messenger: frame of type %u version %u from node %u dropped", h->type,
                     h->version, h->src);
     } else if (h->len > EBB_MSG_MAX) {
         err = EMSGSIZE;
-        ebb_log("messenger: call of %u bytes from node %u dropped (max %u)", h->len, h->src,
+        ebb_debug("messenger: call of %u bytes from node %u dropped (max %u)", h->len, h->src,
                     EBB_MSG_MAX);
     } else if (!(s = ebb_msg_service_find(h->iface))) {
         err = EPROTO;
-        ebb_log("messenger: call from node %u for interface %#llx, which this image does not "
+        ebb_debug("messenger: call from node %u for interface %#llx, which this image does not "
                     "serve (built from a different .ebb.h?)", h->src, (unsigned long long)h->iface);
     } else {
         struct ebb_root *root = h->dst < EBB_MAX_IDS ? ebb_root_of(h->dst) : NULL;
         if (h->dst >= EBB_MAX_IDS || (!root && !EBB_LTT[h->dst])) {
             err = ENOENT;
-            ebb_log("messenger: call from node %u to Ebb %#x, which has no root here", h->src,
+            ebb_debug("messenger: call from node %u to Ebb %#x, which has no root here", h->src,
                         h->dst);
         } else if (root && root->iface && root->iface != h->iface) {
             err = EPROTO;
-            ebb_log("messenger: call from node %u to Ebb %#x as %s, but it is bound to %s",
+            ebb_debug("messenger: call from node %u to Ebb %#x as %s, but it is bound to %s",
                         h->src, h->dst, s->name, root->name ? root->name : "another interface");
         } else {
             int r = s->dispatch(h->dst, h->method, payload, h->len, &reply);
@@ -126,7 +126,7 @@ void ebb_msg_reply_received(const struct ebb_msg_hdr *h, const uint8_t *payload)
 {
     struct pending *pd = msgr ? pending_take(msgr, h->seq) : NULL;
     if (!pd) {
-        ebb_log("messenger: reply from node %u to unknown call %u dropped", h->src, h->seq);
+        ebb_debug("messenger: reply from node %u to unknown call %u dropped", h->src, h->seq);
         return;
     }
     int err = 0;
@@ -327,7 +327,7 @@ int ebb_messenger_configure(void)
     if (peers) {
         char buf[1024];
         if (strlen(peers) >= sizeof buf) {
-            ebb_log("messenger: peers= is too long");
+            ebb_warn("messenger: peers= is too long");
             return -EINVAL;
         }
         strcpy(buf, peers);
@@ -337,14 +337,14 @@ int ebb_messenger_configure(void)
             if (!at || !colon || dec_field(w, at, EBB_MAX_NODES - 1, &n) ||
                 dec_field(colon + 1, colon + strlen(colon), 65535, &port) || port == 0 ||
                 colon - at - 1 >= 64) {
-                ebb_log("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
+                ebb_warn("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
                 return -EINVAL;
             }
             char addr[64];
             memcpy(addr, at + 1, (size_t)(colon - at - 1));
             addr[colon - at - 1] = 0;
             if (ebb_messenger_peer(n, addr, (uint16_t)port) < 0) {
-                ebb_log("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
+                ebb_warn("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
                 return -EINVAL;
             }
         }

@@ -4,12 +4,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "core/log.h"
 #include "core/spinlock.h"
 #include "net/net.h"
 
 __attribute__((weak)) ebb_future_t net_start_from_config(void)
 {
-    printf("net: this platform has no network interface yet\n");
+    ebb_warn("net: this platform has no network interface yet");
     return ebb_future_failed(ENODEV);
 }
 

@@ -125,7 +125,7 @@ static void dial_failed(struct conn *c, int err)
         ebb_timer_start(&c->retry, DIAL_RETRY_NS, dial, c);
         return;
     }
-    ebb_log("messenger: cannot reach node %d: error %d", c->node, err);
+    ebb_warn("messenger: cannot reach node %d: error %d", c->node, err);
     conn_close(c, err);
 }
 
@@ -218,7 +218,7 @@ static void on_frame(struct conn *c, const struct ebb_msg_hdr *h, const uint8_t 
     } else if (h->type == EBB_MSG_REPLY || h->type == EBB_MSG_ERROR) {
         ebb_msg_reply_received(h, payload);
     } else {
-        ebb_log("messenger: frame of unknown type %u from node %u dropped", h->type, h->src);
+        ebb_debug("messenger: frame of unknown type %u from node %u dropped", h->type, h->src);
     }
 }
 
@@ -230,7 +230,7 @@ static void oversized(struct conn *c, const struct ebb_msg_hdr *h)
         if (r)
             enqueue(c, r);
     } else if (h->type == EBB_MSG_REPLY || h->type == EBB_MSG_ERROR) {
-        ebb_log("messenger: reply of %u bytes from node %u dropped (max %u)", h->len, h->src,
+        ebb_debug("messenger: reply of %u bytes from node %u dropped (max %u)", h->len, h->src,
                 EBB_MSG_MAX);
         struct ebb_msg_hdr e = *h;
         e.type = EBB_MSG_ERROR;

@@ -58,6 +58,11 @@ void net_stack_set_addr(struct net_stack *s, ip4_t ip, ip4_t mask, ip4_t gw)
     s->mask = mask;
     s->gw = gw;
     atomic_store_explicit(&s->ip, ip, memory_order_release);
+    if (ebb_log_on(EBB_LOG_INFO)) {
+        char a[16], g[16];
+        ebb_info("net: address %s/%d, gateway %s", ip4_format(ip, a), __builtin_popcount(mask),
+                 gw ? ip4_format(gw, g) : "none");
+    }
     if (s->up_pending) {
         s->up_pending = false;
         ebb_promise_set(s->up_promise, (uint64_t)(uintptr_t)&s->net);

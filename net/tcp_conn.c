@@ -123,6 +123,11 @@ void tcp_pcb_destroy(struct tcp_pcb *p)
 /* The connection ends badly: tell whoever holds it. */
 void tcp_fail(struct tcp_pcb *p, int err)
 {
+    if (ebb_log_on(EBB_LOG_DEBUG)) {
+        char l[16], r[16];
+        ebb_debug("tcp: %s:%u - %s:%u ends: error %d", ip4_format(p->lip, l), p->lport,
+                  ip4_format(p->rip, r), p->rport, err);
+    }
     bool connecting = p->connecting;
     bool app_has = !p->conn.released && (p->state != SYN_RCVD) && !connecting;
     tcp_pcb_destroy(p);
