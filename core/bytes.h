@@ -27,7 +27,7 @@ struct ebb_writer {
 static inline void ebb_reader_init(struct ebb_reader *r, const void *buf, size_t n)
 {
     r->start = r->p = buf;
-    r->end = r->p + n;
+    r->end = n ? r->p + n : r->p; /* buf may be NULL when n is 0 (NULL + 0 is undefined in C) */
     r->overrun = false;
 }
 static inline size_t ebb_reader_left(const struct ebb_reader *r) { return (size_t)(r->end - r->p); }

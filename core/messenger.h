@@ -162,3 +162,8 @@ static inline void ebb_messenger_stop(void) { messenger_stop(EBB_ID_MESSENGER); 
 /* From the configuration: node=N (this node), listen=PORT, peers=N@ADDR:PORT,... Returns 0,
  * or -EINVAL with a message on the console for a malformed value. */
 int ebb_messenger_configure(void);
+/* Parses a peers= value (N@ADDR:PORT,...), calling fn for each; -EINVAL with a message for a
+ * malformed word or one fn refuses. */
+int ebb_msg_parse_peers(const char *peers,
+                        int (*fn)(void *arg, unsigned node, const char *addr, uint16_t port),
+                        void *arg);

@@ -319,36 +319,49 @@ static int dec_field(const char *s, const char *end, unsigned max, unsigned *out
     return 0;
 }
 
+int ebb_msg_parse_peers(const char *peers,
+                        int (*fn)(void *arg, unsigned node, const char *addr, uint16_t port),
+                        void *arg)
+{
+    char buf[1024];
+    if (strlen(peers) >= sizeof buf) {
+        ebb_warn("messenger: peers= is too long");
+        return -EINVAL;
+    }
+    strcpy(buf, peers);
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        unsigned n, port;
+        char *at = strchr(w, '@'), *colon = at ? strrchr(at, ':') : NULL;
+        if (!at || !colon || dec_field(w, at, EBB_MAX_NODES - 1, &n) ||
+            dec_field(colon + 1, colon + strlen(colon), 65535, &port) || port == 0 ||
+            colon - at - 1 >= 64) {
+            ebb_warn("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
+            return -EINVAL;
+        }
+        char addr[64];
+        memcpy(addr, at + 1, (size_t)(colon - at - 1));
+        addr[colon - at - 1] = 0;
+        if (fn(arg, n, addr, (uint16_t)port) < 0) {
+            ebb_warn("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int add_peer(void *arg, unsigned node, const char *addr, uint16_t port)
+{
+    (void)arg;
+    return ebb_messenger_peer(node, addr, port);
+}
+
 int ebb_messenger_configure(void)
 {
     long node = ebb_config_int("node", 0, 0, EBB_MAX_NODES - 1);
     ebb_set_node((unsigned)node);
     const char *peers = ebb_config_get("peers");
-    if (peers) {
-        char buf[1024];
-        if (strlen(peers) >= sizeof buf) {
-            ebb_warn("messenger: peers= is too long");
-            return -EINVAL;
-        }
-        strcpy(buf, peers);
-        for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-            unsigned n, port;
-            char *at = strchr(w, '@'), *colon = at ? strrchr(at, ':') : NULL;
-            if (!at || !colon || dec_field(w, at, EBB_MAX_NODES - 1, &n) ||
-                dec_field(colon + 1, colon + strlen(colon), 65535, &port) || port == 0 ||
-                colon - at - 1 >= 64) {
-                ebb_warn("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
-                return -EINVAL;
-            }
-            char addr[64];
-            memcpy(addr, at + 1, (size_t)(colon - at - 1));
-            addr[colon - at - 1] = 0;
-            if (ebb_messenger_peer(n, addr, (uint16_t)port) < 0) {
-                ebb_warn("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
-                return -EINVAL;
-            }
-        }
-    }
+    if (peers && ebb_msg_parse_peers(peers, add_peer, NULL) < 0)
+        return -EINVAL;
     long port = ebb_config_int("listen", 0, 0, 65535);
     return ebb_messenger_listen(ebb_config_str("listen_addr", "127.0.0.1"), (uint16_t)port);
 }

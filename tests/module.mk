@@ -12,6 +12,9 @@ core_sha256_LIBS := -lcrypto
 # Who owns an IOBuf after a failed send (docs/network.md).
 HOSTED_TESTS += net_own
 net_own_SRCS := tests/net_own.c
+# The TCP stack against a hostile peer (tests/net_hostile.c).
+HOSTED_TESTS += net_hostile
+net_hostile_SRCS := tests/net_hostile.c
 
 # The Messenger: marshalling round trips and bad frames (tests/msg.c, also native), two nodes
 # over TCP (tests/msg_e2e.c).
