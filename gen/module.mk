@@ -8,10 +8,11 @@ EBBGEN_TEMPLATES := $(wildcard gen/*.m4)
 EBBGEN_FLAGS = -I. -Iplatform/hosted/include -DEBB_HOSTED
 TOOLS += $(EBBGEN)
 
-$(EBBGEN): gen/ebbgen.c
+EBBGEN_SRCS := gen/ebbgen.c gen/parse.c gen/manifest.c gen/util.c
+$(EBBGEN): $(EBBGEN_SRCS) gen/ebbgen.h
 	@mkdir -p $(@D)
-	$(call say,CC,$<)$(CC) $(CFLAGS) -O2 -I$(LLVM_INC) -DEBBGEN_TREE='"$(abspath .)"' \
-	  -DEBBGEN_TREE_GEN='"$(abspath $(B)/gen)"' $< -o $@ \
+	$(call say,CC,$(EBBGEN))$(CC) $(CFLAGS) -O2 -I$(LLVM_INC) -DEBBGEN_TREE='"$(abspath .)"' \
+	  -DEBBGEN_TREE_GEN='"$(abspath $(B)/gen)"' $(EBBGEN_SRCS) -o $@ \
 	  -L$(LLVM_LIB) -lclang -Wl,-rpath,$(LLVM_LIB)
 
 GEN_HDRS = $(call gen_h,$(EBB_IFACES))

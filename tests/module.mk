@@ -76,6 +76,8 @@ ebbgen_wire_SRCS := tests/ebbgen_wire.c $(call gen_c,tests/gen/tricky.ebb.h)
 TEST_SCRIPTS += tests/ebbgen_wire.t
 # The framework used from outside the tree: install, pkg-config, hosted and native.
 TEST_SCRIPTS += tests/ebbgen_oot.t
+# docs/guide.md, every command in it as written.
+TEST_SCRIPTS += tests/ebbgen_guide.t
 
 # Natively: the core and mem tests that need no Linux services (sources above; core_ebb wants
 # 4 cores), and the platform's own.
