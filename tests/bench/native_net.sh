@@ -13,46 +13,25 @@ SMP=${SMP:-1}
 MEM=256M
 [ "$(id -u)" = 0 ] || { echo "bench-native-net: needs root (tap, netns)"; exit 0; }
 tests/bench/linux_vm.sh "$B/linuxvm" || exit 1
-NS=ebvbench$$
-TMP=$(mktemp -d /tmp/ebvbench.XXXXXX)
-QPIDS=""
-cleanup() {
-    for p in $QPIDS; do kill "$p" 2>/dev/null; done
-    sleep 0.3
-    ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$NS" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-inns() { ip netns exec "$NS" "$@"; }
-ip netns add "$NS"
-inns ip link set lo up
-inns ip tuntap add dev tap0 mode tap multi_queue
-inns ip addr add 10.9.2.1/24 dev tap0
-inns ip link set tap0 up
+. tests/native_net_lib.sh
+net_ns_setup ebvbench 10.9.2.1/24 || { echo "bench-native-net: cannot make a namespace with a tap" >&2; exit 1; }
 
 NATIVE_IP=10.9.2.2 LINUX_IP=10.9.2.3
 LAUNCH=(scripts/qemu-run --timeout 900 --smp "$SMP" --mem "$MEM" --net tap:tap0)
 # boot_native APP OUT [args], boot_linux OUT [args]: start a guest, wait until it serves.
 boot_native() {
-    app=$1 out=$2; shift 2
-    ip netns exec "$NS" "${LAUNCH[@]}" "$B/native/$app.elf" ip=$NATIVE_IP/24 "$@" > "$out" 2>&1 &
-    LAST=$!; QPIDS="$QPIDS $LAST"
-    wait_for "$out" "ready on"
+    local app=$1 out=$2
+    shift 2
+    guest_start "$out" "ready on" "${LAUNCH[@]}" "$B/native/$app.elf" ip=$NATIVE_IP/24 "$@" || up_failed "$out"
 }
 boot_linux() {
-    out=$1; shift
-    ip netns exec "$NS" "${LAUNCH[@]}" --initrd "$B/linuxvm/initrd.gz" "$B/linuxvm/vmlinuz" \
-        console=ttyS0 loglevel=3 lip=$LINUX_IP/24 "$@" > "$out" 2>&1 &
-    LAST=$!; QPIDS="$QPIDS $LAST"
-    wait_for "$out" "linux: ready"
+    local out=$1
+    shift
+    guest_start "$out" "linux: ready" "${LAUNCH[@]}" --initrd "$B/linuxvm/initrd.gz" "$B/linuxvm/vmlinuz" \
+        console=ttyS0 loglevel=3 lip=$LINUX_IP/24 "$@" || up_failed "$out"
 }
-wait_for() {
-    for _ in $(seq 1200); do grep -q "$2" "$1" && return 0; kill -0 $LAST 2>/dev/null || break; sleep 0.1; done
-    echo "bench-native-net: the guest did not come up:" >&2; tail -5 "$1" >&2; exit 1
-}
-stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; sleep 0.3; }
+up_failed() { echo "bench-native-net: the guest did not come up:" >&2; tail -5 "$1" >&2; exit 1; }
+stop() { guest_stop "$1"; sleep 0.3; }
 
 # ---- QEMU start to the first answered ping ----
 first_ping() { # prints milliseconds
