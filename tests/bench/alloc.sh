@@ -53,7 +53,7 @@ cmd() {
     cache-scratch) echo "$BIN/cache_share scratch $t 1000 8 50000" ;;
     xmalloc) echo "$BIN/xmalloc $t 4000000 128" ;;
     mstress) echo "$BIN/mstress $t 4000000 2000" ;;
-    phase) echo "$BIN/phase $t 1024 300" ;;
+    phase) echo "$BIN/phase $t 1024 1000" ;;
     python) echo "env PYTHONMALLOC=malloc /usr/bin/python3 tests/bench/alloc_py.py $t" ;;
     sort) echo "env LC_ALL=C sort --parallel=$t -o /dev/null $TMP/words" ;;
     *) echo "alloc.sh: unknown benchmark $1" >&2; exit 1 ;;
@@ -150,7 +150,7 @@ for bench in ${BENCHES:-$SYNTH $REAL}; do
 done
 
 if [ -s "$OUT/phase.dat" ]; then
-    echo "phase (1 GiB of mixed sizes, 90% freed at random, then 300 ms idle): RSS / live bytes"
+    echo "phase (1 GiB of mixed sizes, 90% freed at random, then 1 s idle): RSS / live bytes"
     awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
            printf "  t=%s %-9s live %6.1f MiB  rss after the frees %6.1f MiB (%.2fx)  after idling %6.1f MiB (%.2fx)\n",
                   $1, $2, v["live_kb"] / 1024, v["rss_busy_kb"] / 1024, v["rss_busy_kb"] / v["live_kb"],
