@@ -10,6 +10,9 @@
 # Usage: alloc.sh [BUILD_DIR] [REPS]
 #   env THREADS="1 2 4 8", BENCHES="threadtest-I ... memcached" to narrow; PLOTS=dir (default
 #   $BUILD_DIR/bench/alloc); REAL_THREADS="1 2" thread counts of the real programs.
+#   INSN=1: instead, instructions (callgrind: deterministic where wall time on a shared machine
+#   is not) of each synthetic benchmark at a tenth of its size, per allocator, and ours over the
+#   fewest of the peers.
 set -eu
 B=${1:-build}
 REPS=${2:-3}
@@ -59,6 +62,44 @@ cmd() {
     *) echo "alloc.sh: unknown benchmark $1" >&2; exit 1 ;;
     esac
 }
+
+# The same at about a tenth of the work, for callgrind.
+cmd_small() {
+    case $1 in
+    threadtest-I) echo "$BIN/threadtest $t 30 100000" ;;
+    threadtest-II) echo "$BIN/threadtest $t 30000 100" ;;
+    larson) echo "$BIN/larson $t 50 10000 8 1000" ;;
+    cache-thrash) echo "$BIN/cache_share thrash $t 100 8 5000" ;;
+    cache-scratch) echo "$BIN/cache_share scratch $t 100 8 5000" ;;
+    xmalloc) echo "$BIN/xmalloc $t 400000 128" ;;
+    mstress) echo "$BIN/mstress $t 400000 2000" ;;
+    *) echo "alloc.sh: no instruction count for $1" >&2; exit 1 ;;
+    esac
+}
+
+insn_one() { # bench alloc: instructions of the whole process (all threads)
+    pre=$(path_of "$2")
+    [ "$pre" = - ] && pre=""
+    # shellcheck disable=SC2046
+    valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=/dev/null \
+        env LD_PRELOAD="$pre" $(cmd_small "$1") 2>&1 >/dev/null |
+        awk '/Collected :/ { n = $NF } END { print n }'
+}
+
+if [ "${INSN:-0}" = 1 ]; then
+    for bench in ${BENCHES:-threadtest-I threadtest-II larson cache-thrash cache-scratch xmalloc mstress}; do
+        for t in ${THREADS:-1 2}; do
+            line="$bench $t"
+            for a in $ALLOCS; do
+                line="$line $(insn_one "$bench" "$a")"
+            done
+            echo "$line" | awk '{ best = $5; if ($6 < best) best = $6; if ($7 < best) best = $7;
+                printf "%-13s t=%d instructions ours/fewest=%.2f | glibc %.2f   (M: ours %.1f glibc %.1f jemalloc %.1f mimalloc %.1f tcmalloc %.1f)\n",
+                       $1, $2, $3 / best, $3 / $4, $3 / 1e6, $4 / 1e6, $5 / 1e6, $6 / 1e6, $7 / 1e6 }'
+        done
+    done
+    exit 0
+fi
 
 # One run: prints "<seconds> <peak KiB>".
 run_one() { # bench alloc
