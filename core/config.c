@@ -2,6 +2,7 @@
 #include "core/config.h"
 #include "core/ebb.h"
 #include "core/platform.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@ int ebb_config_parse(int argc, char **argv, char *err, unsigned errlen)
     return 0;
 }
 
+void ebb_config_clear(void) { nkv = 0; }
+
 const char *ebb_config_get(const char *key)
 {
     size_t klen = strlen(key);
@@ -53,14 +56,24 @@ const char *ebb_config_str(const char *key, const char *dflt)
     return v ? v : dflt;
 }
 
+int ebb_config_parse_int(const char *v, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 0);
+    if (!*v || *end || errno || n < min || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
 long ebb_config_int(const char *key, long dflt, long min, long max)
 {
     const char *v = ebb_config_get(key);
+    long n;
     if (!v)
         return dflt;
-    char *end;
-    long n = strtol(v, &end, 0);
-    if (!*v || *end || n < min || n > max) {
+    if (ebb_config_parse_int(v, min, max, &n) < 0) {
         char msg[200];
         int len = snprintf(msg, sizeof msg, "config: %s=%s: expected a whole number from %ld to %ld\n",
                            key, v, min, max);

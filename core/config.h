@@ -12,3 +12,7 @@ const char *ebb_config_str(const char *key, const char *dflt);
 /* Integer value; a value that is not a whole number in [min,max] ends the program (status 2)
  * with a message naming the key. */
 long ebb_config_int(const char *key, long dflt, long min, long max);
+/* The same check on a string: 0 and *out, or -1 (not a whole number in [min,max]). */
+int ebb_config_parse_int(const char *v, long min, long max, long *out);
+/* Forgets every key (the fuzz target parses many command lines in one process). */
+void ebb_config_clear(void);

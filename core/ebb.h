@@ -95,10 +95,7 @@ unsigned ebb_ncores(void);
 unsigned ebb_numa_node_of(unsigned core);
 unsigned ebb_numa_nodes(void);
 
-/* Writes one line to the console. */
-__attribute__((format(printf, 1, 2))) void ebb_log(const char *fmt, ...);
-void ebb_vlog(const char *fmt, __builtin_va_list ap);
-/* A line only with log=debug in the configuration: events that are not news by themselves. */
-__attribute__((format(printf, 1, 2))) void ebb_log_debug(const char *fmt, ...);
+/* Console messages, with levels (core/log.c): ebb_log is a warning. */
+#include "core/log.h"
 /* Stops the program with a message: for broken invariants, never for bad input. */
 __attribute__((noreturn, format(printf, 1, 2))) void ebb_panic(const char *fmt, ...);

@@ -18,7 +18,7 @@ void ebb_vlog(const char *fmt, va_list ap)
     platform_console_write(buf, (size_t)n);
 }
 
-void ebb_log(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void ebb_vlog_line(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -26,10 +26,33 @@ void ebb_log(const char *fmt, ...)
     va_end(ap);
 }
 
-void ebb_log_debug(const char *fmt, ...)
+static const char *const level_names[] = {"debug", "info", "warn"};
+
+/* The configured level; read each time, as the configuration may be parsed again (tests). */
+static enum ebb_log_level threshold(void)
 {
-    const char *level = ebb_config_get("log");
-    if (!level || strcmp(level, "debug"))
+    const char *v = ebb_config_get("log");
+    for (unsigned l = 0; v && l < sizeof level_names / sizeof *level_names; l++)
+        if (strcmp(v, level_names[l]) == 0)
+            return (enum ebb_log_level)l;
+    return EBB_LOG_WARN;
+}
+
+bool ebb_log_on(enum ebb_log_level level) { return level >= threshold(); }
+
+int ebb_log_configure(void)
+{
+    const char *v = ebb_config_get("log");
+    if (v && threshold() == EBB_LOG_WARN && strcmp(v, "warn") != 0) {
+        ebb_vlog_line("config: log=%s: expected debug, info or warn", v);
+        return -1;
+    }
+    return 0;
+}
+
+void ebb_log_at(enum ebb_log_level level, const char *fmt, ...)
+{
+    if (!ebb_log_on(level))
         return;
     va_list ap;
     va_start(ap, fmt);

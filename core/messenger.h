@@ -1,5 +1,6 @@
-/* The Messenger: carries Ebb calls between nodes. Hosted, one TCP connection per peer (used both
- * ways, TCP_NODELAY); sends made before the connection is up wait for it.
+/* The Messenger: carries Ebb calls between nodes. One TCP connection per peer (used both ways),
+ * through the image's network (net.h's net_image()); sends made before the connection is up wait
+ * for it.
  *
  * A frame is a 32-byte little-endian header (struct ebb_msg_hdr) then `len` payload bytes. A call
  * names the destination Ebb id, the interface hash and the method; the receiving node finds the
@@ -8,8 +9,10 @@
  * malformed or names an interface this node does not serve is answered with an error frame, so
  * the caller's future fails (EBADMSG, EPROTO, ENOENT, ...); nothing crashes.
  *
- * Node addressing (hosted): each process is a node (ebb_set_node), listens on a port, and knows
- * its peers' addresses: config keys node=N listen=PORT peers=1@127.0.0.1:7001,2@... */
+ * Node addressing: each process or VM is a node (ebb_set_node), listens on a port, and knows its
+ * peers' addresses: config keys node=N listen=PORT peers=1@127.0.0.1:7001,2@... (listen_addr=A:
+ * accept connections to that local address only; default 127.0.0.1, which over this project's
+ * own stack means the stack's address). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -129,10 +132,9 @@ static inline ebb_future_t ebb_messenger_call(unsigned node, ebb_id_t id, uint64
  * unless memory ran out. */
 struct iobuf *ebb_msg_serve(const struct ebb_msg_hdr *h, uint8_t *payload);
 
-/* ---- a platform's transport (hosted: TCP, core/messenger.c) ---- */
+/* ---- the transport (net/msg_tcp.c) ---- */
 
-/* Implemented by the transport (core/msg.c has weak stand-ins: no network, only this node).
- * Called on the Messenger's core. send consumes frame (header included); 0 or -errno. */
+/* Called on the Messenger's core. send consumes frame (header included); 0 or -errno. */
 int ebb_msg_transport_send(unsigned node, struct iobuf *frame);
 int ebb_msg_transport_listen(const char *addr, uint16_t port);
 int ebb_msg_transport_peer(unsigned node, const char *addr, uint16_t port);
@@ -144,7 +146,7 @@ void ebb_msg_node_failed(unsigned node, int err);
 
 /* ---- setup ---- */
 
-/* Builds this node's Messenger on this core (its sockets stay here) and listens on addr:port
+/* Builds this node's Messenger on this core (its connections stay here) and listens on addr:port
  * (port 0: no listening; addr NULL: 127.0.0.1). Returns 0 or -errno. */
 static inline int ebb_messenger_listen(const char *addr, uint16_t port)
 {
@@ -160,3 +162,8 @@ static inline void ebb_messenger_stop(void) { messenger_stop(EBB_ID_MESSENGER); 
 /* From the configuration: node=N (this node), listen=PORT, peers=N@ADDR:PORT,... Returns 0,
  * or -EINVAL with a message on the console for a malformed value. */
 int ebb_messenger_configure(void);
+/* Parses a peers= value (N@ADDR:PORT,...), calling fn for each; -EINVAL with a message for a
+ * malformed word or one fn refuses. */
+int ebb_msg_parse_peers(const char *peers,
+                        int (*fn)(void *arg, unsigned node, const char *addr, uint16_t port),
+                        void *arg);

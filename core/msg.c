@@ -1,7 +1,7 @@
 /* The Messenger's platform-independent part: message buffers, the registry of dispatchers
  * (ebbgen's EBB_MSG_SERVICE entries, gathered by the linker), the serving of one call frame, and
- * the Messenger Ebb itself (calls, the table of calls awaiting replies, calls to this node). A
- * platform's transport (hosted: TCP, core/messenger.c) moves frames between nodes. */
+ * the Messenger Ebb itself (calls, the table of calls awaiting replies, calls to this node). The
+ * transport (net/msg_tcp.c: TCP through net.h, on any platform) moves frames between nodes. */
 #include "core/messenger.h"
 #include "core/platform.h"
 #include <errno.h>
@@ -40,25 +40,25 @@ struct iobuf *ebb_msg_serve(const struct ebb_msg_hdr *h, uint8_t *payload)
     const struct ebb_msg_service *s = NULL;
     if (h->type != EBB_MSG_CALL || h->version != EBB_MSG_VERSION) {
         err = EPROTO;
-        ebb_log("messenger: frame of type %u version %u from node %u dropped", h->type,
+        ebb_debug("messenger: frame of type %u version %u from node %u dropped", h->type,
                     h->version, h->src);
     } else if (h->len > EBB_MSG_MAX) {
         err = EMSGSIZE;
-        ebb_log("messenger: call of %u bytes from node %u dropped (max %u)", h->len, h->src,
+        ebb_debug("messenger: call of %u bytes from node %u dropped (max %u)", h->len, h->src,
                     EBB_MSG_MAX);
     } else if (!(s = ebb_msg_service_find(h->iface))) {
         err = EPROTO;
-        ebb_log("messenger: call from node %u for interface %#llx, which this image does not "
+        ebb_debug("messenger: call from node %u for interface %#llx, which this image does not "
                     "serve (built from a different .ebb.h?)", h->src, (unsigned long long)h->iface);
     } else {
         struct ebb_root *root = h->dst < EBB_MAX_IDS ? ebb_root_of(h->dst) : NULL;
         if (h->dst >= EBB_MAX_IDS || (!root && !EBB_LTT[h->dst])) {
             err = ENOENT;
-            ebb_log("messenger: call from node %u to Ebb %#x, which has no root here", h->src,
+            ebb_debug("messenger: call from node %u to Ebb %#x, which has no root here", h->src,
                         h->dst);
         } else if (root && root->iface && root->iface != h->iface) {
             err = EPROTO;
-            ebb_log("messenger: call from node %u to Ebb %#x as %s, but it is bound to %s",
+            ebb_debug("messenger: call from node %u to Ebb %#x as %s, but it is bound to %s",
                         h->src, h->dst, s->name, root->name ? root->name : "another interface");
         } else {
             int r = s->dispatch(h->dst, h->method, payload, h->len, &reply);
@@ -126,7 +126,7 @@ void ebb_msg_reply_received(const struct ebb_msg_hdr *h, const uint8_t *payload)
 {
     struct pending *pd = msgr ? pending_take(msgr, h->seq) : NULL;
     if (!pd) {
-        ebb_log("messenger: reply from node %u to unknown call %u dropped", h->src, h->seq);
+        ebb_debug("messenger: reply from node %u to unknown call %u dropped", h->src, h->seq);
         return;
     }
     int err = 0;
@@ -301,25 +301,6 @@ static void *messenger_create(struct ebb_root *root, unsigned core)
 
 MESSENGER_ROOT(ebb_messenger_root, messenger_create);
 
-/* Without a network transport (a platform that has none yet), only this node is reachable. */
-__attribute__((weak)) int ebb_msg_transport_send(unsigned node, struct iobuf *frame)
-{
-    (void)node;
-    iobuf_free(frame);
-    return -EHOSTUNREACH;
-}
-__attribute__((weak)) int ebb_msg_transport_listen(const char *addr, uint16_t port)
-{
-    (void)addr, (void)port;
-    return -ENOSYS;
-}
-__attribute__((weak)) int ebb_msg_transport_peer(unsigned node, const char *addr, uint16_t port)
-{
-    (void)node, (void)addr, (void)port;
-    return -ENOSYS;
-}
-__attribute__((weak)) void ebb_msg_transport_stop(void) {}
-
 /* The decimal number in [s, end), digits only, at most max (no wrap: strtoul would take
  * 4294967297 as 1 once cast to unsigned). */
 static int dec_field(const char *s, const char *end, unsigned max, unsigned *out)
@@ -338,36 +319,49 @@ static int dec_field(const char *s, const char *end, unsigned max, unsigned *out
     return 0;
 }
 
+int ebb_msg_parse_peers(const char *peers,
+                        int (*fn)(void *arg, unsigned node, const char *addr, uint16_t port),
+                        void *arg)
+{
+    char buf[1024];
+    if (strlen(peers) >= sizeof buf) {
+        ebb_warn("messenger: peers= is too long");
+        return -EINVAL;
+    }
+    strcpy(buf, peers);
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        unsigned n, port;
+        char *at = strchr(w, '@'), *colon = at ? strrchr(at, ':') : NULL;
+        if (!at || !colon || dec_field(w, at, EBB_MAX_NODES - 1, &n) ||
+            dec_field(colon + 1, colon + strlen(colon), 65535, &port) || port == 0 ||
+            colon - at - 1 >= 64) {
+            ebb_warn("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
+            return -EINVAL;
+        }
+        char addr[64];
+        memcpy(addr, at + 1, (size_t)(colon - at - 1));
+        addr[colon - at - 1] = 0;
+        if (fn(arg, n, addr, (uint16_t)port) < 0) {
+            ebb_warn("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int add_peer(void *arg, unsigned node, const char *addr, uint16_t port)
+{
+    (void)arg;
+    return ebb_messenger_peer(node, addr, port);
+}
+
 int ebb_messenger_configure(void)
 {
     long node = ebb_config_int("node", 0, 0, EBB_MAX_NODES - 1);
     ebb_set_node((unsigned)node);
     const char *peers = ebb_config_get("peers");
-    if (peers) {
-        char buf[1024];
-        if (strlen(peers) >= sizeof buf) {
-            ebb_log("messenger: peers= is too long");
-            return -EINVAL;
-        }
-        strcpy(buf, peers);
-        for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-            unsigned n, port;
-            char *at = strchr(w, '@'), *colon = at ? strrchr(at, ':') : NULL;
-            if (!at || !colon || dec_field(w, at, EBB_MAX_NODES - 1, &n) ||
-                dec_field(colon + 1, colon + strlen(colon), 65535, &port) || port == 0 ||
-                colon - at - 1 >= 64) {
-                ebb_log("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
-                return -EINVAL;
-            }
-            char addr[64];
-            memcpy(addr, at + 1, (size_t)(colon - at - 1));
-            addr[colon - at - 1] = 0;
-            if (ebb_messenger_peer(n, addr, (uint16_t)port) < 0) {
-                ebb_log("messenger: peers=: '%s' is not NODE@ADDR:PORT", w);
-                return -EINVAL;
-            }
-        }
-    }
+    if (peers && ebb_msg_parse_peers(peers, add_peer, NULL) < 0)
+        return -EINVAL;
     long port = ebb_config_int("listen", 0, 0, 65535);
     return ebb_messenger_listen(ebb_config_str("listen_addr", "127.0.0.1"), (uint16_t)port);
 }

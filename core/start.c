@@ -35,6 +35,8 @@ int ebb_run(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", argv[0], err);
         return 2;
     }
+    if (ebb_log_configure() < 0)
+        return 2;
     unsigned ncores = (unsigned)ebb_config_int("cores", platform_cpus(), 1, platform_cores_max());
     unsigned numa = (unsigned)ebb_config_int("numa", 1, 1, ncores);
     ebb_topology_set(ncores, numa);

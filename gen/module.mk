@@ -8,64 +8,26 @@ EBBGEN_TEMPLATES := $(wildcard gen/*.m4)
 EBBGEN_FLAGS = -I. -Iplatform/hosted/include -DEBB_HOSTED
 TOOLS += $(EBBGEN)
 
-$(EBBGEN): gen/ebbgen.c
+EBBGEN_SRCS := gen/ebbgen.c gen/parse.c gen/manifest.c gen/util.c
+$(EBBGEN): $(EBBGEN_SRCS) gen/ebbgen.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O2 -I$(LLVM_INC) -DEBBGEN_TREE='"$(abspath .)"' \
-	  -DEBBGEN_TREE_GEN='"$(abspath $(B)/gen)"' $< -o $@ \
+	$(call say,CC,$(EBBGEN))$(CC) $(CFLAGS) -O2 -I$(LLVM_INC) -DEBBGEN_TREE='"$(abspath .)"' \
+	  -DEBBGEN_TREE_GEN='"$(abspath $(B)/gen)"' $(EBBGEN_SRCS) -o $@ \
 	  -L$(LLVM_LIB) -lclang -Wl,-rpath,$(LLVM_LIB)
 
-# gen_h/gen_c: x.ebb.h -> its generated header / C file.
-gen_h = $(patsubst %.ebb.h,$(B)/gen/%.gen.h,$(1))
-gen_c = $(patsubst %.ebb.h,$(B)/gen/%.gen.c,$(1))
 GEN_HDRS = $(call gen_h,$(EBB_IFACES))
 
 define ebbgen_rule
 $(call gen_h,$(1)) $(call gen_c,$(1)) &: $(1) $(EBBGEN) $(EBBGEN_TEMPLATES)
-	$(EBBGEN) $(EBBGEN_FLAGS) -o $(B)/gen/$(patsubst %/,%,$(dir $(1))) -MD -MF $(B)/gen/$(1:.ebb.h=.gen.d) $(1)
+	$(call say,GEN,$(1))$(EBBGEN) $(EBBGEN_FLAGS) -o $(B)/gen/$(patsubst %/,%,$(dir $(1))) -MD -MF $(B)/gen/$(1:.ebb.h=.gen.d) $(1)
 endef
 
 # The library's default static bindings (the system Ebbs, ebbs/default.manifest): in every
 # image. An app with <app>_MANIFEST gets its own table too, which core/ebb.c consults first.
-DEFAULT_MANIFEST := ebbs/default.manifest
-CORE_SRCS += $(B)/gen/ebbs/bindings.gen.c
 $(B)/gen/ebbs/bindings.gen.c: $(DEFAULT_MANIFEST) $(EBBGEN) $(EBBGEN_TEMPLATES)
-	$(EBBGEN) -o $(@D) --defaults $(DEFAULT_MANIFEST)
+	$(call say,GEN,$(DEFAULT_MANIFEST))$(EBBGEN) -o $(@D) --defaults $(DEFAULT_MANIFEST)
 define manifest_rule
 $(B)/gen/$(dir $($(1)_MANIFEST))bindings.gen.c: $($(1)_MANIFEST) $(EBBGEN) $(EBBGEN_TEMPLATES)
-	$(EBBGEN) -o $$(@D) --manifest $($(1)_MANIFEST)
+	$$(call say,GEN,$($(1)_MANIFEST))$(EBBGEN) -o $$(@D) --manifest $($(1)_MANIFEST)
 $(1)_SRCS += $(B)/gen/$(dir $($(1)_MANIFEST))bindings.gen.c
 endef
-
-TEST_SCRIPTS += tests/ebbgen.t
-
-# The Messenger (core/messenger.h): wire format and dispatch are platform-independent; the TCP
-# transport is hosted-only.
-EBB_IFACES  += ebbs/messenger.ebb.h
-CORE_SRCS   += core/msg.c $(call gen_c,ebbs/messenger.ebb.h)
-HOSTED_SRCS += core/messenger.c
-
-# Tests: marshalling round trips and bad frames (tests/msg.c), two nodes over TCP (tests/msg_e2e.c).
-EBB_IFACES   += tests/gen/sample.ebb.h
-HOSTED_TESTS += msg
-msg_SRCS     := tests/msg.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)
-EBB_IFACES   += tests/gen/ctl.ebb.h
-HOSTED_TESTS += msg_e2e
-msg_e2e_SRCS := tests/msg_e2e.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h) \
-                $(call gen_c,tests/gen/ctl.ebb.h)
-
-# make bench: remote call costs (tests/bench/msg.sh).
-BENCH_BINS += $(B)/hosted/bench/msgbench
-$(B)/hosted/bench/msgbench: $(call objs,hosted,tests/bench/msgbench.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)) $(HOSTED_LIB)
-	@mkdir -p $(@D)
-	$(call hosted_link,hosted,$(HOSTED_LIB))
-BENCHES += bench-msg
-bench-msg: $(B)/hosted/bench/msgbench
-	tests/bench/msg.sh $<
-NATIVE_TESTS += msg
-
-# The generator's own tests: rejected inputs, golden files (tests/ebbgen.t); what stubs put on
-# the wire, under valgrind (tests/ebbgen_wire.c, tests/ebbgen_wire.t).
-EBB_IFACES   += tests/gen/tricky.ebb.h
-HOSTED_TESTS += ebbgen_wire
-ebbgen_wire_SRCS := tests/ebbgen_wire.c $(call gen_c,tests/gen/tricky.ebb.h)
-TEST_SCRIPTS += tests/ebbgen_wire.t

@@ -79,6 +79,7 @@ void tcp_conn_init(struct tcp_conn *c, const struct tcp_conn_ops *ops, unsigned 
     memset(c, 0, sizeof *c);
     c->ops = ops;
     c->core = core;
+    c->sendq_max = TCP_SENDQ_MAX_DEFAULT;
 }
 
 void tcp_set_handlers(struct tcp_conn *c, const struct tcp_handlers *h, void *arg)
@@ -146,11 +147,22 @@ static void flush(struct tcp_conn *c)
     }
 }
 
+static uint64_t sendq_refused;
+uint64_t tcp_sendq_refused(void) { return __atomic_load_n(&sendq_refused, __ATOMIC_RELAXED); }
+void tcp_set_send_limit(struct tcp_conn *c, size_t bytes) { c->sendq_max = bytes; }
+
 int tcp_send_buffered(struct tcp_conn *c, struct iobuf *data)
 {
     if (c->released || c->app_closed) {
         iobuf_free(data);
         return -EPIPE;
+    }
+    if (c->sendq && iobuf_chain_len(c->sendq) + iobuf_chain_len(data) > c->sendq_max) {
+        /* A peer that does not read (or keeps its window shut) must not grow us: the
+         * application hears -ENOBUFS and waits for window_opened, or gives up. */
+        __atomic_fetch_add(&sendq_refused, 1, __ATOMIC_RELAXED);
+        iobuf_free(data);
+        return -ENOBUFS;
     }
     c->sendq = iobuf_chain_append(c->sendq, data);
     flush(c);

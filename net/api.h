@@ -36,6 +36,7 @@ struct tcp_conn {
     void *arg;
     unsigned core;
     struct iobuf *sendq;      /* tcp_send_buffered() data waiting for window */
+    size_t sendq_max;         /* tcp_send_buffered() refuses past this (tcp_set_send_limit) */
     bool app_closed;          /* tcp_close() called (FIN goes after sendq drains) */
     bool fin_queued;          /* close deferred until sendq drains */
     bool peer_closed;         /* `closed` delivered */

@@ -11,6 +11,7 @@
 #include "core/event.h"
 #include "core/future.h"
 #include "core/iobuf.h"
+#include "core/sha256.h"
 #include "core/rcu.h"
 #include "net/api.h"
 #include "net/netif.h"
@@ -64,7 +65,13 @@ struct net_stack {
     unsigned home_core;
     unsigned rto_min_ms, time_wait_ms;
     bool sack;
+    struct net_limits lim;      /* defaults filled in */
     struct net_stats stats;
+    uint64_t hash_key[2];       /* the connection table's hash (random: chains cannot be aimed) */
+    struct hmac_sha256 cookie_mac; /* SYN cookies: keyed with a random secret at creation */
+    _Atomic uint64_t ooo_bytes; /* out-of-order bytes held by every connection */
+    uint64_t chack_sec;         /* challenge ACKs: the current second and how many went out */
+    _Atomic unsigned chack_count;
 
     int arp_lock;
     struct arp_entry arp[ARP_SLOTS];

@@ -59,8 +59,15 @@ size_t tcp_send_window(struct tcp_conn *c);
 /* Sends data if it fits the window: 0, data taken. -EMSGSIZE (does not fit) or -EPIPE (closed):
  * data not taken, still the caller's. */
 int tcp_send(struct tcp_conn *c, struct iobuf *data);
-/* Takes data always: sends what fits, queues the rest for when the window opens. 0 or -errno. */
+/* Takes data always: sends what fits, queues the rest for when the window opens. 0 or -errno:
+ * -ENOBUFS when the queue would pass the connection's limit (data dropped; window_opened says
+ * when the queue has drained), -EPIPE after close. */
 int tcp_send_buffered(struct tcp_conn *c, struct iobuf *data);
+/* The most tcp_send_buffered() queues for c (default TCP_SENDQ_MAX_DEFAULT). */
+#define TCP_SENDQ_MAX_DEFAULT (16u << 20)
+void tcp_set_send_limit(struct tcp_conn *c, size_t bytes);
+/* How many tcp_send_buffered() calls were refused for the limit (all connections). */
+uint64_t tcp_sendq_refused(void);
 size_t tcp_buffered(const struct tcp_conn *c);
 /* Half-close: FIN after any buffered data. Receiving goes on until `closed`. */
 void tcp_close(struct tcp_conn *c);
@@ -78,5 +85,8 @@ void udp_close(struct udp_sock *s);
  * netif=linux; no ip= means DHCP). A future of the struct net * once it has an address. Bad
  * configuration fails the future with EINVAL after printing why. */
 ebb_future_t net_start_from_config(void);
+/* The same network for everyone who asks (the application, the Messenger): started once by
+ * net_start_from_config(). */
+ebb_future_t net_image(void);
 /* The local address (0 if none yet, or for Linux sockets). */
 ip4_t net_addr(struct net *n);

@@ -26,6 +26,23 @@ struct net_stack *net_stack_new(ebb_id_t netif, const struct net_stack_config *c
     s->rto_min_ms = cfg->rto_min_ms ? cfg->rto_min_ms : 200;
     s->time_wait_ms = cfg->time_wait_ms ? cfg->time_wait_ms : 2000;
     s->sack = cfg->sack;
+    struct net_limits l = cfg->limits;
+#define DFLT(f, v) l.f = l.f ? l.f : (v)
+    DFLT(backlog, NET_BACKLOG_DEFAULT);
+    DFLT(ooo_max, NET_OOO_MAX_DEFAULT);
+    DFLT(ooo_total_max, NET_OOO_TOTAL_MAX_DEFAULT);
+    DFLT(persist_max_ms, NET_PERSIST_MAX_MS_DEFAULT);
+    DFLT(keepalive_ms, NET_KEEPALIVE_MS_DEFAULT);
+    DFLT(keepalive_intvl_ms, NET_KEEPALIVE_INTVL_MS_DEFAULT);
+    DFLT(keepalive_probes, NET_KEEPALIVE_PROBES_DEFAULT);
+    DFLT(fin_wait2_ms, NET_FIN_WAIT2_MS_DEFAULT);
+    DFLT(challenge_acks_per_s, NET_CHALLENGE_ACKS_PER_S_DEFAULT);
+#undef DFLT
+    s->lim = l;
+    ebb_random(s->hash_key, sizeof s->hash_key);
+    uint8_t secret[32];
+    ebb_random(secret, sizeof secret);
+    hmac_sha256_init(&s->cookie_mac, secret, sizeof secret);
     void *rep;
     const struct netif_ops *ops = netif_ops(netif, &rep);
     ops->mac(rep, s->mac);
@@ -58,6 +75,11 @@ void net_stack_set_addr(struct net_stack *s, ip4_t ip, ip4_t mask, ip4_t gw)
     s->mask = mask;
     s->gw = gw;
     atomic_store_explicit(&s->ip, ip, memory_order_release);
+    if (ebb_log_on(EBB_LOG_INFO)) {
+        char a[16], g[16];
+        ebb_info("net: address %s/%d, gateway %s", ip4_format(ip, a), __builtin_popcount(mask),
+                 gw ? ip4_format(gw, g) : "none");
+    }
     if (s->up_pending) {
         s->up_pending = false;
         ebb_promise_set(s->up_promise, (uint64_t)(uintptr_t)&s->net);

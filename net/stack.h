@@ -15,7 +15,28 @@ struct net_stack_config {
     unsigned rto_min_ms;  /* 0: 200 */
     unsigned time_wait_ms;/* 0: 2000 */
     bool sack;            /* offer/accept SACK-permitted: our ACKs then carry SACK blocks */
+    struct net_limits {   /* what a hostile peer can hold; 0: the default in brackets */
+        unsigned backlog;          /* half-open connections per listener; past it SYN cookies [256] */
+        unsigned ooo_max;          /* out-of-order bytes kept per connection [256 KiB] */
+        unsigned ooo_total_max;    /* out-of-order bytes kept by the whole stack [16 MiB] */
+        unsigned persist_max_ms;   /* a zero window that long drops the connection [120 s] */
+        unsigned keepalive_ms;     /* idle this long: keepalive probes start [7200 s] */
+        unsigned keepalive_intvl_ms; /* between probes [75 s] */
+        unsigned keepalive_probes; /* unanswered probes that drop the connection [9] */
+        unsigned fin_wait2_ms;     /* FIN_WAIT_2 with nothing from the peer that long: dropped [60 s] */
+        unsigned challenge_acks_per_s; /* RFC 5961 challenge ACKs the stack sends a second [1000] */
+    } limits;
 };
+/* The defaults of struct net_limits. */
+#define NET_BACKLOG_DEFAULT 256
+#define NET_OOO_MAX_DEFAULT (256u << 10)
+#define NET_OOO_TOTAL_MAX_DEFAULT (16u << 20)
+#define NET_PERSIST_MAX_MS_DEFAULT 120000
+#define NET_KEEPALIVE_MS_DEFAULT 7200000
+#define NET_KEEPALIVE_INTVL_MS_DEFAULT 75000
+#define NET_KEEPALIVE_PROBES_DEFAULT 9
+#define NET_FIN_WAIT2_MS_DEFAULT 60000
+#define NET_CHALLENGE_ACKS_PER_S_DEFAULT 1000
 
 /* Drops and events, counted (read with net_stack_stat). */
 #define NET_STATS(X)                                                                          \
@@ -25,7 +46,11 @@ struct net_stack_config {
     X(ip_other_proto) X(ip_no_route) X(icmp_bad) X(icmp_echo_replies) X(udp_bad)                \
     X(udp_bad_checksum) X(udp_no_port) X(tcp_bad) X(tcp_bad_checksum) X(tcp_bad_options)       \
     X(tcp_no_conn) X(tcp_rst_sent) X(tcp_retransmits) X(tcp_fast_retransmits) X(tcp_timeouts)  \
-    X(tcp_ooo_segments) X(tcp_out_of_window) X(tcp_persist_probes) X(tcp_accepts) X(tcp_backlog_drops) X(dhcp_bad)
+    X(tcp_ooo_segments) X(tcp_out_of_window) X(tcp_persist_probes) X(tcp_accepts) X(tcp_backlog_drops) X(dhcp_bad)  \
+    X(tcp_syncookies_sent) X(tcp_syncookies_ok) X(tcp_syncookies_bad) X(tcp_ooo_drops)        \
+    X(tcp_persist_giveups) X(tcp_keepalive_probes) X(tcp_keepalive_drops)                     \
+    X(tcp_fin_wait2_drops) X(tcp_challenge_acks) X(tcp_challenge_acks_suppressed)              \
+    X(tcp_listener_resets) X(tcp_sendq_refused)
 
 struct net_stats {
 #define NET_STAT_FIELD(n) uint64_t n;

@@ -3,20 +3,22 @@
  * operations (struct tcp_conn_ops), listeners and active opens. */
 #include <errno.h>
 #include <stdlib.h>
+#include "core/siphash.h"
 #include "net/tcp_var.h"
 
 static const struct tcp_conn_ops pcb_ops;
 
-static unsigned hash4(ip4_t rip, uint16_t rport, uint16_t lport)
+/* Keyed: without the stack's random key a peer cannot pick addresses that share a chain. */
+static unsigned hash4(struct net_stack *s, ip4_t rip, uint16_t rport, uint16_t lport)
 {
-    uint32_t h = rip * 0x9e3779b1u ^ ((uint32_t)rport << 16 | lport) * 0x85ebca77u;
-    return (h ^ h >> 15) & ((1u << TCP_HASH_BITS) - 1);
+    uint64_t k = (uint64_t)rip << 32 | (uint32_t)rport << 16 | lport;
+    return (unsigned)ebb_siphash(s->hash_key, &k, sizeof k) & ((1u << TCP_HASH_BITS) - 1);
 }
 
 struct tcp_pcb *tcp_lookup(struct net_stack *s, ip4_t rip, uint16_t rport, ip4_t lip,
                               uint16_t lport)
 {
-    struct tcp_pcb *p = atomic_load_explicit(&s->tcp_hash[hash4(rip, rport, lport)],
+    struct tcp_pcb *p = atomic_load_explicit(&s->tcp_hash[hash4(s, rip, rport, lport)],
                                              memory_order_acquire);
     for (; p; p = atomic_load_explicit(&p->hnext, memory_order_acquire))
         if (p->rip == rip && p->rport == rport && p->lport == lport && p->lip == lip)
@@ -27,7 +29,7 @@ struct tcp_pcb *tcp_lookup(struct net_stack *s, ip4_t rip, uint16_t rport, ip4_t
 /* Called with tcp_lock held. */
 void tcp_hash_insert(struct tcp_pcb *p)
 {
-    _Atomic(struct tcp_pcb *) *b = &p->s->tcp_hash[hash4(p->rip, p->rport, p->lport)];
+    _Atomic(struct tcp_pcb *) *b = &p->s->tcp_hash[hash4(p->s, p->rip, p->rport, p->lport)];
     atomic_store_explicit(&p->hnext, atomic_load_explicit(b, memory_order_relaxed),
                           memory_order_relaxed);
     atomic_store_explicit(b, p, memory_order_release);
@@ -38,7 +40,7 @@ void tcp_hash_remove(struct tcp_pcb *p)
 {
     struct net_stack *s = p->s;
     spin_lock(&s->tcp_lock);
-    _Atomic(struct tcp_pcb *) *pp = &s->tcp_hash[hash4(p->rip, p->rport, p->lport)];
+    _Atomic(struct tcp_pcb *) *pp = &s->tcp_hash[hash4(s, p->rip, p->rport, p->lport)];
     for (struct tcp_pcb *q; (q = atomic_load_explicit(pp, memory_order_relaxed)); pp = &q->hnext)
         if (q == p) {
             /* Readers may still be on p: its hnext stays valid until the grace period ends. */
@@ -67,6 +69,7 @@ struct tcp_pcb *tcp_pcb_new(struct net_stack *s, unsigned core)
     p->ssthresh = 0xffffffffu;
     p->recover = p->iss;
     p->move_to = -1;
+    p->last_rx_ns = ebb_now_ns();
     return p;
 }
 
@@ -85,7 +88,7 @@ static void free_queues(struct tcp_pcb *p)
         iobuf_free(o->data);
         free(o);
     }
-    p->nooo = 0;
+    tcp_ooo_release(p, p->ooo_bytes);
 }
 
 static void free_pcb(void *arg)
@@ -123,6 +126,11 @@ void tcp_pcb_destroy(struct tcp_pcb *p)
 /* The connection ends badly: tell whoever holds it. */
 void tcp_fail(struct tcp_pcb *p, int err)
 {
+    if (ebb_log_on(EBB_LOG_DEBUG)) {
+        char l[16], r[16];
+        ebb_debug("tcp: %s:%u - %s:%u ends: error %d", ip4_format(p->lip, l), p->lport,
+                  ip4_format(p->rip, r), p->rport, err);
+    }
     bool connecting = p->connecting;
     bool app_has = !p->conn.released && (p->state != SYN_RCVD) && !connecting;
     tcp_pcb_destroy(p);
@@ -276,6 +284,36 @@ static const struct tcp_conn_ops pcb_ops = {
 
 static void free_lpcb(void *arg) { free(arg); }
 
+/* On the listener's core, where its half-open connections live (they cannot move before they are
+ * accepted) and where segment_listen() runs: no new one can appear once this runs, because the
+ * listener left the list before it was spawned and every segment looks the listener up again
+ * on this core (docs/network.md, "Closing a listener"). */
+static void lpcb_close_here(void *arg)
+{
+    struct tcp_lpcb *l = arg;
+    struct net_stack *s = l->s;
+    unsigned n = atomic_load(&l->pending), k = 0;
+    struct tcp_pcb **half = n ? malloc(n * sizeof *half) : NULL;
+    spin_lock(&s->tcp_lock);
+    for (unsigned b = 0; b < (1u << TCP_HASH_BITS) && k < n && half; b++)
+        for (struct tcp_pcb *p = atomic_load_explicit(&s->tcp_hash[b], memory_order_relaxed); p;
+             p = atomic_load_explicit(&p->hnext, memory_order_relaxed))
+            if (p->listener == l && p->state == SYN_RCVD && k < n)
+                half[k++] = p;
+    spin_unlock(&s->tcp_lock);
+    for (unsigned i = 0; i < k; i++) {
+        struct tcp_pcb *p = half[i];
+        NET_STAT(s, tcp_listener_resets);
+        tcp_xmit(s, p->lip, p->lport, p->rip, p->rport, p->snd_max, p->rcv_nxt, TH_RST | TH_ACK,
+                 0, NULL, 0, NULL);
+        tcp_fail(p, ECONNRESET); /* the application never saw it: freed */
+    }
+    free(half);
+    if (atomic_load(&l->pending) != 0) /* only if memory ran out above */
+        ebb_panic("tcp: a closed listener still has half-open connections");
+    ebb_rcu_defer(free_lpcb, l);
+}
+
 static void lpcb_close(struct tcp_listener *tl)
 {
     struct tcp_lpcb *l = (struct tcp_lpcb *)tl;
@@ -287,11 +325,11 @@ static void lpcb_close(struct tcp_listener *tl)
             break;
         }
     spin_unlock(&s->tcp_lock);
-    atomic_store(&l->closed, true);
-    /* Half-open connections still point at it; they see `closed` and reset. Keep it for as
-     * long as one may, then some: a SYN_RCVD lives at most its SYN retries. */
-    if (atomic_load(&l->pending) == 0)
-        ebb_rcu_defer(free_lpcb, l);
+    atomic_store(&l->closed, true); /* no accept from now on, even before the clean-up runs */
+    if (l->core == ebb_core())
+        lpcb_close_here(l);
+    else
+        ebb_spawn_on(l->core, lpcb_close_here, l);
 }
 
 static const struct tcp_listener_ops lpcb_ops = {.close = lpcb_close};

@@ -6,6 +6,7 @@
 #include "net/tcp_var.h"
 
 static void segment(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt);
+static void segment_synchronized(struct tcp_pcb *p, struct seg *g);
 
 struct tcp_fwd {
     struct net_stack *s;
@@ -103,8 +104,21 @@ static bool deliver(struct tcp_pcb *p, struct iobuf *data)
     return p->state != CLOSED;
 }
 
+/* What an out-of-order segment costs: its bytes plus the bookkeeping. A small payload is copied
+ * out of its (frame-sized) receive buffer first, so that the charge is what is really held. */
+#define OOO_OVERHEAD 256u
+#define OOO_COPY_BELOW 1024u
+static uint32_t ooo_charge(uint32_t len) { return len + OOO_OVERHEAD; }
+
+void tcp_ooo_release(struct tcp_pcb *p, uint32_t charge)
+{
+    p->ooo_bytes -= charge;
+    atomic_fetch_sub(&p->s->ooo_bytes, charge);
+}
+
 static void ooo_insert(struct tcp_pcb *p, uint32_t seq, uint32_t len, bool fin, struct iobuf *data)
 {
+    struct net_stack *s = p->s;
     struct ooo_seg **pp = &p->ooo;
     while (*pp && SEQ_LT((*pp)->seq, seq))
         pp = &(*pp)->next;
@@ -112,18 +126,30 @@ static void ooo_insert(struct tcp_pcb *p, uint32_t seq, uint32_t len, bool fin, 
         iobuf_free(data);
         return;
     }
-    if (p->nooo >= OOO_MAX) {
+    uint32_t charge = ooo_charge(len);
+    if (p->ooo_bytes + charge > s->lim.ooo_max ||
+        atomic_fetch_add(&s->ooo_bytes, charge) + charge > s->lim.ooo_total_max) {
+        if (p->ooo_bytes + charge <= s->lim.ooo_max)
+            atomic_fetch_sub(&s->ooo_bytes, charge);
+        NET_STAT(s, tcp_ooo_drops);
         iobuf_free(data);
         return;
     }
-    struct ooo_seg *o = malloc(sizeof *o);
-    if (!o) {
+    p->ooo_bytes += charge;
+    if (data && len < OOO_COPY_BELOW) {
+        struct iobuf *c = iobuf_coalesce_copy(data, 0);
         iobuf_free(data);
+        data = c;
+    }
+    struct ooo_seg *o = malloc(sizeof *o);
+    if (!o || (len && !data)) {
+        free(o);
+        iobuf_free(data);
+        tcp_ooo_release(p, charge);
         return;
     }
     *o = (struct ooo_seg){*pp, seq, len, fin, data};
     *pp = o;
-    p->nooo++;
 }
 
 /* Segments that became in order after rcv_nxt moved. Returns false if the connection went. */
@@ -132,7 +158,7 @@ static bool ooo_drain(struct tcp_pcb *p)
     while (p->ooo && SEQ_LEQ(p->ooo->seq, p->rcv_nxt)) {
         struct ooo_seg *o = p->ooo;
         p->ooo = o->next;
-        p->nooo--;
+        tcp_ooo_release(p, ooo_charge(o->len));
         uint32_t skip = p->rcv_nxt - o->seq;
         if (skip < o->len) {
             uint32_t plen = o->len - o->fin;
@@ -159,9 +185,23 @@ static bool ooo_drain(struct tcp_pcb *p)
     return true;
 }
 
+/* Our SYN and the peer's crossed (simultaneous open): the connect completes. */
+static void connect_established(struct tcp_pcb *p)
+{
+    p->state = ESTABLISHED;
+    p->retries = 0;
+    p->connecting = false;
+    ebb_promise_set(p->promise, (uint64_t)(uintptr_t)&p->conn);
+    tcp_deliver_connected(&p->conn);
+}
+
 static void accept_established(struct tcp_pcb *p)
 {
     struct tcp_lpcb *l = p->listener;
+    if (!l) {
+        connect_established(p);
+        return;
+    }
     atomic_fetch_sub(&l->pending, 1);
     p->listener = NULL;
     p->state = ESTABLISHED;
@@ -180,7 +220,7 @@ static void accept_established(struct tcp_pcb *p)
 static bool process_ack(struct tcp_pcb *p, const struct seg *g)
 {
     if (SEQ_GT(g->ack, p->snd_max)) {
-        tcp_send_ack(p);
+        tcp_challenge_ack(p);
         return false;
     }
     uint32_t wnd = g->wnd << p->snd_wscale;
@@ -337,16 +377,20 @@ static void segment_synchronized(struct tcp_pcb *p, struct seg *g)
         NET_STAT(p->s, tcp_out_of_window);
         if (!(g->flags & TH_RST)) {
             tcp_send_ack(p);
-            if (p->state == TIME_WAIT)
+            /* Only the peer's FIN again (our ACK of it was lost) restarts TIME_WAIT: anything
+             * else out of the window would let a stranger keep the connection forever. */
+            if (p->state == TIME_WAIT && (g->flags & TH_FIN) && g->seq + seg_len == p->rcv_nxt)
                 tcp_timer_set(p, T_TIME_WAIT, p->s->time_wait_ms);
         }
         goto drop;
     }
+    p->last_rx_ns = ebb_now_ns();
+    p->ka_probes = 0;
 
     /* 2. RST: exact match resets, otherwise a challenge ACK (RFC 5961). */
     if (g->flags & TH_RST) {
         if (g->seq != p->rcv_nxt) {
-            tcp_send_ack(p);
+            tcp_challenge_ack(p);
             goto drop;
         }
         iobuf_free(payload);
@@ -356,7 +400,7 @@ static void segment_synchronized(struct tcp_pcb *p, struct seg *g)
 
     /* 4. SYN in a synchronized state: challenge ACK. */
     if (g->flags & TH_SYN) {
-        tcp_send_ack(p);
+        tcp_challenge_ack(p);
         goto drop;
     }
 
@@ -498,8 +542,71 @@ static void segment_syn_sent(struct tcp_pcb *p, struct seg *g)
         tcp_rearm(p, false);
 }
 
+/* The ACK that answers a SYN cookie: the connection is made from it, ESTABLISHED at once
+ * (without the window scale and SACK the cookie cannot remember). */
+static void cookie_established(struct net_stack *s, struct tcp_lpcb *l, struct seg *g, uint16_t mss)
+{
+    struct tcp_pcb *p = tcp_pcb_new(s, l->core);
+    if (!p) {
+        iobuf_free(g->pkt);
+        return;
+    }
+    p->lip = g->dst;
+    p->lport = g->dport;
+    p->rip = g->src;
+    p->rport = g->sport;
+    p->irs = g->seq - 1;
+    p->rcv_nxt = g->seq;
+    p->iss = g->ack - 1;
+    p->snd_una = p->snd_nxt = p->snd_max = p->recover = g->ack;
+    p->mss = mss > s->mtu - 40 ? (uint16_t)(s->mtu - 40) : mss;
+    p->cwnd = 10u * p->mss;
+    p->snd_wscale = p->rcv_wscale = 0;
+    p->rcv_wnd = 0xffff;
+    p->snd_wnd = g->wnd;
+    p->snd_wl1 = g->seq;
+    p->snd_wl2 = g->ack;
+    p->state = ESTABLISHED;
+    spin_lock(&s->tcp_lock);
+    if (tcp_lookup(s, p->rip, p->rport, p->lip, p->lport)) {
+        spin_unlock(&s->tcp_lock);
+        free(p);
+        iobuf_free(g->pkt);
+        return;
+    }
+    tcp_hash_insert(p);
+    spin_unlock(&s->tcp_lock);
+    NET_STAT(s, tcp_syncookies_ok);
+    NET_STAT(s, tcp_accepts);
+    p->in_input = true;
+    l->fn(l->arg, &p->conn);
+    if (p->state != CLOSED && (g->plen || (g->flags & TH_FIN))) {
+        iobuf_advance(g->pkt, g->doff);
+        segment_synchronized(p, g); /* the data this ACK carries */
+    } else {
+        iobuf_free(g->pkt);
+    }
+    g->pkt = NULL;
+    p->in_input = false;
+    if (p->state != CLOSED)
+        tcp_rearm(p, false); /* keepalive, or persist for a window of zero */
+    if (p->move_to >= 0 && p->state != CLOSED) {
+        unsigned core = (unsigned)p->move_to;
+        p->move_to = -1;
+        tcp_do_move(p, core);
+    }
+}
+
 static void segment_listen(struct net_stack *s, struct tcp_lpcb *l, struct seg *g)
 {
+    if ((g->flags & (TH_ACK | TH_SYN | TH_RST)) == TH_ACK) {
+        uint16_t mss;
+        if (tcp_cookie_check(s, g, &mss) == 0) {
+            cookie_established(s, l, g, mss);
+            return;
+        }
+        NET_STAT(s, tcp_syncookies_bad);
+    }
     struct iobuf *pkt = g->pkt;
     g->pkt = NULL;
     iobuf_free(pkt);
@@ -509,8 +616,14 @@ static void segment_listen(struct net_stack *s, struct tcp_lpcb *l, struct seg *
         tcp_send_rst(s, g);
         return;
     }
-    if (atomic_load(&l->pending) >= BACKLOG_MAX) {
-        NET_STAT(s, tcp_backlog_drops);
+    if (atomic_load(&l->pending) >= s->lim.backlog) {
+        /* Full of half-open connections (a SYN flood, perhaps): answer without keeping state. */
+        uint16_t mss;
+        uint32_t cookie = tcp_cookie_make(s, g, &mss);
+        uint8_t opt[4] = {2, 4, (uint8_t)(mss >> 8), (uint8_t)mss};
+        NET_STAT(s, tcp_syncookies_sent);
+        tcp_xmit(s, g->dst, g->dport, g->src, g->sport, cookie, g->seq + 1, TH_SYN | TH_ACK,
+                 0xffff, opt, sizeof opt, NULL);
         return;
     }
     struct tcp_pcb *p = tcp_pcb_new(s, l->core);

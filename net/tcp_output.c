@@ -120,6 +120,25 @@ void tcp_send_seg(struct tcp_pcb *p, uint32_t seq, uint8_t flags, struct iobuf *
  * the ACK, each side then waiting for the other. */
 void tcp_send_ack(struct tcp_pcb *p) { tcp_send_seg(p, p->snd_max, TH_ACK, NULL); }
 
+/* RFC 5961 section 7: at most limits.challenge_acks_per_s for the whole stack, so that forged
+ * segments cannot turn the stack into an ACK generator. Approximate across cores. */
+void tcp_challenge_ack(struct tcp_pcb *p)
+{
+    struct net_stack *s = p->s;
+    uint64_t sec = ebb_now_ns() / 1000000000u;
+    if (__atomic_load_n(&s->chack_sec, __ATOMIC_RELAXED) != sec) {
+        __atomic_store_n(&s->chack_sec, sec, __ATOMIC_RELAXED);
+        atomic_store_explicit(&s->chack_count, 0, memory_order_relaxed);
+    }
+    if (atomic_fetch_add_explicit(&s->chack_count, 1, memory_order_relaxed) >=
+        s->lim.challenge_acks_per_s) {
+        NET_STAT(s, tcp_challenge_acks_suppressed);
+        return;
+    }
+    NET_STAT(s, tcp_challenge_acks);
+    tcp_send_ack(p);
+}
+
 static void flush_acks(void *arg)
 {
     struct net_stack *s = arg;

@@ -1,5 +1,7 @@
 /* TCP timers: retransmission (RFC 6298 RTO with exponential backoff), persist for a zero
- * window, TIME_WAIT. One timer per connection; timer_kind says which one runs. */
+ * window (given up after limits.persist_max_ms), TIME_WAIT, and for an idle connection
+ * keepalive (RFC 1122 4.2.3.6) or the FIN_WAIT_2 timeout. One timer per connection; timer_kind
+ * says which one runs. */
 #include <errno.h>
 #include "net/tcp_var.h"
 
@@ -31,17 +33,58 @@ void tcp_rearm(struct tcp_pcb *p, bool restart)
         /* Queued, nothing in flight, and the window too small for it: probe. */
         if (p->timer_kind != T_PERSIST) {
             p->persist_shift = 0;
+            p->persist_since_ns = ebb_now_ns();
             tcp_timer_set(p, T_PERSIST, tcp_rto_now(p));
         }
     } else if (p->snd_wnd == 0 && (p->state == ESTABLISHED || p->state == CLOSE_WAIT)) {
         /* Nothing queued, but the application waits for the window: probe it open. */
         if (p->timer_kind != T_PERSIST) {
             p->persist_shift = 0;
+            p->persist_since_ns = ebb_now_ns();
             tcp_timer_set(p, T_PERSIST, tcp_rto_now(p));
         }
-    } else if (p->timer_kind != T_NONE) {
-        tcp_timer_stop(p);
+    } else {
+        /* Idle: keepalive while established, the FIN_WAIT_2 timeout after our FIN. Both look
+         * at last_rx_ns when they fire, so segments arriving need not touch the timer. */
+        enum timer_kind k = p->state == FIN_WAIT_2 ? T_FIN_WAIT_2
+                          : p->state == ESTABLISHED || p->state == CLOSE_WAIT ? T_KEEPALIVE
+                          : T_NONE;
+        if (k == T_NONE) {
+            if (p->timer_kind != T_NONE)
+                tcp_timer_stop(p);
+        } else if (p->timer_kind != k) {
+            tcp_timer_set(p, k, k == T_FIN_WAIT_2 ? p->s->lim.fin_wait2_ms : p->s->lim.keepalive_ms);
+        }
     }
+}
+
+/* The idle timers: keepalive probes (a segment just below the window, which the peer must
+ * answer), or the FIN_WAIT_2 give-up. */
+static void idle_timer(struct tcp_pcb *p, enum timer_kind k)
+{
+    const struct net_limits *l = &p->s->lim;
+    uint64_t idle_ms = (ebb_now_ns() - p->last_rx_ns) / MS;
+    uint64_t wait = k == T_FIN_WAIT_2 ? l->fin_wait2_ms : p->ka_probes ? l->keepalive_intvl_ms
+                                                                      : l->keepalive_ms;
+    if (idle_ms < wait) {
+        tcp_timer_set(p, k, wait - idle_ms);
+        return;
+    }
+    if (k == T_FIN_WAIT_2) {
+        NET_STAT(p->s, tcp_fin_wait2_drops);
+        tcp_fail(p, ETIMEDOUT);
+        return;
+    }
+    if (p->ka_probes >= l->keepalive_probes) {
+        NET_STAT(p->s, tcp_keepalive_drops);
+        tcp_fail(p, ETIMEDOUT);
+        return;
+    }
+    p->ka_probes++;
+    NET_STAT(p->s, tcp_keepalive_probes);
+    tcp_xmit(p->s, p->lip, p->lport, p->rip, p->rport, p->snd_una - 1, p->rcv_nxt, TH_ACK,
+             tcp_wnd_field(p, false), NULL, 0, NULL);
+    tcp_timer_set(p, k, l->keepalive_intvl_ms);
 }
 
 void tcp_compute_rto(struct tcp_pcb *p)
@@ -106,7 +149,17 @@ static void tcp_timer(void *arg)
     case T_TIME_WAIT:
         tcp_pcb_destroy(p);
         return;
+    case T_KEEPALIVE:
+    case T_FIN_WAIT_2:
+        idle_timer(p, k);
+        return;
     case T_PERSIST: {
+        if ((ebb_now_ns() - p->persist_since_ns) / MS >= p->s->lim.persist_max_ms) {
+            /* The peer kept its window shut for too long (or forever, on purpose). */
+            NET_STAT(p->s, tcp_persist_giveups);
+            tcp_fail(p, ETIMEDOUT);
+            return;
+        }
         /* A zero-length segment just below the window: the peer answers with an ACK that
          * carries its current window. */
         NET_STAT(p->s, tcp_persist_probes);

@@ -35,8 +35,6 @@ enum tcp_state {
 #define RTO_MAX_MS 60000
 #define SYN_RETRIES 6
 #define DATA_RETRIES 12
-#define BACKLOG_MAX 256
-#define OOO_MAX 4096
 #define MS 1000000ull
 
 struct tcp_seg {
@@ -69,7 +67,8 @@ struct tcp_lpcb {
     struct tcp_lpcb *next;
 };
 
-enum timer_kind { T_NONE, T_RTO, T_PERSIST, T_TIME_WAIT };
+/* T_KEEPALIVE and T_FIN_WAIT_2 run while nothing else does (an idle connection). */
+enum timer_kind { T_NONE, T_RTO, T_PERSIST, T_TIME_WAIT, T_KEEPALIVE, T_FIN_WAIT_2 };
 
 struct tcp_pcb {
     struct tcp_conn conn; /* first: the application's handle */
@@ -93,10 +92,13 @@ struct tcp_pcb {
     uint32_t rto_ms;
     unsigned retries;
     unsigned persist_shift;
+    uint64_t persist_since_ns;   /* the zero window began (persist give-up) */
+    uint64_t last_rx_ns;         /* the last acceptable segment (keepalive, FIN_WAIT_2) */
+    unsigned ka_probes;          /* keepalive probes unanswered */
 
     uint32_t irs, rcv_nxt, rcv_wnd;
     struct ooo_seg *ooo;
-    unsigned nooo;
+    uint32_t ooo_bytes;      /* charged against limits.ooo_max and the stack's total */
     bool sack_ok;            /* both sides sent SACK-permitted: our ACKs carry SACK blocks */
     uint32_t last_ooo_seq;   /* the block holding it goes first (RFC 2018) */
     unsigned segs_unacked;
@@ -178,10 +180,19 @@ void tcp_send_ack(struct tcp_pcb *p);
 void tcp_ack_later(struct tcp_pcb *p);
 void tcp_unlink_ack(struct tcp_pcb *p);
 void tcp_send_rst(struct net_stack *s, const struct seg *g);
+/* An ACK answering an unacceptable RST, SYN or ACK (RFC 5961), within the stack's rate. */
+void tcp_challenge_ack(struct tcp_pcb *p);
+/* Out-of-order bytes given back (segments delivered or dropped). */
+void tcp_ooo_release(struct tcp_pcb *p, uint32_t charge);
 /* Sends queued segments from snd_nxt as the congestion and the peer's windows allow. */
 void tcp_output(struct tcp_pcb *p);
 /* Appends to the send queue len bytes of sequence space (data, or a SYN or FIN alone). */
 void tcp_queue_seg(struct tcp_pcb *p, uint8_t flags, struct iobuf *data, uint32_t len);
+
+/* SYN cookies (tcp_cookie.c): the ISN of a SYN-ACK sent without keeping state, and the check of
+ * the ACK that answers it (0 and the MSS, or -1). */
+uint32_t tcp_cookie_make(struct net_stack *s, const struct seg *g, uint16_t *mss);
+int tcp_cookie_check(struct net_stack *s, const struct seg *g, uint16_t *mss);
 
 /* Timers (tcp_timer.c). */
 void tcp_timer_set(struct tcp_pcb *p, enum timer_kind k, uint64_t ms);

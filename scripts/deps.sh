@@ -5,7 +5,7 @@
 PKGS="gcc make m4 pkg-config libclang-14-dev llvm-14 binutils perl valgrind gdb
 qemu-system-x86 qemu-utils iproute2 iputils-ping nftables ethtool socat netcat-openbsd
 dnsmasq-base memcached libmemcached-tools netpipe-tcp iperf libjemalloc2 libjemalloc-dev
-libssl-dev clang-14 libclang-rt-14-dev"
+libssl-dev clang-14 libclang-rt-14-dev python3-pymemcache gnuplot-nox"
 
 missing=""
 for p in $PKGS; do
@@ -18,6 +18,12 @@ if [ "$(id -u)" = 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   { apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } >&2 || {
     echo "deps: apt-get failed; run: apt-get install -y$missing" >&2; exit 1; }
+  # Installing memcached starts its service on 11211, the port `make run` forwards to: the tests
+  # start their own server on a free port, so the service stays off.
+  case " $missing " in *" memcached "*)
+    { systemctl disable --now memcached || { service memcached stop; update-rc.d memcached disable; }
+    } > /dev/null 2>&1 ;;
+  esac
   exit 0
 fi
 echo "deps: missing packages. Run as root:" >&2

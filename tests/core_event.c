@@ -171,10 +171,15 @@ void app_main(void) { ebb_spawn(next_step, NULL); }
 int main(int argc, char **argv)
 {
     (void)argc;
+#ifdef EBB_HOSTED
+    tap_plan(13);
+    tap_deadline(120);
+#else
+    tap_plan(11);
+#endif
     char *args[] = { argv[0], "cores=2", NULL };
     int rc = ebb_run(2, args);
     /* The test ends with ebb_exit(40 + failures): check the code makes it out of the runtime. */
-    printf("%sok %d - ebb_exit's code is returned by the runtime (%d)\n", rc == 40 ? "" : "not ", tap_n + 1, rc);
-    printf("1..%d\n", tap_n + 1);
-    return rc == 40 ? 0 : 1;
+    is(rc, 40, "ebb_exit's code is returned by the runtime");
+    return tap_done();
 }

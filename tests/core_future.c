@@ -108,7 +108,7 @@ static void tests(void *arg)
     while (resumed < NBLOCK)
         ebb_future_block(later(0, 5, 0, 0), NULL);
     is(resumed_ok, NBLOCK, "%d contexts blocked at once all resume with their stacks intact", NBLOCK);
-    ebb_exit(tap_done(0));
+    ebb_exit(tap_done());
 }
 
 void app_main(void) { ebb_spawn(tests, NULL); }
@@ -116,6 +116,10 @@ void app_main(void) { ebb_spawn(tests, NULL); }
 int main(int argc, char **argv)
 {
     (void)argc;
+    tap_plan(11);
+#ifdef EBB_HOSTED
+    tap_deadline(120);
+#endif
     char *args[] = { argv[0], "cores=2", NULL };
     return ebb_run(2, args);
 }

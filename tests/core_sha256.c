@@ -1,6 +1,8 @@
 /* SHA-256 and HMAC-SHA-256 (core/sha256.c) against OpenSSL's libcrypto: the FIPS/RFC 4231
- * vectors, then random lengths and keys (every block-boundary case), fed whole and in pieces. */
+ * vectors, then random lengths and keys (every block-boundary case), fed whole and in pieces;
+ * SipHash-2-4 (core/siphash.c) against its reference vectors. */
 #include "core/sha256.h"
+#include "core/siphash.h"
 #include "tap.h"
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -23,7 +25,7 @@ static int hexeq(const uint8_t *d, const char *hex)
 
 int main(void)
 {
-    tap_plan(9);
+    tap_plan(11);
     uint8_t d[SHA256_LEN], o[SHA256_LEN];
     sha256("abc", 3, d);
     ok(hexeq(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
@@ -80,5 +82,13 @@ int main(void)
     ok(ebb_mem_equal_ct(a, b, sizeof a), "equal buffers compare equal");
     b[39] = 1;
     ok(!ebb_mem_equal_ct(a, b, sizeof a), "a difference in the last byte is seen");
+
+    /* SipHash-2-4 reference vectors: key 00..0f, messages 00..(n-1). */
+    uint64_t sk[2] = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
+    uint8_t m[64];
+    for (int i = 0; i < 64; i++)
+        m[i] = (uint8_t)i;
+    is(ebb_siphash(sk, m, 0), 0x726fdb47dd0e0e31ull, "SipHash-2-4 of the empty message");
+    is(ebb_siphash(sk, m, 15), 0xa129ca6149be45e5ull, "SipHash-2-4 of 15 bytes");
     return tap_done(1);
 }

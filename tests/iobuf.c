@@ -40,6 +40,8 @@ static int chain_matches(const struct iobuf *c, size_t first, size_t n)
 
 int main(void)
 {
+    tap_plan(59);
+    tap_deadline(120);
     /* Owned memory with headroom: a header is prepended without copying. */
     struct iobuf *b = iobuf_alloc(128, 54);
     is(iobuf_headroom(b), 54, "alloc leaves the asked headroom");
@@ -177,9 +179,8 @@ int main(void)
     int good = 1;
     for (size_t i = 0; i < 10000; i++)
         good &= iobuf_cursor_u8(&cur) == (uint8_t)(i % 251);
-    ok(good && !cur.overrun, "byte-by-byte cursor over 97 buffers");
     iobuf_free(ch);
-    iobuf_free(NULL);
-    ok(1, "iobuf_free(NULL) is fine");
-    return tap_done(0);
+    iobuf_free(NULL); /* a no-op: reaching the last assertion and tap_done() shows it */
+    ok(good && !cur.overrun, "byte-by-byte cursor over 97 buffers");
+    return tap_done();
 }

@@ -139,10 +139,13 @@ void app_main(void) { ebb_spawn(next_step, NULL); }
 int main(int argc, char **argv)
 {
     (void)argc;
+    tap_plan(15);
+#ifdef EBB_HOSTED
+    tap_deadline(120);
+#endif
     setenv("EBB_ARENA_MB", "256", 1);
     char *args[] = { argv[0], "cores=2", NULL };
     int rc = ebb_run(2, args);
-    printf("%sok %d - the runtime exits with the test's code (%d)\n", rc == 40 ? "" : "not ", tap_n + 1, rc);
-    printf("1..%d\n", tap_n + 1);
-    return rc == 40 ? 0 : 1;
+    is(rc, 40, "the runtime exits with the test's code");
+    return tap_done();
 }

@@ -20,6 +20,7 @@ static int run(void (*fn)(void), char *buf, size_t len)
     if (pid == 0) {
         dup2(pfd[1], 2);
         close(pfd[0]);
+        signal(SIGALRM, SIG_DFL); /* the parent's deadline handler prints TAP */
         alarm(10);
         fn();
         _exit(0);
@@ -74,6 +75,8 @@ static void large_interior(void)
 
 int main(void)
 {
+    tap_plan(5);
+    tap_deadline(120);
     setenv("EBB_ARENA_MB", "256", 1);
     char buf[4096];
     int ab;
@@ -94,9 +97,8 @@ int main(void)
         ok(ab && strstr(buf, "not returned by the allocator"),
            "free of a pointer inside a small object is reported: %.80s", buf);
     } else {
-        printf("ok 4 # SKIP small-object double free is checked in debug builds (asan variant)\n");
-        printf("ok 5 # SKIP interior pointers are checked in debug builds (asan variant)\n");
-        atomic_fetch_add(&tap_n, 2);
+        tap_skip(1, "small-object double free is checked in debug builds (asan variant)");
+        tap_skip(1, "interior pointers are checked in debug builds (asan variant)");
     }
-    return tap_done(0);
+    return tap_done();
 }

@@ -182,6 +182,8 @@ static void *short_lived(void *arg)
 
 int main(void)
 {
+    tap_plan(11);
+    tap_deadline(240);
     setenv("EBB_ARENA_MB", "2048", 1);
     struct gp *g0 = gp_self();  /* this thread's rep: makes the arena */
     struct mem_node_stats st0;
@@ -223,5 +225,5 @@ int main(void)
     size_t per_rep = st0.total_pages - st0.free_pages;  /* only g0 existed then */
     is(rep_pages, per_rep * gp_nreps(), "every page is back in the buddy lists but the %u reps' own",
        gp_nreps());
-    return tap_done(0);
+    return tap_done();
 }

@@ -291,7 +291,7 @@ static void tests(void *arg)
     dispatcher_rejects();
     serve_checks();
     config_rejects();
-    ebb_exit(tap_done(0));
+    ebb_exit(tap_done());
 }
 
 void app_main(void) { ebb_spawn(tests, NULL); }
@@ -299,6 +299,10 @@ void app_main(void) { ebb_spawn(tests, NULL); }
 int main(int argc, char **argv)
 {
     (void)argc;
+    tap_plan(42);
+#ifdef EBB_HOSTED
+    tap_deadline(120);
+#endif
     const char *seed = getenv("SEED");
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

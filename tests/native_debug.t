@@ -1,8 +1,9 @@
 #!/bin/sh
 # make debug's path: QEMU starts stopped with its gdb stub, gdb attaches with the image's symbols
 # and stops at the kernel's C entry (a hardware breakpoint: the loader overwrites memory).
+. tests/lib.sh
 echo "1..2"
-port=$((20000 + $$ % 10000))
+port=$(free_port) || exit 1
 out=$(timeout 60 scripts/qemu-run --debug=$port build/native/helloworld.elf </dev/null 2>&1)
 if printf '%s\n' "$out" | grep -q "Breakpoint 1, native_kmain (magic=" && printf '%s\n' "$out" | grep -q "at platform/native/platform.c:"; then
   echo "ok 1 - gdb stops at native_kmain, with its source"

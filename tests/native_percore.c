@@ -44,11 +44,12 @@ static void check(void *arg)
         ebb_spawn_on(1, readback, (void *)1);
         return;
     }
-    ebb_exit(tap_done(0));
+    ebb_exit(tap_done());
 }
 
 void app_main(void)
 {
+    tap_plan(4);
     ebb_spawn_on(0, probe, (void *)0);
     ebb_spawn_on(1, probe, (void *)1);
     ebb_spawn(check, NULL);

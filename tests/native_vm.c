@@ -66,10 +66,14 @@ static void next(void *arg)
         vmem_reserve(&t, 4096, 0, NULL, NULL);
         vmem_release(&t);
         is(ebb_native_vm_pending_pages(), 0, "once both cores flushed, the unmapped pages are free again");
-        ebb_exit(tap_done(0));
+        ebb_exit(tap_done());
         break;
     }
     }
 }
 
-void app_main(void) { ebb_spawn(next, NULL); }
+void app_main(void)
+{
+    tap_plan(6);
+    ebb_spawn(next, NULL);
+}

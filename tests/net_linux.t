@@ -5,12 +5,13 @@ B=${B:-build}
 n=0; fail=0
 t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 TMP=$(mktemp -d /tmp/ebbnetlinux.XXXXXX)
-PORT=$((20000 + $$ % 20000))
+. tests/lib.sh
+PORT=$(free_port) || exit 1
 "$B/hosted/echo" netif=linux port=$PORT cores=2 > "$TMP/echo.out" 2>&1 &
 ECHO=$!
 trap 'kill $ECHO 2>/dev/null; rm -rf "$TMP"' EXIT
 i=0; while [ $i -lt 50 ] && ! grep -q "ready" "$TMP/echo.out"; do sleep 0.1; i=$((i+1)); done
-t "$(grep -q "echo: ready on 0.0.0.0 port $PORT" "$TMP/echo.out"; echo $?)" "echo over Linux sockets is up"
+t "$(grep -q "echo: ready on 127.0.0.1 port $PORT" "$TMP/echo.out"; echo $?)" "echo over Linux sockets is up"
 head -c 5000000 /dev/urandom > "$TMP/data"
 got=$(timeout 30 socat -t 30 -b 65536 TCP:127.0.0.1:$PORT - < "$TMP/data" | sha256sum)
 t "$([ "$got" = "$(sha256sum < "$TMP/data")" ]; echo $?)" "5 MB through echo (netif=linux), sha256 equal"

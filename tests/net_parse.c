@@ -148,12 +148,13 @@ static void check_arp(void *arg)
     is(stat("arp_timeouts"), 1, "then the entry timed out");
     is(stat("arp_queue_drops"), 1, "and the waiting datagram was dropped, counted");
     clear_sent();
-    ebb_exit(tap_done(0));
+    ebb_exit(tap_done());
 }
 
 void app_main(void)
 {
-    alarm(150); /* a hung loop must not hang the suite */
+    tap_plan(57);
+    tap_deadline(150); /* a hung loop must not hang the suite */
     ebb_id_t id = ebb_id_alloc();
     ok(ebb_bind(id, &cap_root) == 0, "capture interface bound");
     struct net_stack_config cfg = {.ip = ME, .prefix = 24, .gw = PEER, .sack = true};

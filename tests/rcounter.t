@@ -10,7 +10,8 @@ t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n 
 out=$(timeout 20 "$bin" cores=1 calls=3); rc=$?
 t "$([ $rc = 0 ] && [ "$out" = "counter of node 0: 3" ]; echo $?)" "one node calling its own counter: '$out'"
 
-port=$((20000 + $$ % 20000))
+. tests/lib.sh
+port=$(free_port) || exit 1
 timeout 30 "$bin" cores=1 cpu=1 node=0 listen=$port > /dev/null 2>&1 &
 server=$!
 out=$(timeout 30 "$bin" cores=1 node=1 peers=0@127.0.0.1:$port target=0 calls=100 stop=1); rc=$?

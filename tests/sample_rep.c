@@ -61,7 +61,7 @@ static size_t s_get(void *self, const char *name, uint8_t *buf, size_t cap)
 void sample_scale_local(int64_t *v, unsigned n, struct point p, enum color c)
 {
     for (unsigned i = 0; i < n; i++)
-        v[i] = (int64_t)((uint64_t)v[i] * (uint64_t)(p.x + p.y + p.tag[3]) + (uint64_t)c);
+        v[i] = (int64_t)((uint64_t)v[i] * (uint64_t)((int64_t)p.x + p.y + p.tag[3]) + (uint64_t)c);
 }
 static void s_scale(void *self, int64_t *v, unsigned n, struct point p, enum color c)
 {

@@ -11,6 +11,8 @@ static uint64_t rnd(void) { s ^= s << 13; s ^= s >> 7; s ^= s << 17; return s; }
 
 int main(void)
 {
+    tap_plan(7);
+    tap_deadline(120);
     setenv("EBB_ARENA_MB", "512", 1);
     void *r = tlsf_root.create_rep(&tlsf_root, 0);
     const struct mem_malloc *m = EBB_OPS(r, struct mem_malloc);
@@ -60,5 +62,5 @@ int main(void)
     is(st.bytes_in_use, 0, "nothing in use after freeing everything");
     ok(tlsf_check(err, sizeof err) == 0, "and the heap is consistent: %s", err);
     ok(st.mallocs == st.frees, "every malloc had its free (%llu)", (unsigned long long)st.mallocs);
-    return tap_done(0);
+    return tap_done();
 }

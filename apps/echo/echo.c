@@ -1,6 +1,7 @@
 /* echo: TCP and UDP echo on port= (default 7), over the network the configuration names
  * (netif=tap:NAME ip=A.B.C.D/N gw=G, netif=tap:NAME for DHCP, or netif=linux). Prints
  * "echo: ready on A.B.C.D port P" once it serves. */
+#include <errno.h>
 #include <stdio.h>
 #include "core/config.h"
 #include "core/event.h"
@@ -22,7 +23,10 @@ static void print_stats(void *arg)
 static void on_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
     (void)arg;
-    tcp_send_buffered(c, data); /* the received buffers go back out as they are */
+    /* The received buffers go back out as they are; a peer that sends but does not read
+     * past sendq_max= loses its connection rather than growing this process. */
+    if (tcp_send_buffered(c, data) == -ENOBUFS)
+        tcp_abort(c);
 }
 
 static void on_closed(void *arg, struct tcp_conn *c)
@@ -37,6 +41,7 @@ static void on_accept(void *arg, struct tcp_conn *c)
 {
     (void)arg;
     tcp_set_handlers(c, &echo_handlers, NULL);
+    tcp_set_send_limit(c, (size_t)ebb_config_int("sendq_max", 32 << 20, 1, 1l << 32));
 }
 
 static void on_datagram(void *arg, struct udp_sock *s, ip4_t src, uint16_t sport, struct iobuf *d)

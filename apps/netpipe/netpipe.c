@@ -127,6 +127,7 @@ static void on_accept(void *arg, struct tcp_conn *c)
         return;
     }
     p->pert_cfg = np_pert;
+    tcp_set_send_limit(c, 256u << 20); /* echoes one message at a time: NPtcp's largest fits */
     p->inc = np_start > 1 ? np_start / 2 : 1;
     p->nq = np_start > 1 ? 1 : 0;
     p->len = np_start;

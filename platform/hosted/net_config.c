@@ -1,5 +1,6 @@
 /* The image's network from its configuration: netif=tap:NAME [ip=A.B.C.D/N [gw=G]] (no ip=:
- * DHCP), or netif=linux (the default). */
+ * DHCP), or netif=linux (the default) whose listeners bind to ip=A.B.C.D (default 127.0.0.1:
+ * loopback only; 0.0.0.0 for every address). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,8 +16,15 @@ struct net_stack *net_config_stack(void) { return config_stack; }
 ebb_future_t net_start_from_config(void)
 {
     const char *netif = ebb_config_str("netif", "linux");
-    if (strcmp(netif, "linux") == 0)
-        return ebb_future_ready((uint64_t)(uintptr_t)net_linux_new());
+    if (strcmp(netif, "linux") == 0) {
+        const char *lip = ebb_config_str("ip", "127.0.0.1");
+        ip4_t a;
+        if (ip4_parse(lip, &a)) {
+            fprintf(stderr, "net: ip=%s: expected A.B.C.D (netif=linux)\n", lip);
+            return ebb_future_failed(EINVAL);
+        }
+        return ebb_future_ready((uint64_t)(uintptr_t)net_linux_new(a));
+    }
     if (strncmp(netif, "tap:", 4) != 0) {
         fprintf(stderr, "net: netif=%s: expected tap:NAME or linux\n", netif);
         return ebb_future_failed(EINVAL);

@@ -26,6 +26,7 @@ struct lconn {
     struct tcp_conn conn; /* first: the application's handle */
     int fd;
     struct iobuf *out;    /* left over from a short write */
+    uint32_t watched;     /* the epoll events asked for (a change costs a system call) */
     bool connecting, rd_closed, shut_pending, dead;
     bool draining;        /* released by the application: close once c->out is written */
     ebb_promise_t promise;
@@ -47,6 +48,7 @@ struct ludp {
 };
 
 static const struct tcp_conn_ops lconn_ops;
+static ip4_t listen_ip;
 
 static struct sockaddr_in sin_of(ip4_t ip, uint16_t port)
 {
@@ -78,7 +80,8 @@ static void lconn_kill(struct lconn *c, bool reset)
 static void lconn_watch(struct lconn *c)
 {
     uint32_t ev = (c->rd_closed ? 0 : EPOLLIN) | (c->out ? EPOLLOUT : 0);
-    ebb_fd_modify(c->fd, ev);
+    if (ev != c->watched && ebb_fd_modify(c->fd, ev) == 0)
+        c->watched = ev;
 }
 
 /* Writes what it can; the rest waits in c->out. 0 or -errno. */
@@ -136,6 +139,7 @@ static void lconn_event(void *arg, uint32_t events)
             return;
         }
         ebb_fd_modify(c->fd, EPOLLIN);
+        c->watched = EPOLLIN;
         ebb_promise_set(c->promise, (uint64_t)(uintptr_t)&c->conn);
         tcp_deliver_connected(&c->conn);
         return;
@@ -169,6 +173,8 @@ static void lconn_event(void *arg, uint32_t events)
         if (n > 0) {
             iobuf_append(b, (size_t)n);
             tcp_deliver_receive(&c->conn, b);
+            if (n < READ_SIZE)
+                return; /* drained: epoll reports more (level-triggered), no read to find out */
             continue;
         }
         int err = n < 0 ? errno : 0;
@@ -246,8 +252,10 @@ static void rewatch(void *arg)
     struct lconn *c = arg;
     if (c->dead)
         return;
-    if (ebb_fd_watch(c->fd, EPOLLIN, lconn_event, c) == 0)
+    if (ebb_fd_watch(c->fd, EPOLLIN, lconn_event, c) == 0) {
+        c->watched = EPOLLIN;
         lconn_watch(c);
+    }
     tcp_deliver_connected(&c->conn);
 }
 
@@ -304,6 +312,8 @@ static void listener_event(void *arg, uint32_t events)
         if (fd < 0)
             return;
         struct lconn *c = lconn_new(fd);
+        if (c)
+            c->watched = EPOLLIN;
         if (!c || ebb_fd_watch(fd, EPOLLIN, lconn_event, c) < 0) {
             close(fd);
             free(c);
@@ -331,7 +341,7 @@ static struct tcp_listener *linux_listen(struct net *n, uint16_t port, tcp_accep
         return NULL;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = sin_of(0, port);
+    struct sockaddr_in a = sin_of(listen_ip, port);
     struct llisten *l = calloc(1, sizeof *l);
     if (!l || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 128) < 0 ||
         ebb_fd_watch(fd, EPOLLIN, listener_event, l) < 0) {
@@ -370,6 +380,7 @@ static ebb_future_t linux_connect(struct net *n, ip4_t ip, uint16_t port,
     }
     c->connecting = true;
     ebb_future_t f = ebb_promise_new(&c->promise);
+    c->watched = EPOLLOUT;
     int err = ebb_fd_watch(fd, EPOLLOUT, lconn_event, c);
     if (err) {
         close(fd);
@@ -461,7 +472,7 @@ static struct udp_sock *linux_udp_bind(struct net *n, uint16_t port, udp_recv_fn
 static ip4_t linux_addr(struct net *n)
 {
     (void)n;
-    return 0;
+    return listen_ip;
 }
 
 static const struct net_ops linux_ops = {
@@ -469,8 +480,9 @@ static const struct net_ops linux_ops = {
     .addr = linux_addr,
 };
 
-struct net *net_linux_new(void)
+struct net *net_linux_new(ip4_t ip)
 {
+    listen_ip = ip;
     static struct net n = {.ops = &linux_ops};
     return &n;
 }

@@ -9,8 +9,9 @@ int netif_tap_open(const char *name, ebb_id_t *id);
 /* Frames the kernel refused (tap queue full) since the device was opened. */
 uint64_t netif_tap_tx_dropped(ebb_id_t id);
 
-/* The application API over Linux sockets (TCP_NODELAY, non-blocking, in this core's epoll). */
-struct net *net_linux_new(void);
+/* The application API over Linux sockets (TCP_NODELAY, non-blocking, in this core's epoll);
+ * listeners bind to listen_ip (0: every address). */
+struct net *net_linux_new(ip4_t listen_ip);
 
 /* The stack net_start_from_config() made (NULL for netif=linux): for its counters. */
 struct net_stack *net_config_stack(void);

@@ -1,0 +1,15 @@
+# Sourced by the shell tests.
+
+# Prints a port that no TCP or UDP socket on this machine uses now, below Linux's ephemeral range
+# (32768-60999) so that no outgoing connection takes it before the test binds it; other tests
+# running at the same time pick from a random start.
+free_port() {
+  p=$(($(od -An -N2 -tu2 /dev/urandom) % 12000 + 20000))
+  i=0
+  while [ $i -lt 200 ]; do
+    if [ -z "$(ss -Htuan "sport = :$p")" ]; then echo $p; return 0; fi
+    p=$(((p - 20000 + 1) % 12000 + 20000)); i=$((i + 1))
+  done
+  echo "free_port: no free port in 20000-31999" >&2
+  return 1
+}

@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""apps/memcached against Debian's memcached (the reference): every command and error path of
+the ASCII and binary protocols sent as raw bytes to both servers, replies compared (CAS numbers
+and incr's space padding excepted, by design), then time-based behaviour (expiry, delayed
+flush_all), and memccapable (libmemcached's protocol checker) against ours."""
+import os, subprocess, sys, threading, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from memcached_lib import *
+
+K250 = b"k" * 250
+K251 = b"k" * 251
+
+ASCII = [
+    ("unknown command", b"bogus\r\nGET a\r\n\r\n   \r\n"),
+    ("set/get/gets", b"set a 5 0 3\r\nabc\r\nget a\r\ngets a\r\nget a a nokey a\r\n"),
+    ("get without key", b"get\r\ngets\r\n"),
+    ("empty value, flags 2^32-1", b"set e 4294967295 0 0\r\n\r\nget e\r\n"),
+    ("bad data chunk", b"set a 0 0 3\r\nabcXX\r\nget a\r\n"),
+    ("bad command line: flags", b"set a abc 0 1\r\nx\r\nset a -1 0 1\r\nx\r\n"),
+    ("bad command line: exptime, bytes", b"set a 0 abc 1\r\nx\r\nset a 0 0 -1\r\nset a 0 0 x\r\n"),
+    ("wrong token counts", b"set a 0 0\r\nset a 0 0 1 noreply extra\r\nx\r\nincr\r\nincr a\r\ntouch a\r\n"),
+    ("extra token is not noreply", b"set a 0 0 1 junk\r\nz\r\nget a\r\n"),
+    ("key of 250 bytes", b"set " + K250 + b" 0 0 1\r\nx\r\nget " + K250 + b"\r\n"),
+    ("set with a key of 251 bytes", b"set " + K251 + b" 0 0 1\r\nx\r\n"),
+    ("get with a key of 251 bytes", b"get " + K251 + b"\r\n"),
+    ("get with a key of 251 bytes after a hit", b"get a " + K251 + b" a\r\n"),
+    ("delete with a key of 251 bytes", b"delete " + K251 + b"\r\n"),
+    ("incr with a key of 251 bytes", b"incr " + K251 + b" 1\r\n"),
+    ("touch with a key of 251 bytes", b"touch " + K251 + b" 1\r\n"),
+    ("noreply storage", b"set n1 0 0 1 noreply\r\na\r\nadd n1 0 0 1 noreply\r\nb\r\n"
+     b"replace n1 0 0 1 noreply\r\nc\r\nappend n1 0 0 1 noreply\r\nd\r\nprepend n1 0 0 1 noreply\r\ne\r\nget n1\r\n"),
+    ("add/replace", b"add ar 0 0 1\r\na\r\nadd ar 0 0 1\r\nb\r\nreplace ar 0 0 1\r\nc\r\n"
+     b"replace nokey 0 0 1\r\nc\r\nget ar nokey\r\n"),
+    ("append/prepend", b"set ap 3 0 2\r\nmm\r\nappend ap 9 9 2\r\nzz\r\nprepend ap 0 0 2\r\naa\r\n"
+     b"get ap\r\nappend nokey 0 0 1\r\nx\r\nprepend nokey 0 0 1\r\nx\r\n"),
+    ("cas", b"set c 0 0 1\r\na\r\ncas c 0 0 1 1\r\nb\r\ncas nokey 0 0 1 1\r\nb\r\n"
+     b"cas c 0 0 1\r\nb\r\ncas c 0 0 1 abc\r\nb\r\ncas c 0 0 1 1 noreply\r\nb\r\nget c\r\n"),
+    ("incr/decr", b"set i 0 0 2\r\n10\r\nincr i 5\r\ndecr i 100\r\nincr i 18446744073709551615\r\n"
+     b"incr i 1\r\nget i\r\nset i 0 0 20\r\n18446744073709551615\r\nincr i 1\r\nset i 0 0 3\r\n100\r\n"
+     b"decr i 1\r\nget i\r\nincr i 1 noreply\r\nget i\r\n"),
+    ("incr/decr errors", b"incr nokey 1\r\ndecr nokey 1\r\nset i 0 0 3\r\nabc\r\nincr i 1\r\n"
+     b"set i 0 0 2\r\n-1\r\ndecr i 1\r\nincr i abc\r\nincr i -1\r\nset i 0 0 21\r\n118446744073709551615\r\n"
+     b"incr i 1\r\n"),
+    ("delete", b"set d 0 0 1\r\na\r\ndelete d\r\ndelete d\r\nset d 0 0 1\r\na\r\ndelete d 0\r\n"
+     b"delete d 5\r\nset d 0 0 1\r\na\r\ndelete d noreply\r\ndelete d 0 noreply\r\nget d\r\n"),
+    ("touch/gat/gats", b"set t 7 0 1\r\na\r\ntouch t 100\r\ntouch nokey 100\r\ntouch t abc\r\n"
+     b"gat 100 t nokey\r\ngats 100 t\r\ngat abc t\r\ngat 10\r\ntouch t 10 noreply\r\nget t\r\n"),
+    ("negative and past exptime", b"set x 0 -1 1\r\na\r\nget x\r\nset x 0 1000000000 1\r\na\r\nget x\r\n"
+     b"set x 0 0 1\r\na\r\ntouch x -1\r\nget x\r\n"),
+    ("flush_all forms", b"set f 0 0 1\r\na\r\nflush_all\r\nget f\r\nflush_all abc\r\nflush_all noreply\r\n"
+     b"flush_all 0 noreply\r\nflush_all 0 0 0\r\n"),
+    ("version, verbosity", b"version\r\nversion foo\r\nverbosity\r\nverbosity 1\r\nverbosity 0 noreply\r\n"
+     b"verbosity a\r\nverbosity noreply\r\nverbosity 1 2 3\r\n"),
+    ("stats groups that are not stats", b"stats bogus\r\nstats detail\r\nstats foo bar\r\nstats reset\r\n"),
+    ("too large value is refused and skipped", b"set big 0 0 2000000\r\n" + b"x" * 2000000 + b"\r\nget big\r\n"),
+    ("too large noreply", b"set big 0 0 2000000 noreply\r\n" + b"x" * 2000000 + b"\r\nget big\r\n"),
+    ("value near the limit", b"set big 0 0 1048000\r\n" + b"y" * 1048000 + b"\r\nget nokey\r\n"),
+    ("long get line", b"get " + b"k " * 3000 + b"\r\n"),
+    ("long garbage line with newline", b"x" * 2000 + b"\r\n"),
+    ("bare newlines", b"set nl 0 0 1\na\r\nget nl\n"),
+    ("quit", b"set q 0 0 1\r\na\r\nquit\r\nget q\r\n"),
+]
+
+def bset(op, k, v, flags=0, exp=0, cas=0, opaque=0x01020304):
+    return breq(op, k, struct.pack(">II", flags, exp), v, cas=cas, opaque=opaque)
+
+def barith(op, k, delta, init, exp, cas=0):
+    return breq(op, k, struct.pack(">QQI", delta, init, exp), cas=cas)
+
+BINARY = [
+    ("get miss, getq miss, getk miss, getkq miss", breq(0, b"bnokey") + breq(9, b"bnokey") +
+     breq(0x0C, b"bnokey") + breq(0x0D, b"bnokey")),
+    ("set/get/getk with flags, opaque", bset(1, b"b1", b"val", flags=0xdead, opaque=77) +
+     breq(0, b"b1", opaque=78) + breq(0x0C, b"b1") + breq(9, b"b1") + breq(0x0D, b"b1")),
+    ("add/replace and quiet forms", bset(2, b"b2", b"v") + bset(2, b"b2", b"v") + bset(0x12, b"b2", b"v") +
+     bset(3, b"bnokey", b"v") + bset(0x13, b"bnokey", b"v") + bset(0x13, b"b2", b"w") + breq(0, b"b2")),
+    ("setq, addq success are silent", bset(0x11, b"b3", b"v") + bset(0x12, b"b3new", b"v") + breq(0, b"b3")),
+    ("append/prepend", bset(1, b"b4", b"mid") + breq(0x0E, b"b4", b"", b"end") + breq(0x0F, b"b4", b"", b"pre") +
+     breq(0x19, b"b4", b"", b"Q") + breq(0x1A, b"b4", b"", b"Q") + breq(0, b"b4") +
+     breq(0x0E, b"bnokey", b"", b"x") + breq(0x19, b"bnokey", b"", b"x")),
+    ("delete and deleteq", bset(1, b"b5", b"v") + breq(4, b"b5") + breq(4, b"b5") + bset(1, b"b5", b"v") +
+     breq(0x14, b"b5") + breq(0x14, b"b5") + breq(0, b"b5")),
+    ("incr/decr, create, no-create, quiet", barith(5, b"b6", 1, 10, 0) + barith(5, b"b6", 5, 0, 0) +
+     barith(6, b"b6", 100, 0, 0) + barith(5, b"b6none", 1, 0, 0xffffffff) + barith(0x15, b"b6", 1, 0, 0) +
+     barith(0x16, b"b6", 1, 0, 0) + breq(0, b"b6") + bset(1, b"b6s", b"abc") + barith(5, b"b6s", 1, 0, 0)),
+    ("touch, gat, gatq, gatk, gatkq", bset(1, b"b7", b"tv", flags=5) + breq(0x1C, b"b7", struct.pack(">I", 100)) +
+     breq(0x1D, b"b7", struct.pack(">I", 100)) + breq(0x1E, b"b7", struct.pack(">I", 100)) +
+     breq(0x23, b"b7", struct.pack(">I", 100)) + breq(0x24, b"b7", struct.pack(">I", 100)) +
+     breq(0x1C, b"bnokey", struct.pack(">I", 1)) + breq(0x1D, b"bnokey", struct.pack(">I", 1)) +
+     breq(0x1E, b"bnokey", struct.pack(">I", 1)) + breq(0x23, b"bnokey", struct.pack(">I", 1))),
+    ("version, noop, unknown opcodes", breq(0x0B) + breq(0x0A, opaque=5) + breq(0x42) + breq(0x20) + breq(0x1B) +
+     breq(0xFF, b"k", b"", b"body")),
+    ("stat with an unknown group", breq(0x10, b"nosuchgroup")),
+    ("too large, then goes on", bset(1, b"bbig", b"x" * 2000000) + breq(0, b"bbig")),
+    ("flush, flushq", bset(1, b"b8", b"v") + breq(8) + breq(0, b"b8") + bset(1, b"b8", b"v") + breq(0x18) +
+     breq(0, b"b8") + breq(8, b"", struct.pack(">I", 0))),
+    ("quit answers then closes", breq(7) + breq(0x0A)),
+    ("quitq closes silently", breq(0x17) + breq(0x0A)),
+    ("set without extras: invalid, closed", breq(1, b"b9", b"", b"v") + breq(0x0A)),
+    ("key of 251 bytes: invalid, closed", bset(1, K251, b"v")),
+    ("get with a value: invalid, closed", breq(0, b"b1", b"", b"junk")),
+    ("bad magic after a good request closes", breq(0x0A, opaque=9) + breq(0x0A, magic=0x81)),
+]
+
+
+def norm_bin(rs):
+    return [(m, op, st, kl, el, opq, cas != 0, body) for (m, op, st, kl, el, opq, cas, body) in rs]
+
+
+def cas_checks(port):
+    """Binary CAS: a set with the item's CAS succeeds, a wrong one is EXISTS, missing NOT_FOUND;
+    the same for delete. Returns the statuses (comparable across servers)."""
+    rs, _ = bin_exchange(port, bset(1, b"bc", b"v"))
+    cas = rs[0][6]
+    rs, _ = bin_exchange(port, bset(1, b"bc", b"w", cas=cas + 1) + bset(1, b"bc", b"w", cas=cas) +
+                         bset(1, b"bcnone", b"w", cas=5) + breq(0x0E, b"bc", b"", b"x", cas=1) +
+                         breq(4, b"bc", cas=1))
+    rs2, _ = bin_exchange(port, breq(0, b"bc"))
+    cas2 = rs2[0][6]
+    rs3, _ = bin_exchange(port, breq(4, b"bc", cas=cas2) + breq(0, b"bc"))
+    return [r[2] for r in rs] + [r[2] for r in rs3] + [rs2[0][7]]
+
+
+def timed(port, out):
+    """Expiry and flush_all with a delay; the sleeps happen for both servers at once."""
+    # Times are whole server seconds of unknown phase: each check keeps 0.2 s from a boundary.
+    r = ascii_exchange(port, b"set e1 0 2 1\r\na\r\nset e2 0 100 1\r\nb\r\nflush_all 3\r\nget e1 e2\r\n")
+    time.sleep(2.2)
+    r += ascii_exchange(port, b"get e1 e2\r\n")
+    time.sleep(1.2)
+    r += ascii_exchange(port, b"set e3 0 0 1\r\nc\r\nget e1 e2 e3\r\n")
+    rb, _ = bin_exchange(port, bset(1, b"e5", b"v", exp=1) + breq(0, b"e5"))
+    time.sleep(2.2)
+    rb2, _ = bin_exchange(port, breq(0, b"e5"))
+    out[port] = (r, norm_bin(rb + rb2))
+
+
+def main():
+    plan(len(ASCII) + len(BINARY) + 10)
+    pours, pref = free_port(), free_port()
+    ours = start_ours(pours)
+    ref = start_ref(pref)
+    if not ours or not ref:
+        ok(False, "both servers start (ours: %s, Debian's: %s)" % (bool(ours), bool(ref)))
+        stop(ours); stop(ref); done()
+    try:
+        for name, data in ASCII:
+            a, b = norm_ascii(ascii_exchange(pours, data)), norm_ascii(ascii_exchange(pref, data))
+            ok(a == b, "ascii: " + name, "ours: %r" % a[:600], "ref:  %r" % b[:600])
+        for name, data in BINARY:
+            a, b = bin_exchange(pours, data), bin_exchange(pref, data)
+            a = (norm_bin(a[0]), a[1])
+            b = (norm_bin(b[0]), b[1])
+            ok(a == b, "binary: " + name, "ours: %r" % (a,), "ref:  %r" % (b,))
+        a, b = cas_checks(pours), cas_checks(pref)
+        ok(a == b, "binary: CAS on set, append, delete", "ours %r" % a, "ref %r" % b)
+        res = {}
+        th = [threading.Thread(target=timed, args=(p, res)) for p in (pours, pref)]
+        [t.start() for t in th]
+        [t.join() for t in th]
+        ok(res[pours] == res[pref], "expiry and flush_all with a delay, both protocols",
+           "ours %r" % (res[pours],), "ref  %r" % (res[pref],))
+        ok(b"VALUE e2" not in res[pours][0].split(b"END")[1] and b"VALUE e3" in res[pours][0],
+           "delayed flush_all took items stored before it, not after")
+        # Stats: the groups end with END, the counters count what happened.
+        before = stats(pours)
+        ascii_exchange(pours, b"set s1 0 0 1\r\na\r\nget s1 s1 nokey\r\n")
+        after = stats(pours)
+        ok(int(after["get_hits"]) - int(before["get_hits"]) == 2 and
+           int(after["get_misses"]) - int(before["get_misses"]) == 1 and
+           int(after["cmd_set"]) - int(before["cmd_set"]) == 1, "stats count hits, misses, sets")
+        for g in ("settings", "items", "slabs"):
+            out = ascii_exchange(pours, b"stats " + g.encode() + b"\r\n")
+            ok(out.startswith(b"STAT ") and out.endswith(b"END\r\n"), "stats %s: STAT lines then END" % g, out[:200])
+        ok(stats(pours, "settings").get("item_size_max") == "1048576", "stats settings: item_size_max")
+        cap = subprocess.run(["memccapable", "-h", "127.0.0.1", "-p", str(pours)], capture_output=True,
+                             text=True, timeout=120)
+        ok(cap.returncode == 0 and "All tests passed" in cap.stdout,
+           "memccapable (libmemcached's ASCII and binary checks) passes", cap.stdout[-800:])
+        ok(ours.poll() is None, "our server survived all of it")
+    finally:
+        stop(ours)
+        stop(ref)
+    done()
+
+
+main()
