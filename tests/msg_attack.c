@@ -241,6 +241,7 @@ static void node0(void *arg)
     ebb_msg_format_stats(line, sizeof line);
     diag("node 0: %s", line);
     ebb_messenger_stop();
+    sleep_ms(300); /* the closed connections are freed by events of their own */
     kill(node1, SIGTERM);
     waitpid(node1, NULL, 0);
     ebb_exit(tap_done(0));
