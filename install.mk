@@ -36,11 +36,12 @@ endef
 
 TREE_PC = $(call pc_head,$(abspath .),$${prefix},$(abspath $(B)/gen),$(abspath $(1)),\
             $(abspath $(EBBGEN)),$${prefix}/scripts/qemu-run,$${prefix}/$(NATIVE_LD))
-$(B)/pkgconfig/ebbrt-hosted.pc: Makefile install.mk
-	@mkdir -p $(@D)
+# $(file) runs when the recipe is expanded, before any of its lines: the folder must exist first.
+$(B)/pkgconfig/:
+	@mkdir -p $@
+$(B)/pkgconfig/ebbrt-hosted.pc: Makefile install.mk | $(B)/pkgconfig/
 	$(file >$@,$(call TREE_PC,$(B)/lib)$(pc_hosted))
-$(B)/pkgconfig/ebbrt-native.pc: Makefile install.mk
-	@mkdir -p $(@D)
+$(B)/pkgconfig/ebbrt-native.pc: Makefile install.mk | $(B)/pkgconfig/
 	$(file >$@,$(call TREE_PC,$(B)/native/lib)$(pc_native))
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: ebbgen and its templates, the headers (generated

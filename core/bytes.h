@@ -30,10 +30,19 @@ static inline void ebb_reader_init(struct ebb_reader *r, const void *buf, size_t
     r->end = n ? r->p + n : r->p; /* buf may be NULL when n is 0 (NULL + 0 is undefined in C) */
     r->overrun = false;
 }
-static inline size_t ebb_reader_left(const struct ebb_reader *r) { return (size_t)(r->end - r->p); }
-static inline size_t ebb_reader_off(const struct ebb_reader *r) { return (size_t)(r->p - r->start); }
+static inline size_t ebb_reader_left(const struct ebb_reader *r)
+{
+    return (size_t)(r->end - r->p);
+}
+static inline size_t ebb_reader_off(const struct ebb_reader *r)
+{
+    return (size_t)(r->p - r->start);
+}
 /* All of the input was read, and no more. */
-static inline bool ebb_reader_done(const struct ebb_reader *r) { return !r->overrun && r->p == r->end; }
+static inline bool ebb_reader_done(const struct ebb_reader *r)
+{
+    return !r->overrun && r->p == r->end;
+}
 
 /* The next n bytes, in place; NULL (and overrun) if fewer are left. */
 static inline const void *ebb_get_span(struct ebb_reader *r, size_t n)
@@ -69,7 +78,9 @@ static inline uint16_t ebb_get_u16(struct ebb_reader *r)
 static inline uint32_t ebb_get_u32(struct ebb_reader *r)
 {
     const uint8_t *s = ebb_get_span(r, 4);
-    return s ? (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24 : 0;
+    if (!s)
+        return 0;
+    return (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
 }
 static inline uint64_t ebb_get_u64(struct ebb_reader *r)
 {
@@ -91,7 +102,10 @@ static inline void ebb_writer_init(struct ebb_writer *w, void *buf, size_t n)
 {
     *w = (struct ebb_writer){ .start = buf, .p = buf, .end = (uint8_t *)buf + n };
 }
-static inline size_t ebb_writer_len(const struct ebb_writer *w) { return (size_t)(w->p - w->start); }
+static inline size_t ebb_writer_len(const struct ebb_writer *w)
+{
+    return (size_t)(w->p - w->start);
+}
 
 /* Room for the next n bytes, to be filled by the caller; NULL (and overrun) if there is none. */
 static inline void *ebb_put_span(struct ebb_writer *w, size_t n)

@@ -4,6 +4,8 @@
 #include "core/messenger.h"
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include "core/log.h"
 
 #define FIRST_ROOM 256
 
@@ -185,9 +187,9 @@ int ebb_msg_dispatch(const char *iface, const struct ebb_msg_method *methods, un
     if (err) {
         iobuf_free(w.owner);
         /* Not news in itself (a future that timed out, a caller's bad arguments). */
-        ebb_log_debug("messenger: call of %s.%s failed: %s", iface,
-                      method < n && methods[method].name ? methods[method].name : "?",
-                      strerror(-err));
+        ebb_debug("messenger: call of %s.%s failed: %s", iface,
+                  method < n && methods[method].name ? methods[method].name : "?",
+                  strerror(-err));
         return err;
     }
     iobuf_append(w.owner, ebb_writer_len(&w));

@@ -8,10 +8,11 @@ EBBGEN_TEMPLATES := $(wildcard gen/*.m4)
 EBBGEN_FLAGS = -I. -Iplatform/hosted/include -DEBB_HOSTED
 TOOLS += $(EBBGEN)
 
-$(EBBGEN): gen/ebbgen.c
+EBBGEN_SRCS := gen/ebbgen.c gen/parse.c gen/manifest.c gen/util.c
+$(EBBGEN): $(EBBGEN_SRCS) gen/ebbgen.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O2 -I$(LLVM_INC) -DEBBGEN_TREE='"$(abspath .)"' \
-	  -DEBBGEN_TREE_GEN='"$(abspath $(B)/gen)"' $< -o $@ \
+	  -DEBBGEN_TREE_GEN='"$(abspath $(B)/gen)"' $(EBBGEN_SRCS) -o $@ \
 	  -L$(LLVM_LIB) -lclang -Wl,-rpath,$(LLVM_LIB)
 
 # gen_h/gen_c: x.ebb.h -> its generated header / C file.
@@ -46,3 +47,5 @@ ebbgen_wire_SRCS := tests/ebbgen_wire.c $(call gen_c,tests/gen/tricky.ebb.h)
 TEST_SCRIPTS += tests/ebbgen_wire.t
 # The framework used from outside the tree: install, pkg-config, hosted and native.
 TEST_SCRIPTS += tests/ebbgen_oot.t
+# docs/guide.md, every command in it as written.
+TEST_SCRIPTS += tests/ebbgen_guide.t

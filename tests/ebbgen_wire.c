@@ -156,7 +156,7 @@ static void tests(void *arg)
     strings_and_arrays(id);
     reader_writer();
     iobuf_free(sent);
-    ebb_exit(tap_done(1));
+    ebb_exit(tap_done());
 }
 
 void app_main(void) { ebb_spawn(tests, NULL); }

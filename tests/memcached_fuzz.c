@@ -136,6 +136,8 @@ static void mutate(uint8_t *p, size_t *n, size_t cap, unsigned *seed)
 
 int main(void)
 {
+    tap_plan(5);
+    tap_deadline(120);
     uint8_t bin[8192];
     size_t bn = 0;
     const uint8_t ops[] = {0x01, 0x00, 0x0c, 0x02, 0x03, 0x0e, 0x0f, 0x05, 0x06, 0x1c, 0x1d, 0x23,
@@ -191,6 +193,6 @@ int main(void)
     mc_store_stats(&st);
     ok(st.bytes <= mc_settings.mem_limit, "held bytes within memory= after it all (%llu)",
        (unsigned long long)st.bytes);
-    return tap_done(0);
+    return tap_done();
 }
 #endif

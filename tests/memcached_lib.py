@@ -1,6 +1,6 @@
 """Shared by the memcached tests and benchmark: TAP output, free ports, starting our server and
 Debian's memcached (the reference), raw ASCII/binary exchanges."""
-import os, re, socket, struct, subprocess, sys, time
+import os, re, socket, struct, subprocess, sys, threading, time
 
 B = os.environ.get("B", "build")
 n_tests = 0
@@ -19,9 +19,22 @@ def ok(cond, name, *diag):
     return cond
 
 
+planned = 0
+
+
+def plan(n):
+    """Printed first, so that prove fails a run that stops short."""
+    global planned
+    planned = n
+    print("1..%d" % n, flush=True)
+
+
 def done():
-    print("1..%d" % n_tests, flush=True)
-    sys.exit(1 if failed else 0)
+    if not planned:
+        print("1..%d" % n_tests, flush=True)
+    elif n_tests != planned:
+        print("# planned %d assertions, ran %d" % (planned, n_tests), flush=True)
+    sys.exit(1 if failed or (planned and n_tests != planned) else 0)
 
 
 def free_port():
@@ -45,7 +58,26 @@ def wait_port(port, proc, secs=20):
     return False
 
 
+NATIVE = os.environ.get("MC_PLATFORM") == "native"
+
+
 def start_ours(port, *args, cores=2):
+    """Hosted, or with MC_PLATFORM=native the image under QEMU (user networking, the port
+    forwarded from loopback)."""
+    if NATIVE:
+        cmd = ["scripts/qemu-run", "--smp", str(cores), "--net",
+               "user,hostfwd=tcp:127.0.0.1:%d-:11211" % port, B + "/native/memcached.elf",
+               "cores=%d" % cores] + list(args)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # QEMU accepts on the forwarded port before the guest listens: wait for its line.
+        end = time.time() + 120
+        while time.time() < end and p.poll() is None:
+            line = p.stdout.readline()
+            if "memcached: ready" in line:
+                threading.Thread(target=p.stdout.read, daemon=True).start()
+                return p
+        stop(p)
+        return None
     p = subprocess.Popen([B + "/hosted/memcached", "port=%d" % port, "cores=%d" % cores] + list(args),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return p if wait_port(port, p) else None

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "tap.h"
 
 #define FMT(want, ...) do { char b_[128]; snprintf(b_, sizeof b_, __VA_ARGS__); \
@@ -16,7 +17,7 @@ static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(co
 
 int main(void)
 {
-    tap_plan(32);
+    tap_plan(33);
     FMT("42|-7|  5|5  |007", "%d|%i|%3d|%-3d|%03d", 42, -7, 5, 5, 7);
     FMT("ff|FF|0xff|777|18446744073709551615", "%x|%X|%#x|%o|%lu", 255, 255, 255, 511, ULONG_MAX);
     FMT("-9223372036854775808|ab|  abc|ab ", "%lld|%.2s|%5s|%-3.2s", LLONG_MIN, "abc", "abc", "abc");
@@ -116,6 +117,11 @@ int main(void)
         }
     }
     is(got, 80, "80 allocations of 1 MiB (beyond the boot chunk) all succeed");
+    struct timespec wall, wall2;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    clock_gettime(CLOCK_REALTIME, &wall2);
+    ok(wall.tv_sec > 1700000000 && wall.tv_sec < 4102444800 && wall2.tv_sec >= wall.tv_sec,
+       "CLOCK_REALTIME is a date from the CMOS clock after 2023, not going back (%ld)", (long)wall.tv_sec);
     for (int i = 0; i < 80; i++)
         free(mb[i]);
     return tap_done();

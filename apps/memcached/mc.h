@@ -47,7 +47,8 @@ void mc_defer(void (*fn)(void *), void *arg);
 
 /* ---- items and the store (store.c) ---- */
 struct mc_item {
-    struct mc_item *hnext;          /* hash chain, published with release stores */
+    struct mc_item *hnext[2];       /* hash chains of the current and the previous table
+                                     * (see store.c's growth), published with release stores */
     struct mc_item *lprev, *lnext;  /* the shard's LRU list (under the shard lock) */
     uint64_t cas;
     uint32_t hash, flags;

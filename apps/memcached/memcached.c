@@ -240,10 +240,14 @@ static void on_accept(void *arg, struct tcp_conn *tc)
 
 /* ---- start ---- */
 
+/* The whole table every 30 s or so (expiry is also caught by lookups). */
 static void reclaim_tick(void *arg)
 {
     (void)arg;
-    mc_reclaim_some((unsigned)(mc_settings.mem_limit / 128 / 50) + 64);
+    struct mc_store_stats st;
+    mc_store_stats(&st);
+    if (st.curr_items)
+        mc_reclaim_some((unsigned)(st.hash_buckets / 300) + 16);
     ebb_timer_start(&reclaim_timer, 100000000, reclaim_tick, NULL);
 }
 

@@ -28,8 +28,19 @@ struct shard {
     char pad[64 - sizeof(int) - 2 * sizeof(void *)];
 };
 
-static struct mc_item **buckets;
-static size_t mask;
+/* The table grows (doubling) when items pass 1.5 per bucket. Growing links every item into the
+ * new table through its other hnext slot, so readers still walking the old table keep intact
+ * chains; the old table is freed after a grace period, and only then may the table grow again
+ * (which reuses the old slot). */
+struct table {
+    size_t mask;
+    unsigned gen;                 /* which hnext slot its chains use */
+    struct mc_item *b[];
+};
+static struct table *tab;
+static int growing;               /* a growth is under way or its old table not yet freed */
+#define TABLE_MIN (1u << 16)
+#define TABLE_MAX (1u << 26)
 static struct shard shards[MC_NSHARDS];
 static atomic_size_t mem_used, curr_items;
 static atomic_size_t mem_pending;  /* unlinked, waiting for the grace period to be freed */
@@ -72,15 +83,22 @@ uint32_t mc_hash(const void *key, size_t n)
     return (uint32_t)(h ^ (h >> 32));
 }
 
+static struct table *table_new(size_t n, unsigned gen)
+{
+    struct table *t = calloc(1, sizeof *t + n * sizeof(struct mc_item *));
+    if (t) {
+        t->mask = n - 1;
+        t->gen = gen;
+    }
+    return t;
+}
+
 int mc_store_init(size_t mem_limit)
 {
-    size_t n = 1024;
-    while (n < mem_limit / 128 && n < (1u << 24))
-        n <<= 1;
-    buckets = calloc(n, sizeof *buckets);
-    if (!buckets)
+    (void)mem_limit;
+    tab = table_new(TABLE_MIN, 0);
+    if (!tab)
         return -1;
-    mask = n - 1;
     start_mono_ns = mc_mono_ns();
     start_unix = mc_unix_now() - 2;
     return 0;
@@ -100,8 +118,10 @@ static bool alive(const struct mc_item *it, uint32_t now, bool *flushed)
 
 static struct mc_item *find(const char *key, size_t nkey, uint32_t hash)
 {
-    for (struct mc_item *it = __atomic_load_n(&buckets[hash & mask], __ATOMIC_ACQUIRE); it;
-         it = __atomic_load_n(&it->hnext, __ATOMIC_ACQUIRE))
+    const struct table *t = __atomic_load_n(&tab, __ATOMIC_ACQUIRE);
+    unsigned g = t->gen;
+    for (struct mc_item *it = __atomic_load_n(&t->b[hash & t->mask], __ATOMIC_ACQUIRE); it;
+         it = __atomic_load_n(&it->hnext[g], __ATOMIC_ACQUIRE))
         if (it->hash == hash && it->nkey == nkey && memcmp(it->key, key, nkey) == 0)
             return it;
     return NULL;
@@ -151,9 +171,9 @@ static void lru_push(struct shard *s, struct mc_item *it)
 
 static struct mc_item **slot_of(struct mc_item *it)
 {
-    struct mc_item **pp = &buckets[it->hash & mask];
+    struct mc_item **pp = &tab->b[it->hash & tab->mask];
     while (*pp != it)
-        pp = &(*pp)->hnext;
+        pp = &(*pp)->hnext[tab->gen];
     return pp;
 }
 
@@ -161,7 +181,7 @@ static struct mc_item **slot_of(struct mc_item *it)
 static void unlink_item(struct shard *s, struct mc_item *it)
 {
     struct mc_item **pp = slot_of(it);
-    __atomic_store_n(pp, it->hnext, __ATOMIC_RELEASE);
+    __atomic_store_n(pp, it->hnext[tab->gen], __ATOMIC_RELEASE);
     lru_unlink(s, it);
     retire(it);
 }
@@ -177,14 +197,15 @@ static void link_item(struct shard *s, struct mc_item *it, struct mc_item *old)
     atomic_fetch_add(&curr_items, 1);
     atomic_fetch_add(&n_total_items, 1);
     if (old) {
-        it->hnext = old->hnext;
+        it->hnext[tab->gen] = old->hnext[tab->gen];
         struct mc_item **pp = slot_of(old);
         __atomic_store_n(pp, it, __ATOMIC_RELEASE);
         lru_unlink(s, old);
         retire(old);
     } else {
-        it->hnext = buckets[it->hash & mask];
-        __atomic_store_n(&buckets[it->hash & mask], it, __ATOMIC_RELEASE);
+        struct mc_item **head = &tab->b[it->hash & tab->mask];
+        it->hnext[tab->gen] = *head;
+        __atomic_store_n(head, it, __ATOMIC_RELEASE);
     }
 }
 
@@ -206,6 +227,42 @@ static struct mc_item *find_live(struct shard *s, const char *key, size_t nkey, 
         return NULL;
     }
     return it;
+}
+
+/* ---- growth ---- */
+
+static void old_table_free(void *arg)
+{
+    free(arg);
+    __atomic_store_n(&growing, 0, __ATOMIC_RELEASE);
+}
+
+/* Called without a lock held: doubles the table if items outnumber buckets by half. Writers
+ * wait (every shard is locked) while the items are relinked; readers go on. */
+static void maybe_grow(void)
+{
+    struct table *old = __atomic_load_n(&tab, __ATOMIC_ACQUIRE);
+    if (atomic_load(&curr_items) <= (old->mask + 1) + (old->mask + 1) / 2 ||
+        old->mask + 1 >= TABLE_MAX || __atomic_exchange_n(&growing, 1, __ATOMIC_ACQUIRE))
+        return;
+    struct table *t = table_new(2 * (old->mask + 1), old->gen ^ 1);
+    if (!t) {
+        __atomic_store_n(&growing, 0, __ATOMIC_RELEASE);
+        return;
+    }
+    for (unsigned i = 0; i < MC_NSHARDS; i++)
+        spin_lock(&shards[i].lock);
+    old = tab; /* no writer can change it now */
+    for (size_t b = 0; b <= old->mask; b++)
+        for (struct mc_item *it = old->b[b]; it; it = it->hnext[old->gen]) {
+            struct mc_item **head = &t->b[it->hash & t->mask];
+            it->hnext[t->gen] = *head;
+            *head = it;
+        }
+    __atomic_store_n(&tab, t, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < MC_NSHARDS; i++)
+        spin_unlock(&shards[i].lock);
+    mc_defer(old_table_free, old);
 }
 
 /* ---- eviction ---- */
@@ -470,6 +527,8 @@ enum mc_res mc_store(enum mc_op op, const char *key, size_t nkey, uint32_t flags
         item_free(it);
     if (r == MC_STORED && (op == MC_APPEND || op == MC_PREPEND))
         make_room(0); /* the concatenated item was added without room made first */
+    if (r == MC_STORED)
+        maybe_grow();
     return r;
 }
 
@@ -567,6 +626,8 @@ enum mc_res mc_arith(const char *key, size_t nkey, bool incr, uint64_t delta, bo
             *cas_out = it->cas;
     }
     spin_unlock(&s->lock);
+    if (it && !old)
+        maybe_grow();
     return r;
 }
 
@@ -576,9 +637,9 @@ static unsigned reclaim_bucket(size_t b, bool all)
     unsigned n = 0;
     uint32_t now = mc_time();
     spin_lock(&s->lock);
-    struct mc_item *it = buckets[b];
+    struct mc_item *it = b <= tab->mask ? tab->b[b] : NULL;
     while (it) {
-        struct mc_item *next = it->hnext;
+        struct mc_item *next = it->hnext[tab->gen];
         bool flushed;
         if (all) {
             unlink_item(s, it);
@@ -598,18 +659,16 @@ void mc_flush(uint32_t at)
     /* As memcached: a delayed flush takes effect a second early, at whole seconds. */
     atomic_store(&flush_at, at ? at - 1 : 0);
     if (at == 0)
-        for (size_t b = 0; b <= mask; b++)
-            if (__atomic_load_n(&buckets[b], __ATOMIC_RELAXED))
-                reclaim_bucket(b, true);
+        for (size_t b = 0; b <= __atomic_load_n(&tab, __ATOMIC_ACQUIRE)->mask; b++)
+            reclaim_bucket(b, true);
 }
 
 unsigned mc_reclaim_some(unsigned nb)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < nb; i++) {
-        size_t b = reclaim_cursor++ & mask;
-        if (__atomic_load_n(&buckets[b], __ATOMIC_RELAXED))
-            n += reclaim_bucket(b, false);
+        size_t b = reclaim_cursor++ & __atomic_load_n(&tab, __ATOMIC_ACQUIRE)->mask;
+        n += reclaim_bucket(b, false);
     }
     return n;
 }
@@ -625,5 +684,5 @@ void mc_store_stats(struct mc_store_stats *s)
     s->evicted_unfetched = atomic_load(&n_evicted_unfetched);
     s->evicted_active = atomic_load(&n_evicted_active);
     s->outofmemory = atomic_load(&n_outofmemory);
-    s->hash_buckets = mask + 1;
+    s->hash_buckets = __atomic_load_n(&tab, __ATOMIC_ACQUIRE)->mask + 1;
 }

@@ -6,6 +6,8 @@ NATIVE_SRCS += platform/native/boot.S platform/native/platform.c platform/native
                platform/native/vm.c platform/native/random.c \
                platform/native/libc/string.c platform/native/libc/printf.c \
                platform/native/libc/stdlib.c platform/native/libc/malloc.c
+# The wall clock behind CLOCK_REALTIME (the CMOS clock).
+NATIVE_SRCS += platform/native/rtc.c
 
 # The core and mem tests that need no Linux services also run natively (their sources are set in
 # tests/module.mk and mem/module.mk); core_ebb wants 4 cores.

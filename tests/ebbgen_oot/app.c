@@ -199,10 +199,12 @@ static void core_checks(void)
     long long waited = value(w);
     check(waited == key * 1000 + 3, "the wait started first completes (not ETIMEDOUT)", waited);
     char buf[8] = "";
-    check(kv_get(EBB_ID_KV, key, buf, sizeof buf) == 3 && !memcmp(buf, "abc", 3),
-          "a local call sees what the call to this node put", (long long)kv_get(EBB_ID_KV, key, buf, sizeof buf));
+    size_t got = kv_get(EBB_ID_KV, key, buf, sizeof buf);
+    check(got == 3 && !memcmp(buf, "abc", 3), "a local call sees what the call to this node put",
+          (long long)got);
     long long who = value(where_core_at(ebb_node(), EBB_ID_WHERE));
-    check(who == 0, "a remote method of a per_core Ebb is served by the Messenger's core's rep", who);
+    check(who == 0, "a remote method of a per_core Ebb is served by the Messenger's core's rep",
+          who);
     check(where_core(EBB_ID_WHERE) == c, "a local call reaches this core's rep", c);
 }
 

@@ -9,7 +9,10 @@ static uint8_t arena[ARENA] __attribute__((aligned(64)));
 static size_t top;
 static uint64_t mallocs;
 
-bool bump_owns(const void *p) { return (const uint8_t *)p >= arena && (const uint8_t *)p < arena + ARENA; }
+bool bump_owns(const void *p)
+{
+    return (const uint8_t *)p >= arena && (const uint8_t *)p < arena + ARENA;
+}
 uint64_t bump_mallocs(void) { return __atomic_load_n(&mallocs, __ATOMIC_RELAXED); }
 
 static void *b_memalign(void *self, size_t align, size_t n)

@@ -162,10 +162,11 @@ int unsetenv(const char *name)
     return 0;
 }
 
+int64_t native_wall_ns(void); /* rtc.c */
+
 int clock_gettime(clockid_t clk, struct timespec *ts)
 {
-    (void)clk;
-    uint64_t ns = platform_now_ns();
+    uint64_t ns = clk == CLOCK_REALTIME ? (uint64_t)native_wall_ns() : platform_now_ns();
     ts->tv_sec = (time_t)(ns / 1000000000u);
     ts->tv_nsec = (long)(ns % 1000000000u);
     return 0;

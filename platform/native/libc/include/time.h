@@ -1,4 +1,5 @@
-/* Only what portable code needs for timing: CLOCK_MONOTONIC from the TSC. */
+/* Only what portable code needs for timing: CLOCK_MONOTONIC from the TSC, CLOCK_REALTIME from
+ * the CMOS clock read at the first call, advanced by the monotonic clock (platform/native/rtc.c). */
 #pragma once
 #include <stdint.h>
 typedef long time_t;
