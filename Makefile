@@ -16,12 +16,26 @@ CC       := gcc
 AR       := ar
 M4       := m4
 
-# Set-up check: installs missing Debian packages when root, otherwise says what to install.
+# Set-up check: installs missing Debian packages when root, otherwise says what to install. It
+# runs again only when its package list (scripts/deps.sh) changed since it last passed.
+DEPS_STAMP := $(B)/.deps-ok
 ifeq ($(filter clean help,$(MAKECMDGOALS)),)
-  ifneq ($(shell sh scripts/deps.sh >&2; echo $$?),0)
+  ifneq ($(shell [ $(DEPS_STAMP) -nt scripts/deps.sh ] || \
+           { sh scripts/deps.sh >&2 && mkdir -p $(B) && touch $(DEPS_STAMP); }; echo $$?),0)
     $(error missing packages, see above)
   endif
 endif
+
+# Quiet output: one line per step ("CC core/ebb.c"); V=1 shows whole command lines.
+ifneq ($(V),1)
+.SILENT:
+say = printf '  %-6s %s\n' '$(1)' '$(2)';
+endif
+
+# gen_h/gen_c: x.ebb.h -> its generated header / C file (rules in gen/module.mk). Defined before
+# the module.mk files, which use them.
+gen_h = $(patsubst %.ebb.h,$(B)/gen/%.gen.h,$(1))
+gen_c = $(patsubst %.ebb.h,$(B)/gen/%.gen.c,$(1))
 
 WARN     := -Wall -Wextra -Werror
 CPPFLAGS := -I. -I$(B)/gen
@@ -61,7 +75,7 @@ HOSTED_LIB := $(B)/lib/libebbrt-hosted.a
 ASAN_LIB   := $(B)/asan/lib/libebbrt-hosted.a
 # The whole archive is linked: Ebb roots, default bindings and the hosted main() are found by
 # the runtime, not referenced by the application.
-hosted_link = $(CC) $($(1)_LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(2) -Wl,--no-whole-archive $(3)
+hosted_link = $(call say,LD,$@)$(CC) $($(1)_LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(2) -Wl,--no-whole-archive $(3)
 
 include $(sort $(wildcard */module.mk */*/module.mk))
 
@@ -72,10 +86,10 @@ $(foreach a,$(HOSTED_APPS),$(if $($(a)_MANIFEST),$(eval $(call manifest_rule,$(a
 define variant_rules
 $(B)/$(1)/obj/%.c.o: %.c | $$(GEN_HDRS)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
+	$$(call say,CC,$$< ($(1)))$$(CC) $$(CPPFLAGS) $$(CFLAGS) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
 $(B)/$(1)/obj/%.S.o: %.S
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
+	$$(call say,AS,$$< ($(1)))$$(CC) $$(CPPFLAGS) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
 endef
 $(foreach v,hosted asan native,$(eval $(call variant_rules,$(v))))
 
@@ -86,16 +100,16 @@ ASAN_OBJS   = $(call objs,asan,$(CORE_SRCS) $(HOSTED_SRCS))
 MAKEFILES_ALL := $(filter-out %.d,$(MAKEFILE_LIST))
 $(HOSTED_LIB): $(LIB_OBJS) $(MAKEFILES_ALL)
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 # The runtime's own tests keep the C library's malloc (a test of mem/ must own its page
 # allocator's nodes); images and out-of-tree programs get the malloc Ebb's front, mem/malloc.c.
 HOSTED_TEST_LIB := $(B)/lib/libebbrt-hosted-test.a
 $(HOSTED_TEST_LIB): $(filter-out %/mem/malloc.c.o,$(LIB_OBJS)) $(MAKEFILES_ALL)
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 $(ASAN_LIB): $(ASAN_OBJS) $(MAKEFILES_ALL)
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
 define hosted_app
 $(B)/hosted/$(1): $(call objs,hosted,$($(1)_SRCS)) $(HOSTED_LIB)
@@ -124,10 +138,10 @@ NATIVE_LDFLAGS := -nostdlib -static -Wl,-T,$(NATIVE_LD) -Wl,-z,max-page-size=0x1
                   -Wl,--no-warn-rwx-segments -Wl,--build-id=none -Wl,--gc-sections
 $(NATIVE_LIB): $(NATIVE_OBJS) $(MAKEFILES_ALL)
 	@mkdir -p $(@D)
-	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 define native_link
 	@mkdir -p $(@D)
-	$(CC) $(NATIVE_LDFLAGS) -o $@.1 $(filter %.o,$^) -Wl,--whole-archive $(NATIVE_LIB) -Wl,--no-whole-archive
+	$(call say,LD,$@)$(CC) $(NATIVE_LDFLAGS) -o $@.1 $(filter %.o,$^) -Wl,--whole-archive $(NATIVE_LIB) -Wl,--no-whole-archive
 	sh platform/native/ksyms.sh $@.1 > $@.ksyms.S
 	$(CC) -c $@.ksyms.S -o $@.ksyms.o
 	$(CC) $(NATIVE_LDFLAGS) -o $@ $(filter %.o,$^) $@.ksyms.o -Wl,--whole-archive $(NATIVE_LIB) -Wl,--no-whole-archive

@@ -42,7 +42,8 @@ build ebbrt-hosted app > build.log 2>&1
 t $? "installed: plain 'ebbgen kv.ebb.h', then cc with pkg-config --cflags/--libs ebbrt-hosted"
 show build.log
 
-port=$((21000 + $$ % 20000))
+. "$repo/tests/lib.sh"
+port=$(free_port) || exit 1
 timeout 90 ./app cores=2 node=0 listen=$port log=debug > n0.out 2>&1 &
 srv=$!
 timeout 90 ./app cores=2 node=1 peers=0@127.0.0.1:$port peer=0 > n1.out 2>&1

@@ -27,15 +27,6 @@ msg_e2e_SRCS := tests/msg_e2e.c tests/sample_rep.c $(call gen_c,tests/gen/sample
                 $(call gen_c,tests/gen/ctl.ebb.h)
 NATIVE_TESTS += msg
 
-# make bench: remote call costs (tests/bench/msg.sh).
-BENCH_BINS += $(B)/hosted/bench/msgbench
-$(B)/hosted/bench/msgbench: $(call objs,hosted,tests/bench/msgbench.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)) $(HOSTED_LIB)
-	@mkdir -p $(@D)
-	$(call hosted_link,hosted,$(HOSTED_LIB))
-BENCHES += bench-msg
-bench-msg: $(B)/hosted/bench/msgbench
-	tests/bench/msg.sh $<
-
 # Deliberately broken tests that tests/harness.t runs through prove (not run directly).
 TEST_SCRIPTS += tests/harness.t
 $(B)/tests/harness_broken: tests/harness_broken.c tests/tap.h
@@ -45,3 +36,88 @@ all: $(B)/tests/harness_broken
 # The Messenger against strangers and misbehaving nodes (tests/msg_attack.c).
 HOSTED_TESTS += msg_attack
 msg_attack_SRCS := tests/msg_attack.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)
+
+# The memory system (mem/; the preloaded library: platform/hosted/module.mk).
+HOSTED_TESTS += mem_buddy mem_stress mem_vmem mem_ebb mem_misuse
+mem_buddy_SRCS  := tests/mem_buddy.c
+mem_stress_SRCS := tests/mem_stress.c
+mem_vmem_SRCS   := tests/mem_vmem.c
+mem_ebb_SRCS    := tests/mem_ebb.c
+mem_misuse_SRCS := tests/mem_misuse.c
+TEST_SCRIPTS += tests/mem_preload.t
+
+# A plain program (no runtime) that tests/mem_preload.t runs under the library.
+$(B)/tests/mem_probe: tests/mem_probe.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) -O1 -fno-builtin -pthread -o $@ $<
+all: $(B)/tests/mem_probe
+
+# The network stack and IOBuf.
+HOSTED_TESTS += iobuf
+iobuf_SRCS := tests/iobuf.c
+
+HOSTED_TESTS += net_wire
+net_wire_SRCS := tests/net_wire.c
+
+# Against Linux's own stack over tap devices they create (root; skipped otherwise).
+TEST_SCRIPTS += tests/net_tap.t tests/net_loss.t tests/net_dhcp.t tests/net_linux.t
+
+HOSTED_TESTS += net_parse
+net_parse_SRCS := tests/net_parse.c
+
+HOSTED_TESTS += net_tcp
+net_tcp_SRCS := tests/net_tcp.c
+
+# ebbgen and the framework from outside the tree.
+TEST_SCRIPTS += tests/ebbgen.t
+
+# The generator's own tests: rejected inputs, golden files (tests/ebbgen.t); what stubs put on
+# the wire, under valgrind (tests/ebbgen_wire.c, tests/ebbgen_wire.t).
+EBB_IFACES   += tests/gen/tricky.ebb.h
+HOSTED_TESTS += ebbgen_wire
+ebbgen_wire_SRCS := tests/ebbgen_wire.c $(call gen_c,tests/gen/tricky.ebb.h)
+TEST_SCRIPTS += tests/ebbgen_wire.t
+# The framework used from outside the tree: install, pkg-config, hosted and native.
+TEST_SCRIPTS += tests/ebbgen_oot.t
+# docs/guide.md, every command in it as written.
+TEST_SCRIPTS += tests/ebbgen_guide.t
+
+# Natively: the core and mem tests that need no Linux services (sources above; core_ebb wants
+# 4 cores), and the platform's own.
+NATIVE_TESTS += core_ebb core_event core_future mem_vmem mem_ebb
+core_ebb_NATIVE_SMP := 4
+
+# Tests of the platform itself: TAP images run by scripts/native-test ...
+NATIVE_TESTS += native_irq native_libc native_percore native_vm
+native_irq_SRCS := tests/native_irq.c
+native_libc_SRCS := tests/native_libc.c
+native_percore_SRCS := tests/native_percore.c
+native_vm_SRCS := tests/native_vm.c
+# ... and images that must fail in a given way, checked by scripts.
+NATIVE_APPS += native_fault native_overflow native_hang
+native_fault_SRCS := tests/native_fault.c
+native_overflow_SRCS := tests/native_overflow.c
+native_hang_SRCS := tests/native_hang.c
+TEST_SCRIPTS += tests/native_hello.t tests/native_fault.t tests/native_hang.t tests/native_debug.t
+
+# Applications.
+TEST_SCRIPTS += tests/rcounter.t tests/mem_custom.t
+HOSTED_TESTS += tlsf
+tlsf_SRCS := tests/tlsf.c reps/tlsf.c
+TEST_SCRIPTS += tests/memcached_proto.t tests/memcached_clients.t
+# The parsers without the network: a replay of mutated requests in make test (plain and ASan),
+# libFuzzer targets for each protocol in make fuzz (clang-14; FUZZ_SECS per target).
+HOSTED_TESTS += memcached_fuzz
+memcached_fuzz_SRCS := tests/memcached_fuzz.c $(MC_CORE_SRCS)
+FUZZ_SECS ?= 30
+FUZZ_FLAGS := -std=gnu11 -g -O1 -I. -Iplatform/hosted/include -DEBB_HOSTED \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(B)/fuzz/memcached_ascii $(B)/fuzz/memcached_binary: tests/memcached_fuzz.c $(MC_CORE_SRCS) core/iobuf.c apps/memcached/mc.h
+	@mkdir -p $(@D)
+	clang-14 $(FUZZ_FLAGS) -DFUZZ_PROTO=$(if $(findstring ascii,$@),1,2) -o $@ $(filter %.c,$^)
+fuzz: fuzz-memcached
+fuzz-memcached: $(B)/fuzz/memcached_ascii $(B)/fuzz/memcached_binary
+	@mkdir -p $(B)/fuzz/corpus_ascii $(B)/fuzz/corpus_binary
+	$(B)/fuzz/memcached_ascii -max_total_time=$(FUZZ_SECS) -dict=apps/memcached/fuzz.dict -max_len=4096 $(B)/fuzz/corpus_ascii
+	$(B)/fuzz/memcached_binary -max_total_time=$(FUZZ_SECS) -max_len=4096 $(B)/fuzz/corpus_binary
+.PHONY: fuzz fuzz-memcached

@@ -9,36 +9,34 @@ start_app echo "$TMP/echo.out" netif=tap:$TAP ip=$NET.2/24 port=7 cores=2
 t $? "echo app comes up on the tap with a static address"
 ECHO=$LAST_PID
 
-ping -c 3 -i 0.2 -W 2 $NET.2 > "$TMP/ping" 2>&1
+in_ns ping -c 3 -i 0.2 -W 2 $NET.2 > "$TMP/ping" 2>&1
 t $? "Linux ping gets replies"
 
 head -c 3000000 /dev/urandom > "$TMP/data"
 want=$(sha256sum < "$TMP/data")
-got=$(timeout 30 socat -t 60 -b 65536 TCP:$NET.2:7 - < "$TMP/data" | sha256sum)
+got=$(in_ns timeout 30 socat -t 60 -b 65536 TCP:$NET.2:7 - < "$TMP/data" | sha256sum)
 t "$([ "$got" = "$want" ]; echo $?)" "3 MB through a Linux TCP client and our echo server, sha256 equal"
 
-got=$(echo "datagram to the stack" | timeout 5 socat -T 3 - UDP:$NET.2:7)
+got=$(echo "datagram to the stack" | in_ns timeout 5 socat -T 3 - UDP:$NET.2:7)
 t "$([ "$got" = "datagram to the stack" ]; echo $?)" "UDP echo"
 
-got=$(printf 'x' | timeout 5 socat - TCP:$NET.2:9 2>&1)
+got=$(printf 'x' | in_ns timeout 5 socat - TCP:$NET.2:9 2>&1)
 t "$(echo "$got" | grep -q -i "refused"; echo $?)" "a closed port answers with RST (connection refused)"
 stop_app $ECHO
 
 # Our stack as the client, Linux as the echo server.
-socat TCP-LISTEN:7301,bind=$NET.1,reuseaddr,fork EXEC:cat > /dev/null 2>&1 &
-PIDS="$PIDS $!"
-sleep 0.3
-out=$(timeout 40 "$B/hosted/tcpsend" netif=tap:$TAP ip=$NET.3/24 host=$NET.1 port=7301 \
+peer socat TCP-LISTEN:7301,bind=$NET.1,reuseaddr,fork EXEC:cat > /dev/null 2>&1
+wait_listen tcp 7301
+out=$(in_ns timeout 40 "$B/hosted/tcpsend" netif=tap:$TAP ip=$NET.3/24 host=$NET.1 port=7301 \
       bytes=5000000 timeout=30 cores=1 2>&1)
 t $? "our TCP client sends 5 MB to a Linux echo server and gets it back intact"
 echo "# $out"
 
 # A Linux peer that does not read for 3 s: its window closes, our persist timer probes it, and
 # the transfer resumes when it opens.
-socat TCP-LISTEN:7303,bind=$NET.1,reuseaddr SYSTEM:"sleep 3; cat" > /dev/null 2>&1 &
-PIDS="$PIDS $!"
-sleep 0.3
-out=$(timeout 60 "$B/hosted/tcpsend" netif=tap:$TAP ip=$NET.6/24 host=$NET.1 port=7303 \
+peer socat TCP-LISTEN:7303,bind=$NET.1,reuseaddr SYSTEM:"sleep 3; cat" > /dev/null 2>&1
+wait_listen tcp 7303
+out=$(in_ns timeout 60 "$B/hosted/tcpsend" netif=tap:$TAP ip=$NET.6/24 host=$NET.1 port=7303 \
       bytes=30000000 timeout=50 cores=1 2>&1)
 rc=$?
 probes=$(echo "$out" | sed -n 's/.*tcp_persist_probes=\([0-9]*\).*/\1/p')
@@ -47,7 +45,7 @@ echo "$out" | sed 's/^/# /' | head -2
 
 start_app netpipe "$TMP/np.out" netif=tap:$TAP ip=$NET.4/24 cores=1
 np=$LAST_PID
-timeout 60 NPtcp -h $NET.4 -u 4096 -n 20 -o "$TMP/np.data" > "$TMP/np.log" 2>&1
+in_ns timeout 60 NPtcp -h $NET.4 -u 4096 -n 20 -o "$TMP/np.data" > "$TMP/np.log" 2>&1
 rc=$?
 t "$([ $rc = 0 ] && [ "$(wc -l < "$TMP/np.data")" -ge 20 ]; echo $?)" "NPtcp runs to completion against apps/netpipe"
 [ $rc = 0 ] || cat "$TMP/np.log" | sed 's/^/# /' | tail -5
@@ -55,10 +53,9 @@ stop_app $np
 
 start_app iperf "$TMP/iperf.out" netif=tap:$TAP ip=$NET.5/24 cores=1
 ip_pid=$LAST_PID
-timeout 30 iperf -c $NET.5 -t 2 > "$TMP/iperf.log" 2>&1
+in_ns timeout 30 iperf -c $NET.5 -t 2 > "$TMP/iperf.log" 2>&1
 rc=$?
-sleep 0.3
-t "$([ $rc = 0 ] && grep -q "bytes in" "$TMP/iperf.out" && grep -q "Bytes" "$TMP/iperf.log"; echo $?)" "iperf client completes against apps/iperf"
+t "$([ $rc = 0 ] && wait_file "$TMP/iperf.out" "bytes in" && grep -q "Bytes" "$TMP/iperf.log"; echo $?)" "iperf client completes against apps/iperf"
 grep "sec" "$TMP/iperf.log" | tail -1 | sed 's/^/# /'
 stop_app $ip_pid
 done_tests

@@ -3,6 +3,3 @@
 HOSTED_APPS += tlsf_demo
 tlsf_demo_SRCS := apps/tlsf_demo/main.c reps/tlsf.c
 tlsf_demo_MANIFEST := apps/tlsf_demo/ebb.manifest
-TEST_SCRIPTS += tests/mem_custom.t
-HOSTED_TESTS += tlsf
-tlsf_SRCS := tests/tlsf.c reps/tlsf.c

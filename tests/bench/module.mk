@@ -17,3 +17,37 @@ $(B)/hosted/bench/mcload: tests/bench/mcload.c
 BENCHES += bench-memcached
 bench-memcached: $(B)/hosted/bench/mcload $(B)/hosted/memcached
 	tests/bench/memcached.sh
+
+# make bench: remote call costs (tests/bench/msg.sh).
+BENCH_BINS += $(B)/hosted/bench/msgbench
+$(B)/hosted/bench/msgbench: $(call objs,hosted,tests/bench/msgbench.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)) $(HOSTED_LIB)
+	@mkdir -p $(@D)
+	$(call hosted_link,hosted,$(HOSTED_LIB))
+BENCHES += bench-msg
+bench-msg: $(B)/hosted/bench/msgbench
+	tests/bench/msg.sh $<
+
+# The stack against Linux over a tap (netpipe).
+BENCHES += bench-net
+bench-net: $(B)/hosted/netpipe
+	tests/bench/net_tap.sh
+
+# make bench-alloc (part of make bench): the allocator benchmarks of tests/bench/alloc.sh, ours
+# against glibc, jemalloc, mimalloc and tcmalloc through LD_PRELOAD.
+BENCHES += bench-alloc
+ALLOC_BENCH_BINS := $(patsubst %,$(B)/bench/%,threadtest larson cache_share xmalloc mstress phase allocrun)
+$(B)/bench/%: tests/bench/%.c tests/bench/alloc_bench.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) -O2 -fno-builtin -pthread -o $@ $<
+bench-alloc: $(ALLOC_BENCH_BINS) $(EBBMALLOC)
+	sh tests/bench/alloc.sh $(B)
+
+# make bench: boot time and image size (tests/bench/native_boot.sh), remote spawn by IPI.
+NATIVE_APPS += native_boot native_spawn
+native_boot_SRCS := tests/bench/native_boot.c
+native_spawn_SRCS := tests/bench/native_spawn.c
+BENCHES += bench-native-boot bench-native-spawn
+bench-native-boot: $(B)/native/native_boot.elf $(B)/native/helloworld.elf
+	tests/bench/native_boot.sh $(B)
+bench-native-spawn: $(B)/native/native_spawn.elf
+	for i in 1 2 3; do ACCEL=tcg scripts/qemu-run --smp 2 $<; done
