@@ -52,7 +52,7 @@ INST_PC  = $(call pc_head,$(PREFIX),$${prefix}/include/ebbrt,$${includedir},$${p
              $${prefix}/bin/ebbgen,$${prefix}/bin/ebbrt-qemu-run,$${prefix}/lib/ebbrt/link.ld)
 HDR_DIRS = core mem net ebbs reps platform/hosted/include platform/native/include \
            platform/native/libc/include
-install: $(EBBGEN) $(HOSTED_LIB) $(NATIVE_LIB) $(GEN_HDRS)
+install-files: $(EBBGEN) $(HOSTED_LIB) $(NATIVE_LIB) $(GEN_HDRS)
 	mkdir -p $(INST)/bin $(INST)/lib/pkgconfig $(INST)/lib/ebbrt $(INST)/share/ebbrt/gen \
 	  $(INST)/include/ebbrt/ebbs
 	install -m 755 $(EBBGEN) $(INST)/bin/ebbgen
@@ -63,8 +63,9 @@ install: $(EBBGEN) $(HOSTED_LIB) $(NATIVE_LIB) $(GEN_HDRS)
 	find $(HDR_DIRS) -name '*.h' | while read -r h; do \
 	  install -D -m 644 "$$h" "$(INST)/include/ebbrt/$$h" || exit 1; done
 	install -m 644 $(B)/gen/ebbs/*.gen.h $(INST)/include/ebbrt/ebbs/
-	$(file >$(B)/install-hosted.pc,$(INST_PC)$(pc_hosted))
-	$(file >$(B)/install-native.pc,$(INST_PC)$(pc_native))
-	install -m 644 $(B)/install-hosted.pc $(INST)/lib/pkgconfig/ebbrt-hosted.pc
-	install -m 644 $(B)/install-native.pc $(INST)/lib/pkgconfig/ebbrt-native.pc
-.PHONY: install
+# make expands a recipe just before running it: this one once install-files made the folders.
+install: install-files
+	$(file >$(INST)/lib/pkgconfig/ebbrt-hosted.pc,$(INST_PC)$(pc_hosted))
+	$(file >$(INST)/lib/pkgconfig/ebbrt-native.pc,$(INST_PC)$(pc_native))
+	@echo "installed in $(INST)"
+.PHONY: install install-files

@@ -38,14 +38,20 @@ char *xstrdup(const char *s)
     return p;
 }
 
-char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *vfmt(const char *f, va_list ap) __attribute__((format(printf, 1, 0)));
+static char *vfmt(const char *f, va_list ap)
+{
+    char *s;
+    if (vasprintf(&s, f, ap) < 0)
+        oom();
+    return s;
+}
+
 char *fmt(const char *f, ...)
 {
     va_list ap;
-    char *s;
     va_start(ap, f);
-    if (vasprintf(&s, f, ap) < 0)
-        oom();
+    char *s = vfmt(f, ap);
     va_end(ap);
     return s;
 }
@@ -74,14 +80,11 @@ void bput(struct buf *b, const char *s, size_t n)
 
 void bputs(struct buf *b, const char *s) { bput(b, s, strlen(s)); }
 
-void bprintf(struct buf *b, const char *f, ...) __attribute__((format(printf, 2, 3)));
 void bprintf(struct buf *b, const char *f, ...)
 {
     va_list ap;
-    char *s;
     va_start(ap, f);
-    if (vasprintf(&s, f, ap) < 0)
-        oom();
+    char *s = vfmt(f, ap);
     va_end(ap);
     bputs(b, s);
     free(s);

@@ -67,6 +67,12 @@ net_tcp_SRCS := tests/net_tcp.c
 
 # ebbgen and the framework from outside the tree.
 TEST_SCRIPTS += tests/ebbgen.t
+# Rewrites the golden files tests/ebbgen.t compares with, from the current ebbgen: review the
+# diff before committing it (the test itself never writes them).
+golden: $(EBBGEN)
+	$(EBBGEN) $(EBBGEN_FLAGS) -o $(B)/golden tests/gen/sample.ebb.h
+	for f in sample.gen.h sample.gen.c; do sed 's|$(B)/golden/|OUT/|' $(B)/golden/$$f > tests/gen/golden/$$f; done
+.PHONY: golden
 
 # The generator's own tests: rejected inputs, golden files (tests/ebbgen.t); what stubs put on
 # the wire, under valgrind (tests/ebbgen_wire.c, tests/ebbgen_wire.t).

@@ -56,6 +56,22 @@ static uint64_t stat(const char *name)
     return ~0ull;
 }
 
+/* The sum of the counters of frames dropped on input, each under one reason. */
+static uint64_t input_drops(void)
+{
+    static const char *const reasons[] = {
+        "eth_short", "eth_other_type", "eth_not_for_us", "arp_bad", "ip_bad_header",
+        "ip_bad_checksum", "ip_bad_length", "ip_fragments", "ip_not_for_us", "ip_other_proto",
+        "icmp_bad", "udp_bad", "udp_bad_checksum", "udp_no_port", "tcp_bad", "tcp_bad_checksum",
+        "tcp_bad_options", "tcp_no_conn", "tcp_out_of_window", "tcp_ooo_drops",
+        "tcp_syncookies_bad", "tcp_backlog_drops",
+    };
+    uint64_t n = 0;
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        n += stat(reasons[i]);
+    return n;
+}
+
 /* Frame building: Ethernet + IPv4 + payload, with correct checksums. */
 static size_t eth(uint8_t *f, uint16_t type)
 {
@@ -153,7 +169,7 @@ static void check_arp(void *arg)
 
 void app_main(void)
 {
-    tap_plan(57);
+    tap_plan(58);
     tap_deadline(150); /* a hung loop must not hang the suite */
     ebb_id_t id = ebb_id_alloc();
     ok(ebb_bind(id, &cap_root) == 0, "capture interface bound");
@@ -395,8 +411,8 @@ void app_main(void)
     vlen[2] = tcp_seg(valid[2], 40002, 80, 7000, 0, 0x02, hostile, 8);
     vlen[3] = tcp_seg(valid[3], 40001, 80, 5001, iss + 1, 0x18, NULL, 0);
     srand(42);
-    uint64_t rx_before = stat("rx_frames");
-    unsigned frames = 20000;
+    uint64_t rx_before = stat("rx_frames"), drops_before = input_drops();
+    unsigned frames = 20000, unchanged = 0, must_drop = 0;
     for (unsigned i = 0; i < frames; i++) {
         unsigned k = (unsigned)rand() % 4;
         memcpy(f, valid[k], vlen[k]);
@@ -405,10 +421,21 @@ void app_main(void)
             f[ETH_HLEN + (size_t)rand() % (len - ETH_HLEN)] = (uint8_t)rand();
         if (rand() % 4 == 0)
             len = ETH_HLEN + (size_t)rand() % (len - ETH_HLEN);
+        if (len == vlen[k] && memcmp(f, valid[k], len) == 0)
+            unchanged++;
+        else if (k != 1) /* checksummed (UDP's is 0 here: a changed payload is still valid) */
+            must_drop++;
         inject(f, len);
         clear_sent();
     }
     is(stat("rx_frames") - rx_before, frames, "20000 mutated frames handled without a crash");
+    /* Every changed frame with a checksum is dropped and counted under exactly one reason; a
+     * changed UDP datagram may be delivered; an unchanged frame is served. */
+    uint64_t drops = input_drops() - drops_before;
+    ok(drops >= must_drop && drops <= frames - unchanged,
+       "every frame accounted for: %llu dropped under a reason, of %u changed frames (%u with "
+       "a checksum); %u unchanged served", (unsigned long long)drops, frames - unchanged,
+       must_drop, unchanged);
     /* Off the subnet: through the gateway (its MAC, the far address in the IP header). */
     clear_sent();
     struct iobuf *far = iobuf_alloc(NET_HEADROOM + 3, NET_HEADROOM);

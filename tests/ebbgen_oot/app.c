@@ -105,17 +105,18 @@ static ebb_future_t wait_for_(void *self, uint32_t key, uint32_t ms)
     return f;
 }
 
-static int finished; /* this node's own checks are done (finish()) */
-static struct ebb_timer stop_timer;
+/* A stop that comes before this node's own checks are done waits for them (both run on core 0,
+ * the Messenger's, one event at a time). */
+static bool finished;
+static int stop_code = -1;
+
 static void stop_now(void *code)
 {
-    /* A peer may ask before this node has finished checking itself: that comes first. */
-    if (!__atomic_load_n(&finished, __ATOMIC_ACQUIRE)) {
-        ebb_timer_start(&stop_timer, 10000000, stop_now, code);
+    stop_code = (int)(intptr_t)code;
+    if (!finished)
         return;
-    }
     ebb_messenger_stop();
-    ebb_exit((int)(intptr_t)code);
+    ebb_exit(stop_code);
 }
 static void stop_(void *self, int32_t code)
 {
@@ -256,7 +257,6 @@ static void finish(void)
     else
         printf("app: all %d checks passed\n", checks);
     fflush(stdout);
-    __atomic_store_n(&finished, 1, __ATOMIC_RELEASE);
 }
 
 static void main_event(void *arg)
@@ -274,8 +274,11 @@ static void main_event(void *arg)
     if (peer >= 0)
         peer_checks((unsigned)peer);
     finish();
+    finished = true;
     if (!ebb_config_get("listen") || failed)
         ebb_exit(failed ? 1 : 0);
+    else if (stop_code >= 0)
+        stop_now((void *)(intptr_t)stop_code);
     /* A node that listens serves until its peer stops it. */
 }
 
