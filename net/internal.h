@@ -63,7 +63,7 @@ struct net_stack {
     _Atomic ip4_t ip;
     ip4_t mask, gw;
     unsigned home_core;
-    unsigned rto_min_ms, time_wait_ms;
+    unsigned rto_min_ms, rto_init_ms, rto_max_ms, time_wait_ms;
     bool sack;
     struct net_limits lim;      /* defaults filled in */
     struct net_stats stats;

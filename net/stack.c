@@ -24,6 +24,8 @@ struct net_stack *net_stack_new(ebb_id_t netif, const struct net_stack_config *c
     s->netif = netif;
     s->home_core = cfg->home_core;
     s->rto_min_ms = cfg->rto_min_ms ? cfg->rto_min_ms : 200;
+    s->rto_init_ms = cfg->rto_init_ms ? cfg->rto_init_ms : NET_RTO_INIT_MS_DEFAULT;
+    s->rto_max_ms = cfg->rto_max_ms ? cfg->rto_max_ms : NET_RTO_MAX_MS_DEFAULT;
     s->time_wait_ms = cfg->time_wait_ms ? cfg->time_wait_ms : 2000;
     s->sack = cfg->sack;
     struct net_limits l = cfg->limits;

@@ -13,6 +13,10 @@ struct net_stack_config {
     ip4_t gw;             /* 0: none (only the local subnet is reachable) */
     unsigned home_core;   /* core for ARP/DHCP timers and listeners' default */
     unsigned rto_min_ms;  /* 0: 200 */
+    unsigned rto_init_ms; /* before any RTT sample, e.g. for the SYN (RFC 6298); 0: 1000 */
+    unsigned rto_max_ms;  /* the backoff's ceiling; 0: 60000 */
+#define NET_RTO_INIT_MS_DEFAULT 1000
+#define NET_RTO_MAX_MS_DEFAULT 60000
     unsigned time_wait_ms;/* 0: 2000 */
     bool sack;            /* offer/accept SACK-permitted: our ACKs then carry SACK blocks */
     struct net_limits {   /* what a hostile peer can hold; 0: the default in brackets */

@@ -61,7 +61,7 @@ struct tcp_pcb *tcp_pcb_new(struct net_stack *s, unsigned core)
     p->s = s;
     p->iss = (uint32_t)net_random(s);
     p->snd_una = p->snd_nxt = p->snd_max = p->iss;
-    p->rto_ms = RTO_INIT_MS;
+    p->rto_ms = s->rto_init_ms;
     p->rcv_wnd = RCV_WND;
     p->rcv_wscale = RCV_WSCALE;
     p->mss = 536;

@@ -95,8 +95,8 @@ void tcp_compute_rto(struct tcp_pcb *p)
     uint64_t rto = (uint64_t)(p->srtt_us + var + 999) / 1000;
     if (rto < p->s->rto_min_ms)
         rto = p->s->rto_min_ms;
-    if (rto > RTO_MAX_MS)
-        rto = RTO_MAX_MS;
+    if (rto > p->s->rto_max_ms)
+        rto = p->s->rto_max_ms;
     p->rto_ms = (uint32_t)rto;
 }
 
@@ -168,7 +168,7 @@ static void tcp_timer(void *arg)
         if (p->persist_shift < 6)
             p->persist_shift++;
         uint64_t ms = (uint64_t)tcp_rto_now(p) << p->persist_shift;
-        tcp_timer_set(p, T_PERSIST, ms > RTO_MAX_MS ? RTO_MAX_MS : ms);
+        tcp_timer_set(p, T_PERSIST, ms > p->s->rto_max_ms ? p->s->rto_max_ms : ms);
         return;
     }
     case T_RTO:
@@ -182,7 +182,7 @@ static void tcp_timer(void *arg)
         tcp_fail(p, ETIMEDOUT);
         return;
     }
-    p->rto_ms = p->rto_ms * 2 > RTO_MAX_MS ? RTO_MAX_MS : p->rto_ms * 2;
+    p->rto_ms = p->rto_ms * 2 > p->s->rto_max_ms ? p->s->rto_max_ms : p->rto_ms * 2;
     if (p->state != SYN_SENT && p->state != SYN_RCVD)
         enter_loss(p);
     /* Go back: everything from snd_una is sent again as the window allows. */

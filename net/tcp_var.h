@@ -31,8 +31,6 @@ enum tcp_state {
 
 #define RCV_WSCALE 7
 #define RCV_WND (1u << 20)
-#define RTO_INIT_MS 1000
-#define RTO_MAX_MS 60000
 #define SYN_RETRIES 6
 #define DATA_RETRIES 12
 #define MS 1000000ull

@@ -1,6 +1,7 @@
 /* TCP state machine cases over a clean in-memory wire, one after another: refused connect,
  * half-close with data flowing after our FIN, abort (RST) seen by the peer, simultaneous close,
- * the send window contract, and a closed listener. */
+ * the send window contract, a closed listener; then, over a wire that loses everything, giving
+ * up with ETIMEDOUT on data and on a SYN, the RTO backing off. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -121,6 +122,74 @@ static void timed_out(void *arg)
 
 static struct tcp_listener *lis;
 
+/* Giving up, on a second pair of stacks with short timers (RTO from 10 ms, doubling up to 80 ms)
+ * over a wire that then loses everything: unacknowledged data aborts the connection with
+ * ETIMEDOUT after 12 retransmissions, a SYN fails the connect after 6. */
+#define RTO_INIT 10
+#define RTO_MAX 80
+static ebb_id_t quick[2];
+static struct net_stack *qa, *qb;
+static struct net_stats before;
+static struct tcp_listener *qlis;
+
+static void lose_everything(bool on)
+{
+    struct wire_faults f = {.loss_pct = on ? 100 : 0};
+    wire_set_faults(quick[0], &f);
+}
+
+static void case_syn_timeout(void *arg)
+{
+    (void)arg;
+    ok(cli.aborted && cli.abort_err == ETIMEDOUT, "unacknowledged data: aborted(ETIMEDOUT) (error %d)",
+       cli.abort_err);
+    struct net_stats st;
+    net_stack_stats(qa, &st);
+    is(st.tcp_timeouts - before.tcp_timeouts, 13, "after 12 retransmissions: 13 RTO expiries");
+    ok(st.tcp_retransmits - before.tcp_retransmits >= 12, "each expiry resent the data (%llu)",
+       (unsigned long long)(st.tcp_retransmits - before.tcp_retransmits));
+    tcp_abort(srv.c);
+
+    before = st;
+    memset(&cli, 0, sizeof cli);
+    uint64_t t0 = ebb_now_ns();
+    int err = ebb_future_block(tcp_connect(net_stack_net(qa), IP4(10, 0, 2, 2), 81, &handlers, &cli), NULL);
+    uint64_t ms = (ebb_now_ns() - t0) / 1000000;
+    net_stack_stats(qa, &st);
+    is(err, ETIMEDOUT, "a connect whose SYNs are all lost fails with ETIMEDOUT");
+    is(st.tcp_timeouts - before.tcp_timeouts, 7, "after the SYN and 6 retransmissions: 7 RTO expiries");
+    /* A lower bound only (a loaded machine is late, never early): without the doubling it
+     * would be 7 x 10 ms. */
+    ok(ms >= 10 + 20 + 40 + 80 * 4, "the RTO doubled up to its ceiling (%llu ms, at least 390)",
+       (unsigned long long)ms);
+    lose_everything(false);
+    tcp_listener_close(qlis);
+    /* TIME_WAITs (100 ms) end and deferred frees run, so the sanitizer sees no leak. */
+    ebb_timer_start(&step_timer, 300000000ull, finish, NULL);
+}
+
+static void case_data_timeout(void)
+{
+    unsigned cores[2] = {0, 0};
+    struct wire_faults clean = {0};
+    ok(wire_create(&clean, cores, quick) == 0, "a second wire");
+    struct net_stack_config c = {.ip = IP4(10, 0, 2, 1), .prefix = 24, .time_wait_ms = 100,
+                                 .rto_min_ms = 5, .rto_init_ms = RTO_INIT, .rto_max_ms = RTO_MAX};
+    qa = net_stack_new(quick[0], &c);
+    c.ip = IP4(10, 0, 2, 2);
+    qb = net_stack_new(quick[1], &c);
+    qlis = tcp_listen(net_stack_net(qb), 80, on_accept, NULL);
+    memset(&cli, 0, sizeof cli);
+    uint64_t v = 0;
+    int err = ebb_future_block(tcp_connect(net_stack_net(qa), IP4(10, 0, 2, 2), 80, &handlers, &cli), &v);
+    cli.c = (struct tcp_conn *)(uintptr_t)v;
+    ok(err == 0 && qlis, "connect on the second wire");
+    net_stack_stats(qa, &before);
+    lose_everything(true);
+    send_str(cli.c, "never acknowledged");
+    when(cli_aborted, case_syn_timeout);
+}
+
 static void case_listener_closed(void *arg)
 {
     (void)arg;
@@ -129,8 +198,7 @@ static void case_listener_closed(void *arg)
     int err;
     connect_block(na, 80, &err);
     is(err, ECONNREFUSED, "after the listener closed, a connect is refused");
-    /* TIME_WAITs (100 ms) end and deferred frees run, so the sanitizer sees no leak. */
-    ebb_timer_start(&step_timer, 300000000ull, finish, NULL);
+    case_data_timeout();
 }
 
 /* Both ends close in the same instant: FIN_WAIT_1 -> CLOSING -> TIME_WAIT on both. */
@@ -189,7 +257,7 @@ static void case_half_close_reply(void *arg)
 
 void app_main(void)
 {
-    tap_plan(20);
+    tap_plan(28);
     tap_deadline(90); /* the test's own deadline (30 s) runs on the event loop: this one does not */
     unsigned cores[2] = {0, 0};
     struct wire_faults clean = {0};

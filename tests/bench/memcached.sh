@@ -20,45 +20,27 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { i=0; while [ $i -lt 100 ] && ! (echo version | nc -q1 127.0.0.1 $1 2>/dev/null | grep -q VERSION); do sleep 0.1; i=$((i+1)); done; }
 user=""; [ "$(id -u)" = 0 ] && user="-u root"
 
-cpu_ticks() { awk '{ print $14 + $15 }' /proc/$1/stat; }
-sweep() { # name port pid -> $TMP/name.dat: rate achieved p50 p99 dropped check cpu_us_per_req
-  : > "$TMP/$1.dat"
-  for r in $RATES; do
-    t0=$(cpu_ticks $3)
-    line=$(taskset -c 0 "$LOAD" port=$2 rate=$r secs=$SECS conns=$CONNS keys=100000 || true)
-    t1=$(cpu_ticks $3)
-    echo "$line" | tr ' ' '\n' | awk -F= -v r=$r -v t=$((t1 - t0)) -v hz=$(getconf CLK_TCK) '{v[$1]=$2} END {
-      print r, v["achieved"], v["p50_us"], v["p99_us"], v["dropped"]+v["lost"], v["check"],
-            t / hz * 1e6 / (v["done"] + 100000) }' >> "$TMP/$1.dat"
-    tail -1 "$TMP/$1.dat" | awk -v n="$1" '{ printf "  %-7s offered %7d achieved %7d p50 %9.1f us p99 %10.1f us, server CPU %5.2f us/request, counts %s\n", n, $1, $2, $3, $4, $7, $6 }'
-    # Far past saturation there is nothing more to learn.
-    if tail -1 "$TMP/$1.dat" | awk '{ exit !($2 < 0.7 * $1) }'; then break; fi
-  done
-}
+KEYS=100000 RUN="taskset -c 0"
+. tests/bench/mcsweep.sh
 
 P1=$(free_port)
 taskset -c 1 memcached $user -p $P1 -l 127.0.0.1 -U 0 -t 1 -m 1024 -c 4096 &
 PIDS="$PIDS $!"; wait_port $P1
 echo "Debian memcached $(memcached -V | cut -d' ' -f2), 1 thread:"
-sweep debian $P1 $!
+sweep debian 127.0.0.1 $P1 $!
 kill $!; sleep 0.2
 
 P2=$(free_port)
 "$B/hosted/memcached" port=$P2 cores=1 cpu=1 memory=1024 > "$TMP/ours.out" 2>&1 &
 PIDS="$PIDS $!"; wait_port $P2
 echo "apps/memcached hosted (netif=linux), 1 core:"
-sweep ours $P2 $!
+sweep ours 127.0.0.1 $P2 $!
 kill $!
 
 bound=$(awk 'NR==1 { b = $3 * 10; if (b < 1000) b = 1000; print b }' "$TMP/debian.dat")
-best() { awk -v b=$bound '$4 <= b && $5 == 0 && $2 >= 0.95 * $1 && $6 == "ok" && $2 > m { m = $2 } END { print m + 0 }' "$TMP/$1.dat"; }
-d=$(best debian); o=$(best ours)
+d=$(best debian $bound); o=$(best ours $bound)
 echo "p99 bound: $bound us (10x Debian's p50 at $(head -1 "$TMP/debian.dat" | cut -d' ' -f1) req/s)"
 echo "throughput at the p99 bound: Debian memcached $d req/s, ours $o req/s, ratio ours/Debian $(awk -v o=$o -v d=$d 'BEGIN { printf "%.2f", d ? o / d : 0 }') (target >= 1.2)"
-echo "server CPU per request (preload of 100000 sets included), median over the sweep: Debian memcached $(cut -d' ' -f7 "$TMP/debian.dat" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') us, ours $(cut -d' ' -f7 "$TMP/ours.dat" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') us"
+echo "server CPU per request (preload included), median over the sweep: Debian memcached $(median_cpu debian) us, ours $(median_cpu ours) us"
 echo "load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
-gnuplot -e "set terminal dumb 100 28; set logscale y; set xlabel 'offered load (req/s)'; \
-  set ylabel 'p99 (us)'; set key top left; \
-  plot '$TMP/debian.dat' using 1:4 with linespoints title 'Debian memcached (1 thread)', \
-       '$TMP/ours.dat' using 1:4 with linespoints title 'apps/memcached hosted (1 core)', \
-       $bound title 'p99 bound'" 2>/dev/null || true
+plot $bound "debian:Debian memcached (1 thread)" "ours:apps/memcached hosted (1 core)"
