@@ -51,8 +51,9 @@ PAGE_ALLOCATOR_ROOT(mem_pages_root, pages_create_rep);
 
 /* Idle trimming: when a core's loop is idle and its rep holds more than GP_IDLE_MARK of free
  * objects (or its node more than GP_DIRTY_KEEP dirty free pages), a timer calls
- * gp_trim_idle_all every GP_IDLE_PERIOD_MS while that lasts. The timer, not the idle handler, does the work: a core
- * with nothing to do sleeps, and the idle test needs two looks a period apart. */
+ * gp_trim_idle_all every GP_IDLE_PERIOD_MS while that lasts. The timer, not the idle handler,
+ * does the work: a core with nothing to do sleeps, and the idle test needs two looks a period
+ * apart. */
 static struct gp_idle {
     struct ebb_idle idle;
     struct ebb_timer timer;

@@ -163,7 +163,11 @@ size_t gp_trim_idle_all(void)
         n += gp_trim_idle(reps[i]);
     for (unsigned node = 0; node < MEM_MAX_NODES; node++) {
         size_t takes = mem_pages_takes(node);
-        size_t keep = takes == last_takes[node] ? GP_DIRTY_KEEP : GP_DIRTY_MAX;
+        size_t keep = GP_DIRTY_KEEP;
+        if (takes != last_takes[node]) { /* busy: keep some for reuse, as much as is in use */
+            keep = mem_pages_used(node);
+            keep = keep > GP_DIRTY_MAX ? keep : GP_DIRTY_MAX;
+        }
         if (mem_pages_dirty(node) > keep)
             n += mem_pages_release(node, keep) << MEM_PAGE_SHIFT;
         last_takes[node] = takes;

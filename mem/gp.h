@@ -68,7 +68,9 @@ void gp_trim_all(void);
  * objects beyond its arrays has the caches that took no slow path since the previous call
  * trimmed (slab_trim_idle); then the node's dirty free pages go back to the platform beyond
  * GP_DIRTY_KEEP if the page allocator handed out no block since the previous call, else beyond
- * GP_DIRTY_MAX (freed memory stays resident for a while, for reuse). Called from any thread,
+ * GP_DIRTY_MAX or the pages in use, whichever is more (a busy program reuses what it freed, and
+ * the count is an upper bound: a block is counted dirty whether or not the program touched all
+ * of it). Called from any thread,
  * every GP_IDLE_PERIOD_MS or so: natively from each core's idle handler (mem/ebbs.c), under
  * LD_PRELOAD from a timer thread (platform/hosted/ebbmalloc.c). Returns the bytes trimmed. */
 #define GP_IDLE_MARK      (256u << 10)

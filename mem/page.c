@@ -108,15 +108,18 @@ static void block_free(struct buddy *b, struct mem_range *r, uintptr_t a, unsign
     list_push(b, &r->pages[(a - r->start) >> MEM_PAGE_SHIFT], order, dirty);
 }
 
-/* Frees [a, a + n pages) as the largest aligned blocks that fit, all dirty or all clean. */
-static void span_free(struct buddy *b, struct mem_range *r, uintptr_t a, size_t n, bool dirty)
+/* Frees [a, a + n pages) as the largest aligned blocks that fit; the first `dirty` pages are
+ * dirty. */
+static void span_free(struct buddy *b, struct mem_range *r, uintptr_t a, size_t n, size_t dirty)
 {
     while (n) {
         unsigned order = 0;
         while (order < MEM_MAX_ORDER && !(a & ((uintptr_t)MEM_PAGE_SIZE << order)) &&
                ((size_t)2 << order) <= n)
             order++;
-        block_free(b, r, a, order, dirty ? (uint32_t)1 << order : 0);
+        size_t d = dirty < ((size_t)1 << order) ? dirty : (size_t)1 << order;
+        block_free(b, r, a, order, (uint32_t)d);
+        dirty -= d;
         a += MEM_PAGE_SIZE << order;
         n -= (size_t)1 << order;
     }
@@ -158,7 +161,7 @@ int mem_add_range(unsigned node, uintptr_t start, uintptr_t end)
     spin_lock(&b->lock);
     size_t n = npages - meta;
     b->total_pages += n;
-    span_free(b, r, start + (meta << MEM_PAGE_SHIFT), n, false);
+    span_free(b, r, start + (meta << MEM_PAGE_SHIFT), n, 0);
     memcpy(b->initial, b->nfree, sizeof b->initial);
     spin_unlock(&b->lock);
     return 0;
@@ -200,6 +203,7 @@ static struct mem_page *block_take(struct buddy *b, unsigned order, uintptr_t *a
         dirty -= up;
     }
     b->free_pages -= (size_t)1 << order;
+    pg->dirty = dirty; /* the taken block's share, for mem_pages_alloc_n's tail */
     *addr = a;
     *rp = r;
     return pg;
@@ -292,10 +296,12 @@ void *mem_pages_alloc_n(unsigned node, size_t npages, unsigned align_order)
     if (!pg)
         return NULL;
     size_t tail = ((size_t)1 << order) - npages;
+    size_t dirty = pg->dirty; /* the tail gets what the used part cannot hold */
     if (tail) {
         struct buddy *b = &nodes[r->node]; /* the range's node: it may have been borrowed */
         spin_lock(&b->lock);
-        span_free(b, r, a + (npages << MEM_PAGE_SHIFT), tail, true);
+        span_free(b, r, a + (npages << MEM_PAGE_SHIFT), tail,
+                  dirty > npages ? dirty - npages : 0);
         spin_unlock(&b->lock);
     }
     pg->state = MEM_PG_LARGE;
@@ -315,7 +321,7 @@ void mem_pages_free_n(void *p, size_t npages)
     pg->npages = 0;
     struct buddy *b = &nodes[r->node];
     spin_lock(&b->lock);
-    span_free(b, r, (uintptr_t)p, npages, true);
+    span_free(b, r, (uintptr_t)p, npages, npages);
     spin_unlock(&b->lock);
 }
 

@@ -13,8 +13,8 @@ static size_t header_size(uint32_t nobj)
 void slab_class_init(struct slab_class *cls, uint32_t size)
 {
     memset(cls, 0, sizeof *cls);
-    if (size < sizeof(void *))
-        size = sizeof(void *);
+    if (size < 2 * sizeof(void *)) /* a link and, in remote batches, a count */
+        size = 2 * sizeof(void *);
     uint32_t align = size & -size;
     if (align > MEM_PAGE_SIZE)
         align = MEM_PAGE_SIZE;
@@ -132,6 +132,14 @@ static void slab_release(struct slab_cpu *c, struct slab *s)
     slab_pages_free(c, s);
 }
 
+/* The incoming list is a stack of batches linked through the objects; each batch's first object
+ * holds, in its second word, the number of objects in it and in every batch below it, so taking
+ * the whole list needs no walk through (cold) objects to count them. (A pusher reads that count
+ * from the head it links to: if that object went through the owner and back to the top of the
+ * list between the read and the compare-and-swap, the count is off. It only steers when to
+ * flush, and resets whenever the list runs empty.) */
+static inline uintptr_t *remote_count(void *head) { return (uintptr_t *)head + 1; }
+
 /* Takes the owner's incoming batches. */
 static int take_remote(struct slab_cpu *c)
 {
@@ -140,13 +148,13 @@ static int take_remote(struct slab_cpu *c)
     void *list = __atomic_exchange_n(&c->remote, NULL, __ATOMIC_ACQUIRE);
     if (!list)
         return 0;
-    uint32_t n = 1;
-    void *last = list;
-    while (*(void **)last) {
-        last = *(void **)last;
-        n++;
+    uint32_t n = (uint32_t)*remote_count(list);
+    if (c->free) { /* not on the refill path: append the list (walked) to ours */
+        void *last = list;
+        while (*(void **)last)
+            last = *(void **)last;
+        *(void **)last = c->free;
     }
-    *(void **)last = c->free;
     c->free = list;
     c->nfree += n;
     return 1;
@@ -164,6 +172,8 @@ static void list_to_mag(struct slab_cpu *c, uint32_t k)
     }
     c->free = p;
     c->top = t;
+    if (!p)
+        c->nfree = 0; /* the count is exact but for a rare race on remote batches (take_remote) */
 }
 
 /* Room in the depot for k more entries. False beyond the high-water mark (the depot is at most
@@ -205,7 +215,11 @@ static void depot_to_list(struct slab_cpu *c)
 
 static void *refill_locked(struct slab_cpu *c)
 {
-    if (c->ndepot) {
+    /* Objects other cores gave back come first, then the list, then the depot: what waits in
+     * the incoming list is memory nobody can use until this core takes it. */
+    if (!c->free)
+        take_remote(c);
+    if (!c->free && c->ndepot) {
         uint32_t k = (uint32_t)(c->end - c->mag) / 2;
         if (k > c->ndepot)
             k = c->ndepot;
@@ -214,8 +228,6 @@ static void *refill_locked(struct slab_cpu *c)
         c->top += k;
         return *--c->top;
     }
-    if (!c->free)
-        take_remote(c);
     if (!c->free) {
         struct slab *s = c->partial;
         if (!s) {
@@ -307,6 +319,8 @@ void slab_flush(struct slab_cpu *c, uint32_t n)
         else if (!s->on_partial)
             partial_add(c, s);
     }
+    if (!c->free)
+        c->nfree = 0;
 }
 
 void slab_remote_flush(struct slab_cpu *c)
@@ -314,11 +328,12 @@ void slab_remote_flush(struct slab_cpu *c)
     if (!c->rcount)
         return;
     struct slab_cpu *t = c->rtarget;
-    void *old = __atomic_load_n(&t->remote, __ATOMIC_RELAXED);
+    void *old = __atomic_load_n(&t->remote, __ATOMIC_ACQUIRE);
     do {
         *(void **)c->rtail = old;
-    } while (!__atomic_compare_exchange_n(&t->remote, &old, c->rhead, true, __ATOMIC_RELEASE,
-                                          __ATOMIC_RELAXED));
+        *remote_count(c->rhead) = c->rcount + (old ? *remote_count(old) : 0);
+    } while (!__atomic_compare_exchange_n(&t->remote, &old, c->rhead, true, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_ACQUIRE));
     c->rhead = c->rtail = NULL;
     c->rcount = 0;
 }
@@ -369,6 +384,11 @@ size_t slab_cached_bytes(const struct slab_cpu *c)
 {
     size_t n = __atomic_load_n(&c->ndepot, __ATOMIC_RELAXED) +
                __atomic_load_n(&c->nfree, __ATOMIC_RELAXED);
+    /* Objects other cores gave back and the owner has not taken yet: memory too (the count in
+     * the list's head may be stale if the owner takes it meanwhile; this is an estimate). */
+    void *r = __atomic_load_n(&c->remote, __ATOMIC_ACQUIRE);
+    if (r)
+        n += (uint32_t)__atomic_load_n(remote_count(r), __ATOMIC_RELAXED);
     size_t bytes = n * c->cls->size;
     if (__atomic_load_n(&c->spare, __ATOMIC_RELAXED))
         bytes += MEM_PAGE_SIZE << c->cls->order;

@@ -98,7 +98,8 @@ void slab_trim(struct slab_cpu *c);
  * call, its depot, list, incoming batches and spare slab go back (not the array's top nor the
  * outgoing batch, which only the owner touches). Returns the bytes given back to the slabs. */
 size_t slab_trim_idle(struct slab_cpu *c);
-/* Bytes of free objects the cache holds beyond its array (an estimate: racy reads). */
+/* Bytes of free objects the cache holds beyond its array, incoming batches included (an
+ * estimate: racy reads). */
 size_t slab_cached_bytes(const struct slab_cpu *c);
 /* MEM_CHECKS reports: p is not an object of s, or not live. */
 void slab_check_free(struct slab *s, void *p);
@@ -125,6 +126,23 @@ static inline void *slab_alloc(struct slab_cpu *c)
     return p;
 }
 
+/* Frees p, an object of another core's cache `owner`, from the core whose cache of the same
+ * class is `self`: into self's outgoing batch. */
+static inline void slab_free_remote(struct slab_cpu *self, struct slab_cpu *owner, void *p)
+{
+    if (self->rtarget != owner) {
+        if (self->rcount)
+            slab_remote_flush(self);
+        self->rtarget = owner;
+    }
+    *(void **)p = self->rhead;
+    if (!self->rhead)
+        self->rtail = p;
+    self->rhead = p;
+    if (++self->rcount >= SLAB_REMOTE_BATCH)
+        slab_remote_flush(self);
+}
+
 /* Frees p, an object on slab page pg, from the core whose cache of the same class is `self`.
  * The page descriptor names the owner, so the common case does not touch the slab header. */
 static inline void slab_free(struct slab_cpu *self, struct mem_page *pg, void *p)
@@ -142,15 +160,5 @@ static inline void slab_free(struct slab_cpu *self, struct mem_page *pg, void *p
         }
         return;
     }
-    if (self->rtarget != owner) {
-        if (self->rcount)
-            slab_remote_flush(self);
-        self->rtarget = owner;
-    }
-    *(void **)p = self->rhead;
-    if (!self->rhead)
-        self->rtail = p;
-    self->rhead = p;
-    if (++self->rcount >= SLAB_REMOTE_BATCH)
-        slab_remote_flush(self);
+    slab_free_remote(self, owner, p);
 }

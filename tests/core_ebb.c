@@ -1,4 +1,6 @@
-/* Ebb ids, binding, the fault path and the three kinds of root. */
+/* Ebb ids, binding, the fault path and the three kinds of root; a rep whose create_rep blocks,
+ * waited for by another event on its core and by another core; hosted, cpu= pinning. */
+#define _GNU_SOURCE
 #include "core/ebb.h"
 #include "core/event.h"
 #include "core/future.h"
@@ -6,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #ifdef EBB_HOSTED
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
@@ -38,11 +41,27 @@ static struct ebb_root pernode_root = { .name = "pernode", .kind = EBB_PER_NODE,
 static ebb_id_t id_shared, id_percore, id_pernode;
 static void *seen[3][NCORES];
 static int arrived, finished;
+#ifdef EBB_HOSTED
+static int pinned[NCORES]; /* the one CPU each core's thread may run on, or -1 */
+static int one_cpu(void)
+{
+    cpu_set_t s;
+    if (sched_getaffinity(0, sizeof s, &s) != 0 || CPU_COUNT(&s) != 1)
+        return -1;
+    for (int i = 0; i < CPU_SETSIZE; i++)
+        if (CPU_ISSET(i, &s))
+            return i;
+    return -1;
+}
+#endif
 
 static void fault_all(void *arg)
 {
     (void)arg;
     unsigned c = ebb_core();
+#ifdef EBB_HOSTED
+    pinned[c] = one_cpu();
+#endif
     /* Every core faults on the same ids at the same moment. */
     __atomic_add_fetch(&arrived, 1, __ATOMIC_SEQ_CST);
     while (__atomic_load_n(&arrived, __ATOMIC_SEQ_CST) < NCORES)
@@ -82,6 +101,28 @@ static void slow_fault(void *arg)
     slow_seen[(uintptr_t)arg] = ebb_rep(id_slow, 0);
     __atomic_add_fetch(&slow_done, 1, __ATOMIC_SEQ_CST);
 }
+/* The same with a shared root: core 1 faults while core 0's create_rep is parked on its future. */
+static struct ebb_root slow_shared_root = { .name = "slow_shared", .kind = EBB_SHARED, .create_rep = make_slow };
+static ebb_id_t id_slow_shared;
+static void *shared_seen[2];
+static int shared_started, shared_done;
+static void shared_fault(void *arg)
+{
+    if ((uintptr_t)arg == 0)
+        __atomic_store_n(&shared_started, 1, __ATOMIC_SEQ_CST);
+    shared_seen[(uintptr_t)arg] = ebb_rep(id_slow_shared, 0);
+    __atomic_add_fetch(&shared_done, 1, __ATOMIC_SEQ_CST);
+}
+/* On core 1: once core 0 is inside create_rep (it counts no build until its future is set). */
+static void shared_fault_late(void *arg)
+{
+    (void)arg;
+    if (!__atomic_load_n(&shared_started, __ATOMIC_SEQ_CST)) {
+        ebb_spawn(shared_fault_late, NULL);
+        return;
+    }
+    shared_fault((void *)1);
+}
 
 struct counter_rep static_rep = { .built_on = 99 };
 static void *static_create(struct ebb_root *root, unsigned core) { (void)root, (void)core; return &static_rep; }
@@ -89,6 +130,19 @@ static struct ebb_root static_root = { .name = "static", .kind = EBB_SHARED, .cr
 #define STATIC_ID 7
 const struct ebb_static_binding ebb_image_bindings[] = { { STATIC_ID, &static_root } };
 const size_t ebb_image_nbindings = 1;
+
+static void check_shared(void *arg)
+{
+    (void)arg;
+    if (__atomic_load_n(&shared_done, __ATOMIC_SEQ_CST) < 2) {
+        ebb_spawn(check_shared, NULL);
+        return;
+    }
+    is(slow_builds, 2, "a shared rep whose build is parked is built once when another core faults on it");
+    ok(shared_seen[0] && shared_seen[0] == shared_seen[1], "and that core waits for it and gets the same rep");
+    free(shared_seen[0]);
+    ebb_exit(tap_done());
+}
 
 static void check_slow(void *arg)
 {
@@ -100,7 +154,11 @@ static void check_slow(void *arg)
     is(slow_builds, 1, "a rep whose build blocks is built once when two events fault on it");
     ok(slow_seen[0] && slow_seen[0] == slow_seen[1], "both events got the same rep");
     free(slow_seen[0]);
-    ebb_exit(tap_done());
+    id_slow_shared = ebb_id_alloc();
+    ebb_bind(id_slow_shared, &slow_shared_root);
+    ebb_spawn(shared_fault, (void *)0);
+    ebb_spawn_on(1, shared_fault_late, NULL);
+    ebb_spawn(check_shared, NULL);
 }
 
 static void check(void *arg)
@@ -127,6 +185,14 @@ static void check(void *arg)
     is(ebb_bind(id_percore, &shared_root), -EBUSY, "rebinding an id in use is refused");
     is(ebb_bind(EBB_MAX_IDS, &shared_root), -EINVAL, "binding an id out of range is refused");
     ok(ebb_rep(STATIC_ID, 0) == &static_rep, "the image's static binding table serves an unbound id");
+#ifdef EBB_HOSTED
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int good = 1;
+    for (int c = 0; c < NCORES; c++)
+        good &= pinned[c] == (int)((1 + c) % ncpu);
+    ok(good, "cpu=1: core c runs pinned to CPU (1 + c) mod %ld (%d %d %d %d)", ncpu, pinned[0],
+       pinned[1], pinned[2], pinned[3]);
+#endif
 
     free(seen[0][0]);
     for (int c = 0; c < NCORES; c++)
@@ -190,7 +256,7 @@ int main(int argc, char **argv)
 {
     (void)argc;
 #ifdef EBB_HOSTED
-    tap_plan(18);
+    tap_plan(21);
     tap_deadline(120);
     char buf[512];
     int st = child_stderr(call_wrong_iface, buf, sizeof buf);
@@ -199,8 +265,13 @@ int main(int argc, char **argv)
     st = child_stderr(call_unbound, buf, sizeof buf);
     ok(WIFSIGNALED(st) && strstr(buf, "no root bound"), "calling an unbound id stops with a clear message");
 #else
-    tap_plan(16);
+    tap_plan(18);
 #endif
+#ifdef EBB_HOSTED
+    char *args[] = { argv[0], "cores=4", "numa=2", "cpu=1", NULL };
+    return ebb_run(4, args);
+#else
     char *args[] = { argv[0], "cores=4", "numa=2", NULL };
     return ebb_run(3, args);
+#endif
 }

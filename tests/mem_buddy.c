@@ -1,6 +1,6 @@
 /* The buddy page allocator on its own: ranges, carving of unaligned ends, random alloc/free with
  * overlap and alignment checks, the tail return of mem_pages_alloc_n, exhaustion, invariants and
- * full coalescing at the end, and bad input. Uses node 3 over a private mapping, so nothing
+ * full coalescing at the end, borrowing by a node without memory, and bad input. Uses node 3 over a private mapping, so nothing
  * else in the process shares it. */
 #define _GNU_SOURCE
 #include "mem/page.h"
@@ -36,7 +36,7 @@ static uint64_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
 
 int main(void)
 {
-    tap_plan(18);
+    tap_plan(20);
     tap_deadline(120);
     size_t len = (size_t)RANGE_MB << 20;
     char *m = mmap(NULL, len + (4u << 20), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -133,6 +133,17 @@ int main(void)
     mem_pages_stats(NODE, &st2);
     is(st.free_pages - st2.free_pages, 5, "alloc_n of 5 pages takes exactly 5");
     mem_pages_free_n(p5, 5);
+
+    /* A node with no memory borrows from the others: the block comes from NODE's range, is
+     * counted there, and goes back there. (Hosted, only node 0 can grow: node 4 cannot.) */
+    mem_pages_stats(NODE, &st);
+    uintptr_t bp = (uintptr_t)mem_pages_alloc(NODE + 1, 2);
+    mem_pages_stats(NODE, &st2);
+    ok(bp >= base && bp + 4 * MEM_PAGE_SIZE <= top && st.free_pages - st2.free_pages == 4,
+       "node %d, with no memory, borrows 4 pages from node %d", NODE + 1, NODE);
+    if (bp)
+        mem_pages_free((void *)bp, 2);
+    ok(check() && mem_pages_all_free(NODE), "the borrowed block goes back to the node that lent it");
 
     /* Exhaustion: single pages until NULL, then all back. */
     size_t n = 0;

@@ -33,8 +33,19 @@ static long rss_pages(void)
 #define TRIM_MEDIUM 60000  /* 1000-byte objects */
 static pthread_mutex_t trim_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t trim_cond = PTHREAD_COND_INITIALIZER;
-static int trim_state; /* 1: freed, 2: may end */
-static long trim_peak; /* RSS with everything allocated: the trimmer may start during the frees */
+static int trim_state; /* 1: allocated, 2: may free, 3: freed, 4: may end */
+
+static void trim_step(int to, int wait_for)
+{
+    pthread_mutex_lock(&trim_lock);
+    if (to)
+        trim_state = to;
+    pthread_cond_broadcast(&trim_cond);
+    while (wait_for && trim_state != wait_for)
+        pthread_cond_wait(&trim_cond, &trim_lock);
+    pthread_mutex_unlock(&trim_lock);
+}
+
 static void *trim_worker(void *arg)
 {
     (void)arg;
@@ -43,46 +54,33 @@ static void *trim_worker(void *arg)
         memset(small[i] = malloc(64), 1, 64);
     for (int i = 0; i < TRIM_MEDIUM; i++)
         memset(medium[i] = malloc(1000), 1, 1000);
-    trim_peak = rss_pages();
+    trim_step(1, 2);
     for (int i = 0; i < TRIM_SMALL; i++)
         free(small[i]);
     for (int i = 0; i < TRIM_MEDIUM; i++)
         free(medium[i]);
-    pthread_mutex_lock(&trim_lock);
-    trim_state = 1;
-    pthread_cond_broadcast(&trim_cond);
-    while (trim_state != 2)
-        pthread_cond_wait(&trim_cond, &trim_lock);
-    pthread_mutex_unlock(&trim_lock);
+    trim_step(3, 4);
     return NULL;
 }
 
-/* 1 if the RSS the worker added (about 120 MiB) mostly leaves within 10 s of its frees. */
+/* 1 if most of the RSS the worker's objects added (about 120 MiB) leaves within 10 s of their
+ * frees, the worker alive and idle. */
 static int idle_trim(long *grew, long *fell, long *ms)
 {
-    long r0 = rss_pages(), peak = r0;
+    long r0 = rss_pages();
     pthread_t t;
     pthread_create(&t, NULL, trim_worker, NULL);
-    pthread_mutex_lock(&trim_lock);
-    while (trim_state != 1)
-        pthread_cond_wait(&trim_cond, &trim_lock);
-    pthread_mutex_unlock(&trim_lock);
-    long r1 = rss_pages();
-    if (trim_peak > peak)
-        peak = trim_peak;
-    if (r1 > peak)
-        peak = r1;
+    trim_step(0, 1);
+    long peak = rss_pages();
+    trim_step(2, 3);
     int ok = 0;
     for (*ms = 0; *ms < 10000 && !ok; *ms += 20) {
         usleep(20000);
-        ok = peak - rss_pages() > (peak - r0) * 3 / 4;
+        ok = peak - rss_pages() > (peak - r0) * 2 / 3;
     }
     *grew = (peak - r0) / 256;
     *fell = (peak - rss_pages()) / 256;
-    pthread_mutex_lock(&trim_lock);
-    trim_state = 2;
-    pthread_cond_broadcast(&trim_cond);
-    pthread_mutex_unlock(&trim_lock);
+    trim_step(4, 0);
     pthread_join(t, NULL);
     return ok && *grew > 100;
 }

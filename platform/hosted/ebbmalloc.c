@@ -34,8 +34,8 @@ void platform_abort(void) { abort(); }
 
 /* The idle trimmer (gp_trim_idle_all) runs on a thread of its own, every GP_IDLE_PERIOD_MS: an
  * idle thread never enters the allocator, so it cannot trim itself. The thread starts once the
- * process has more than TRIM_START_PAGES in use (small programs never get one), from a slow path
- * of malloc or free; a child of fork() starts its own. */
+ * process has more than TRIM_START_PAGES in use (small programs never get one), from the slow
+ * path of malloc; a child of fork() starts its own. */
 #define TRIM_START_PAGES 4096 /* 16 MiB */
 static int trimmer_started;
 
@@ -82,6 +82,23 @@ static inline void trimmer_check(void)
         trimmer_start();
 }
 
+/* The slow paths, out of line so that the fast paths need no stack frame. */
+__attribute__((noinline)) static void *malloc_slow(struct gp *g, size_t n)
+{
+    trimmer_check();
+    return gp_malloc(g, n);
+}
+/* Another thread's object: into this thread's outgoing batch for its owner. */
+__attribute__((noinline)) static void free_remote(struct gp *g, struct mem_page *pg, void *p)
+{
+    slab_free_remote((struct slab_cpu *)((char *)g + pg->off), pg->cpu, p);
+}
+__attribute__((noinline)) static void free_slow(struct gp *g, void *p)
+{
+    if (p)
+        gp_free(g, p);
+}
+
 /* The first call of a thread: make its rep, then the normal path. Kept out of line so the
  * fast paths below need no stack frame. The fast paths fail on gp_none, so this is only
  * tested on their slow paths. */
@@ -106,8 +123,7 @@ API void *malloc(size_t n)
     }
     if (__builtin_expect(g == &gp_none, 0))
         return malloc_first(n);
-    trimmer_check();
-    return gp_malloc(g, n);
+    return malloc_slow(g, n);
 }
 
 API void free(void *p)
@@ -128,13 +144,13 @@ API void free(void *p)
                 c->top = t + 1;
                 return;
             }
+        } else if (pg->state == MEM_PG_SLAB && g != &gp_none) {
+            return free_remote(g, pg, p);
         }
     }
     if (__builtin_expect(g == &gp_none, 0))
         return free_first(p);
-    trimmer_check();
-    if (p)
-        gp_free(g, p);
+    free_slow(g, p);
 }
 
 /* glibc's malloc_trim: everything this thread's rep caches, then what idle reps cache, then the

@@ -5,18 +5,60 @@
 # time (best of REPS) and peak RSS (lowest of REPS). Prints per benchmark and thread count:
 #   <bench> t=<n> time ours/best=<r> (<peer>) rss ours/lowest=<r> (<peer>) | glibc time <r> rss <r>
 # where the peers are jemalloc, mimalloc and tcmalloc (glibc is beside, as ours/glibc), then
-# writes the raw numbers (<bench> <t> <alloc> <seconds> <KiB>) to $OUT/alloc.dat and SVG plots
-# (gnuplot) of t=1 and t=2 to $PLOTS.
+# writes the raw numbers (<bench> <t> <alloc> <seconds> <KiB>) to $OUT/alloc.dat, those lines
+# to $OUT/alloc.txt and SVG plots (gnuplot) of t=1 and t=2 to $PLOTS.
 # Usage: alloc.sh [BUILD_DIR] [REPS]
 #   env THREADS="1 2 4 8", BENCHES="threadtest-I ... memcached" to narrow; PLOTS=dir (default
 #   $BUILD_DIR/bench/alloc); REAL_THREADS="1 2" thread counts of the real programs.
+#   INSN=1: instead, instructions (callgrind: deterministic where wall time on a shared machine
+#   is not) of each synthetic benchmark but phase at a tenth of its size, per allocator, and
+#   ours over the fewest of the peers.
+# alloc.sh --plot SUMMARY [BUILD_DIR]: the plots of a saved output.
 set -eu
+SUMMARY=""
+if [ "${1:-}" = --plot ]; then # alloc.sh --plot SUMMARY [BUILD_DIR]: the plots of a saved run
+    SUMMARY=$2
+    shift 2
+fi
 B=${1:-build}
 REPS=${2:-3}
 BIN=$B/bench
 OUT=$B/bench/alloc
 PLOTS=${PLOTS:-$OUT}
 mkdir -p "$OUT" "$PLOTS"
+DAT=$OUT/alloc.dat
+
+# Plots of a run's summary lines (t=1 and t=2): ours and glibc over the best peer, in time and in
+# peak RSS (1: as good as the best of jemalloc, mimalloc and tcmalloc; lower is better).
+plot() { # summary-file
+    command -v gnuplot >/dev/null 2>&1 || { echo "alloc.sh: no gnuplot, no plots" >&2; return; }
+    for m in time rss; do
+        awk -v m=$m '$2 == "t=1" || $2 == "t=2" {
+            split($4, o, "="); split($7, r, "=");
+            if (m == "time") printf "%s/%s %s %s\n", $1, substr($2, 3), o[2], o[2] / $12;
+            else printf "%s/%s %s %s\n", $1, substr($2, 3), r[2], r[2] / $14 }' "$1" > "$OUT/$m.plot"
+        if [ $m = time ]; then what="time"; else what="peak RSS"; fi
+        gnuplot <<EOF
+set terminal svg size 1200,480 dynamic font "sans,11"
+set output "$PLOTS/alloc_$m.svg"
+set title "$what over the best of jemalloc, mimalloc and tcmalloc (benchmark/threads); lower is better"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set yrange [0:*]
+set grid ytics
+set xtics rotate by -40 noenhanced
+set key top left
+plot "$OUT/$m.plot" using 2:xtic(1) title "ours", '' using 3 title "glibc", 1 with lines lw 2 title "best peer", 0.9 with lines dt 2 title "target (time)"
+EOF
+    done
+    echo "plots: $PLOTS/alloc_time.svg $PLOTS/alloc_rss.svg; raw numbers: $DAT"
+}
+if [ -n "$SUMMARY" ]; then
+    plot "$SUMMARY"
+    exit 0
+fi
 EBB=$(realpath "$B/lib/libebbmalloc.so")
 lib() { # path of a shared library from the loader's cache, or its Debian path
     p=$(ldconfig -p | awk -v n="$1" '$1 == n {print $NF; exit}')
@@ -40,25 +82,49 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
-DAT=$OUT/alloc.dat
-: > "$DAT"
 
-# The commands, one per benchmark; $t is the thread count. Each does a fixed amount of work.
+# The commands, one per benchmark; $t is the thread count. Each does a fixed amount of work;
+# `cmd BENCH 10` does about a tenth of it (for callgrind).
 cmd() {
+    d=${2:-1}
     case $1 in
-    threadtest-I) echo "$BIN/threadtest $t 300 100000" ;;
-    threadtest-II) echo "$BIN/threadtest $t 300000 100" ;;
-    larson) echo "$BIN/larson $t 500 10000 8 1000" ;;
-    cache-thrash) echo "$BIN/cache_share thrash $t 1000 8 50000" ;;
-    cache-scratch) echo "$BIN/cache_share scratch $t 1000 8 50000" ;;
-    xmalloc) echo "$BIN/xmalloc $t 4000000 128" ;;
-    mstress) echo "$BIN/mstress $t 4000000 2000" ;;
-    phase) echo "$BIN/phase $t 1024 300" ;;
+    threadtest-I) echo "$BIN/threadtest $t $((300 / d)) 100000" ;;
+    threadtest-II) echo "$BIN/threadtest $t $((300000 / d)) 100" ;;
+    larson) echo "$BIN/larson $t $((500 / d)) 10000 8 1000" ;;
+    cache-thrash) echo "$BIN/cache_share thrash $t $((1000 / d)) 8 $((50000 / d))" ;;
+    cache-scratch) echo "$BIN/cache_share scratch $t $((1000 / d)) 8 $((50000 / d))" ;;
+    xmalloc) echo "$BIN/xmalloc $t $((4000000 / d)) 128" ;;
+    mstress) echo "$BIN/mstress $t $((4000000 / d)) 2000" ;;
+    phase) echo "$BIN/phase $t 1024 1000" ;;
     python) echo "env PYTHONMALLOC=malloc /usr/bin/python3 tests/bench/alloc_py.py $t" ;;
     sort) echo "env LC_ALL=C sort --parallel=$t -o /dev/null $TMP/words" ;;
     *) echo "alloc.sh: unknown benchmark $1" >&2; exit 1 ;;
     esac
 }
+
+insn_one() { # bench alloc: instructions of the whole process (all threads)
+    pre=$(path_of "$2")
+    [ "$pre" = - ] && pre=""
+    # shellcheck disable=SC2046
+    valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=/dev/null \
+        env LD_PRELOAD="$pre" $(cmd "$1" 10) 2>&1 >/dev/null |
+        awk '/Collected :/ { n = $NF } END { print n }'
+}
+
+if [ "${INSN:-0}" = 1 ]; then
+    for bench in ${BENCHES:-threadtest-I threadtest-II larson cache-thrash cache-scratch xmalloc mstress}; do
+        for t in ${THREADS:-1 2}; do
+            line="$bench $t"
+            for a in $ALLOCS; do
+                line="$line $(insn_one "$bench" "$a")"
+            done
+            echo "$line" | awk '{ best = $5; if ($6 < best) best = $6; if ($7 < best) best = $7;
+                printf "%-13s t=%d instructions ours/fewest=%.2f | glibc %.2f   (M: ours %.1f glibc %.1f jemalloc %.1f mimalloc %.1f tcmalloc %.1f)\n",
+                       $1, $2, $3 / best, $3 / $4, $3 / 1e6, $4 / 1e6, $5 / 1e6, $6 / 1e6, $7 / 1e6 }'
+        done
+    done
+    exit 0
+fi
 
 # One run: prints "<seconds> <peak KiB>".
 run_one() { # bench alloc
@@ -113,6 +179,8 @@ prepare() {
     printf 'key\n20 70 1\nvalue\n1 1024 1\ncmd\n0 0.1\n1 0.9\n' > "$TMP/mc.cfg"
 }
 
+: > "$DAT"
+: > "$OUT/alloc.txt"
 SYNTH="threadtest-I threadtest-II larson cache-thrash cache-scratch xmalloc mstress phase"
 REAL="python sort memcached"
 prepare
@@ -145,52 +213,16 @@ for bench in ${BENCHES:-$SYNTH $REAL}; do
                 }
                 printf "%-13s t=%d time ours/best=%.2f (%s) rss ours/lowest=%.2f (%s) | glibc: time %.2f rss %.2f   (s: ours %.3f %s %.3f; KiB: ours %d %s %d)\n",
                     b, t, T["ebb"] / T[bt], bt, R["ebb"] / R[br], br, T["ebb"] / T["glibc"], R["ebb"] / R["glibc"],
-                    T["ebb"], bt, T[bt], R["ebb"], br, R[br] }' "$DAT"
+                    T["ebb"], bt, T[bt], R["ebb"], br, R[br] }' "$DAT" | tee -a "$OUT/alloc.txt"
     done
 done
 
 if [ -s "$OUT/phase.dat" ]; then
-    echo "phase (1 GiB of mixed sizes, 90% freed at random, then 300 ms idle): RSS / live bytes"
+    echo "phase (1 GiB of mixed sizes, 90% freed at random, then 1 s idle): RSS / live bytes"
     awk '{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
            printf "  t=%s %-9s live %6.1f MiB  rss after the frees %6.1f MiB (%.2fx)  after idling %6.1f MiB (%.2fx)\n",
                   $1, $2, v["live_kb"] / 1024, v["rss_busy_kb"] / 1024, v["rss_busy_kb"] / v["live_kb"],
                   v["rss_kb"] / 1024, v["ratio"] }' "$OUT/phase.dat"
 fi
 
-# Plots: per benchmark at t=1 and t=2, each allocator's best time over the fastest one's, and its
-# lowest peak RSS over the lowest one's (1 is the best; lower is better).
-if command -v gnuplot >/dev/null 2>&1; then
-    for m in time rss; do
-        col=4
-        [ $m = rss ] && col=5
-        awk -v c=$col '
-            $2 <= 2 { k = $1 "/" $2; if (!(k SUBSEP $3 in V) || $c < V[k, $3]) V[k, $3] = $c;
-                      if (!(k in seen)) { seen[k] = 1; order[++n] = k } }
-            END {
-                split("ebb glibc jemalloc mimalloc tcmalloc", A, " ");
-                for (i = 1; i <= n; i++) {
-                    k = order[i]; lo = -1;
-                    for (j = 1; j <= 5; j++) if (lo < 0 || V[k, A[j]] < lo) lo = V[k, A[j]];
-                    line = k;
-                    for (j = 1; j <= 5; j++) line = line " " (lo > 0 ? V[k, A[j]] / lo : 0);
-                    print line
-                } }' "$DAT" > "$OUT/$m.plot"
-        if [ $m = time ]; then label="time / fastest"; else label="peak RSS / lowest"; fi
-        gnuplot <<EOF
-set terminal svg size 1400,500 dynamic font "sans,11"
-set output "$PLOTS/alloc_$m.svg"
-set title "Allocator benchmarks (benchmark/threads): $label, lower is better"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.85 border -1
-set boxwidth 0.9
-set yrange [0:*]
-set grid ytics
-set xtics rotate by -40 noenhanced
-set key top left
-set ylabel "$label"
-plot "$OUT/$m.plot" using 2:xtic(1) title "ours", '' using 3 title "glibc", '' using 4 title "jemalloc", '' using 5 title "mimalloc", '' using 6 title "tcmalloc"
-EOF
-    done
-    echo "plots: $PLOTS/alloc_time.svg $PLOTS/alloc_rss.svg; raw numbers: $DAT"
-fi
+plot "$OUT/alloc.txt"

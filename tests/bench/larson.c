@@ -14,7 +14,10 @@ static int nthreads;
 static char **slots[BENCH_MAX_THREADS];
 static uint64_t seeds[BENCH_MAX_THREADS];
 
-static size_t rsize(uint64_t *s) { return (size_t)(minsz + (long)(bench_rand(s) % (uint64_t)(maxsz - minsz + 1))); }
+static size_t rsize(uint64_t *s)
+{
+    return (size_t)(minsz + (long)(bench_rand(s) % (uint64_t)(maxsz - minsz + 1)));
+}
 
 static void *server(void *arg)
 {
