@@ -5,6 +5,7 @@
 PKGS="gcc make m4 pkg-config libclang-14-dev llvm-14 binutils perl valgrind gdb
 qemu-system-x86 qemu-utils iproute2 iputils-ping nftables ethtool socat netcat-openbsd
 dnsmasq-base memcached libmemcached-tools netpipe-tcp iperf libjemalloc2 libjemalloc-dev
+libmimalloc2.0 libtcmalloc-minimal4
 libssl-dev clang-14 libclang-rt-14-dev python3-pymemcache gnuplot-nox"
 
 missing=""
