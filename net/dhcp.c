@@ -1,4 +1,5 @@
-/* DHCP client (RFC 2131): DISCOVER, OFFER, REQUEST, ACK; renews at T1. Runs on the stack's home
+/* DHCP client (RFC 2131): DISCOVER, OFFER, REQUEST, ACK; renews at T1 (the server's option 58,
+ * else half the lease), and starts over on a NAK to its renewal. Runs on the stack's home
  * core. Replies are asked for by broadcast (the flag), so they arrive before we have an address. */
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,7 @@ static void dhcp_recv(void *arg, struct udp_sock *sock, ip4_t src, uint16_t spor
     }
     int type = -1;
     ip4_t server = 0, mask = 0, router = 0, yiaddr = rd32(p + 16);
-    uint32_t lease = 3600;
+    uint32_t lease = 3600, t1_s = 0;
     for (size_t i = DHCP_FIXED + 4; i < len;) {
         uint8_t code = p[i];
         if (code == 255)
@@ -117,6 +118,8 @@ static void dhcp_recv(void *arg, struct udp_sock *sock, ip4_t src, uint16_t spor
             router = rd32(v);
         else if (code == 51 && olen == 4)
             lease = rd32(v);
+        else if (code == 58 && olen == 4)
+            t1_s = rd32(v);
         i += 2 + (size_t)olen;
     }
     iobuf_free(data);
@@ -133,7 +136,9 @@ static void dhcp_recv(void *arg, struct udp_sock *sock, ip4_t src, uint16_t spor
         if (!mask)
             mask = 0xffffff00u;
         net_stack_set_addr(s, yiaddr, mask, router);
-        uint64_t t1 = (uint64_t)(lease < 20 ? 10 : lease / 2) * 1000000000ull;
+        if (!t1_s || t1_s >= lease)
+            t1_s = lease < 20 ? 10 : lease / 2;
+        uint64_t t1 = (uint64_t)t1_s * 1000000000ull;
         ebb_timer_start(&d->timer, t1, dhcp_timer, d);
     } else if (type == NAK && d->state != BOUND) {
         d->state = SELECTING;

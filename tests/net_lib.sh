@@ -9,6 +9,7 @@
 #   peer CMD...                  a Linux peer in the namespace, in the background (killed on exit)
 #   wait_listen tcp|udp PORT     waits until something in the namespace listens on PORT
 #   wait_file FILE PATTERN       waits until FILE has a line matching PATTERN
+#   wait_until CMD...            waits until CMD succeeds (WAIT_S seconds at most, default 10)
 B=${B:-build}
 n=0; fail=0
 t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
@@ -44,11 +45,11 @@ make_tap() {
     in_ns ip addr add "$2" dev "$TAP" && in_ns ip link set "$TAP" up || setup_failed "cannot address tap $TAP"
 }
 
-# wait_until CMD...: polls CMD every 50 ms, up to 10 s (a loaded machine can be slow to start a
-# peer; a fixed sleep would be either too long or too short).
+# wait_until CMD...: polls CMD every 50 ms, up to WAIT_S seconds (default 10: a loaded machine
+# can be slow to start a peer; a fixed sleep would be either too long or too short).
 wait_until() {
     i=0
-    while [ $i -lt 200 ]; do
+    while [ $i -lt $((${WAIT_S:-10} * 20)) ]; do
         "$@" && return 0
         sleep 0.05; i=$((i+1))
     done
