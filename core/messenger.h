@@ -26,7 +26,9 @@
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the wire format is little-endian");
 
-enum ebb_msg_type { EBB_MSG_CALL = 1, EBB_MSG_REPLY = 2, EBB_MSG_ERROR = 3 };
+/* HELLO and PROOF: the handshake that opens every connection (net/msg_tcp.c, docs/security.md). */
+enum ebb_msg_type { EBB_MSG_CALL = 1, EBB_MSG_REPLY = 2, EBB_MSG_ERROR = 3, EBB_MSG_HELLO = 4,
+                    EBB_MSG_PROOF = 5 };
 
 struct ebb_msg_hdr {
     uint32_t len;     /* payload bytes after the header */
@@ -139,9 +141,10 @@ int ebb_msg_transport_send(unsigned node, struct iobuf *frame);
 int ebb_msg_transport_listen(const char *addr, uint16_t port);
 int ebb_msg_transport_peer(unsigned node, const char *addr, uint16_t port);
 void ebb_msg_transport_stop(void);
-/* Called by the transport: a REPLY or ERROR frame arrived; a node's connection is gone (its
+/* Called by the transport: a REPLY or ERROR frame arrived from the authenticated node `from`
+ * (accepted only if the call went to that node, and for the interface it named); a node's connection is gone (its
  * pending calls fail with err). Incoming calls it serves itself with ebb_msg_serve(). */
-void ebb_msg_reply_received(const struct ebb_msg_hdr *h, const uint8_t *payload);
+void ebb_msg_reply_received(unsigned from, const struct ebb_msg_hdr *h, const uint8_t *payload);
 void ebb_msg_node_failed(unsigned node, int err);
 
 /* ---- setup ---- */
@@ -167,3 +170,43 @@ int ebb_messenger_configure(void);
 int ebb_msg_parse_peers(const char *peers,
                         int (*fn)(void *arg, unsigned node, const char *addr, uint16_t port),
                         void *arg);
+
+/* ---- security and limits (docs/security.md) ---- */
+
+/* The cluster key every node of the application shares (from key_file=PATH; never a command-line
+ * word). Connections run a mutual HMAC-SHA-256 challenge-response with it before any call. 0, or
+ * -EINVAL for a key shorter than 16 bytes. */
+int ebb_msg_set_key(const void *key, size_t n);
+const uint8_t *ebb_msg_key(size_t *n); /* NULL if none */
+#define EBB_MSG_KEY_MIN 16
+#define EBB_MSG_KEY_MAX 256
+
+/* What a peer can make this node hold; each a config key (in brackets, with its default). */
+struct ebb_msg_limits {
+    uint64_t call_timeout_ms;  /* call_timeout_ms: a call's reply wait [30000]; 0: none */
+    unsigned calls_max;        /* msg_calls_max: our calls awaiting replies [4096] */
+    size_t queue_max;          /* msg_queue_max: bytes queued to one peer [16 MiB] */
+    uint64_t frame_timeout_ms; /* msg_frame_timeout_ms: a frame begun must end within [10000] */
+    unsigned serving_max;      /* msg_serving_max: calls one connection has served at once [256] */
+    uint64_t hello_timeout_ms; /* msg_hello_timeout_ms: the handshake must end within [5000] */
+};
+extern struct ebb_msg_limits ebb_msg_lim;
+/* The next remote call made on this core waits at most ms for its reply (ETIMEDOUT), instead of
+ * call_timeout_ms. */
+void ebb_msg_timeout_next(uint64_t ms);
+
+#define EBB_MSG_STATS(X)                                                                       \
+    X(calls) X(call_timeouts) X(calls_refused_inflight) X(calls_refused_queue)                 \
+    X(replies_unknown) X(replies_wrong_node) X(auth_ok) X(auth_failed) X(version_mismatch)      \
+    X(frames_before_auth) X(frames_wrong_src) X(frame_timeouts) X(serving_refused)             \
+    X(partial_frames)
+struct ebb_msg_stats {
+#define EBB_MSG_STAT_FIELD(n) uint64_t n;
+    EBB_MSG_STATS(EBB_MSG_STAT_FIELD)
+#undef EBB_MSG_STAT_FIELD
+};
+extern struct ebb_msg_stats ebb_msg_counters;
+#define EBB_MSG_STAT(name) __atomic_fetch_add(&ebb_msg_counters.name, 1, __ATOMIC_RELAXED)
+/* A snapshot; and "name=value ..." of the non-zero ones. */
+void ebb_msg_stats(struct ebb_msg_stats *out);
+size_t ebb_msg_format_stats(char *buf, size_t len);

@@ -52,7 +52,9 @@ struct iobuf *ebb_msg_serve(const struct ebb_msg_hdr *h, uint8_t *payload)
                     "serve (built from a different .ebb.h?)", h->src, (unsigned long long)h->iface);
     } else {
         struct ebb_root *root = h->dst < EBB_MAX_IDS ? ebb_root_of(h->dst) : NULL;
-        if (h->dst >= EBB_MAX_IDS || (!root && !EBB_LTT[h->dst])) {
+        /* No root: no interface to check the call against (a rep cached in this core's table
+         * is not enough), so nothing is called. */
+        if (h->dst >= EBB_MAX_IDS || !root) {
             err = ENOENT;
             ebb_debug("messenger: call from node %u to Ebb %#x, which has no root here", h->src,
                         h->dst);
@@ -91,7 +93,55 @@ struct pending {
     ebb_msg_unpack_fn unpack;
     void *arg;
     struct pending *next;
+    struct ebb_timer timeout;
 };
+
+struct ebb_msg_limits ebb_msg_lim = {
+    .call_timeout_ms = 30000, .calls_max = 4096, .queue_max = 16u << 20,
+    .frame_timeout_ms = 10000, .serving_max = 256, .hello_timeout_ms = 5000,
+};
+struct ebb_msg_stats ebb_msg_counters;
+static unsigned inflight;                 /* pending calls (on the Messenger's core) */
+static uint64_t next_timeout_ms[EBB_MAX_CORES]; /* ebb_msg_timeout_next(), per core */
+static uint8_t cluster_key[EBB_MSG_KEY_MAX];
+static size_t cluster_key_len;
+
+void ebb_msg_timeout_next(uint64_t ms) { next_timeout_ms[ebb_core()] = ms; }
+
+int ebb_msg_set_key(const void *key, size_t n)
+{
+    if (n < EBB_MSG_KEY_MIN || n > EBB_MSG_KEY_MAX)
+        return -EINVAL;
+    memcpy(cluster_key, key, n);
+    cluster_key_len = n;
+    return 0;
+}
+
+const uint8_t *ebb_msg_key(size_t *n)
+{
+    *n = cluster_key_len;
+    return cluster_key_len ? cluster_key : NULL;
+}
+
+void ebb_msg_stats(struct ebb_msg_stats *out)
+{
+#define COPY(n) out->n = __atomic_load_n(&ebb_msg_counters.n, __ATOMIC_RELAXED);
+    EBB_MSG_STATS(COPY)
+#undef COPY
+}
+
+size_t ebb_msg_format_stats(char *buf, size_t len)
+{
+    struct ebb_msg_stats st;
+    ebb_msg_stats(&st);
+    size_t o = 0;
+    if (len)
+        buf[0] = 0;
+#define FMT(n) if (st.n && o < len) o += (size_t)snprintf(buf + o, len - o, "%s%s=%llu", o ? " " : "", #n, (unsigned long long)st.n);
+    EBB_MSG_STATS(FMT)
+#undef FMT
+    return o < len ? o : len ? len - 1 : 0;
+}
 
 #define NPEND 256
 struct mrep {
@@ -110,30 +160,48 @@ static void fail_call(ebb_promise_t p, ebb_msg_unpack_fn unpack, void *arg, int 
     ebb_promise_fail(p, err);
 }
 
-static struct pending *pending_take(struct mrep *m, uint32_t seq)
+/* The pending call seq made to node (any node: node < 0), unlinked; NULL if none. */
+static struct pending *pending_take_from(struct mrep *m, uint32_t seq, int node)
 {
     for (struct pending **pp = &m->pend[seq % NPEND]; *pp; pp = &(*pp)->next) {
-        if ((*pp)->seq == seq) {
+        if ((*pp)->seq == seq && (node < 0 || (*pp)->node == (unsigned)node)) {
             struct pending *pd = *pp;
             *pp = pd->next;
+            ebb_timer_cancel(&pd->timeout);
+            inflight--;
             return pd;
         }
     }
     return NULL;
 }
-
-void ebb_msg_reply_received(const struct ebb_msg_hdr *h, const uint8_t *payload)
+static struct pending *pending_take(struct mrep *m, uint32_t seq) { return pending_take_from(m, seq, -1); }
+static bool pending_exists(struct mrep *m, uint32_t seq)
 {
-    struct pending *pd = msgr ? pending_take(msgr, h->seq) : NULL;
+    for (struct pending *pd = m->pend[seq % NPEND]; pd; pd = pd->next)
+        if (pd->seq == seq)
+            return true;
+    return false;
+}
+
+void ebb_msg_reply_received(unsigned from, const struct ebb_msg_hdr *h, const uint8_t *payload)
+{
+    /* Only the node the call went to may answer it: a reply from any other connection (a
+     * stranger guessing sequence numbers, another node) leaves the call pending. */
+    struct pending *pd = msgr ? pending_take_from(msgr, h->seq, (int)from) : NULL;
     if (!pd) {
-        ebb_debug("messenger: reply from node %u to unknown call %u dropped", h->src, h->seq);
+        if (!msgr || !pending_exists(msgr, h->seq))
+            EBB_MSG_STAT(replies_unknown);
+        else
+            EBB_MSG_STAT(replies_wrong_node);
+        ebb_debug("messenger: reply from node %u to call %u dropped (unknown, or not its call)",
+                  from, h->seq);
         return;
     }
     int err = 0;
-    if (h->type == EBB_MSG_ERROR)
+    if (h->iface != pd->iface || (h->type != EBB_MSG_REPLY && h->type != EBB_MSG_ERROR))
+        err = EPROTO; /* ERROR frames too: they must name the call's interface */
+    else if (h->type == EBB_MSG_ERROR)
         err = h->err > 0 ? h->err : EPROTO;
-    else if (h->type != EBB_MSG_REPLY || h->iface != pd->iface)
-        err = EPROTO;
     uint64_t v = 0;
     if (pd->unpack)
         err = pd->unpack(pd->arg, err, err ? NULL : payload, err ? 0 : h->len, &v);
@@ -157,6 +225,8 @@ void ebb_msg_node_failed(unsigned node, int err)
             struct pending *pd = *pp;
             if (pd->node == node) {
                 *pp = pd->next;
+                ebb_timer_cancel(&pd->timeout);
+                inflight--;
                 fail_call(pd->p, pd->unpack, pd->arg, err);
                 free(pd);
             } else {
@@ -168,6 +238,7 @@ void ebb_msg_node_failed(unsigned node, int err)
 
 struct fwd {
     struct mrep *m;
+    uint64_t timeout_ms;
     unsigned node, method;
     ebb_id_t id;
     uint64_t iface;
@@ -176,6 +247,18 @@ struct fwd {
     void *arg;
     ebb_promise_t p;
 };
+
+static void call_timed_out(void *arg)
+{
+    struct pending *pd = arg;
+    struct pending *mine = msgr ? pending_take(msgr, pd->seq) : NULL;
+    if (mine != pd) /* cannot happen: a reply or a failure cancels the timer */
+        return;
+    EBB_MSG_STAT(call_timeouts);
+    ebb_debug("messenger: call %u to node %u timed out", pd->seq, pd->node);
+    fail_call(pd->p, pd->unpack, pd->arg, ETIMEDOUT);
+    free(pd);
+}
 
 static void do_call(struct fwd *f)
 {
@@ -186,6 +269,13 @@ static void do_call(struct fwd *f)
         fail_call(f->p, f->unpack, f->arg, EINVAL);
         return;
     }
+    if (inflight >= ebb_msg_lim.calls_max) {
+        EBB_MSG_STAT(calls_refused_inflight);
+        iobuf_free(f->args);
+        fail_call(f->p, f->unpack, f->arg, ENOBUFS);
+        return;
+    }
+    EBB_MSG_STAT(calls);
     uint32_t seq = ++m->seq;
     struct ebb_msg_hdr h = {
         .len = (uint32_t)f->args->len, .dst = f->id, .iface = f->iface, .seq = seq,
@@ -198,8 +288,12 @@ static void do_call(struct fwd *f)
         fail_call(f->p, f->unpack, f->arg, ENOMEM);
         return;
     }
-    *pd = (struct pending){ seq, f->node, f->iface, f->p, f->unpack, f->arg, m->pend[seq % NPEND] };
+    *pd = (struct pending){ seq, f->node, f->iface, f->p, f->unpack, f->arg, m->pend[seq % NPEND],
+                            {0} };
     m->pend[seq % NPEND] = pd;
+    inflight++;
+    if (f->timeout_ms)
+        ebb_timer_start(&pd->timeout, f->timeout_ms * 1000000ull, call_timed_out, pd);
     if (f->node == ebb_node()) {
         /* A call to this node: served here, through the same marshalling. */
         struct iobuf *r = ebb_msg_serve(&h, f->args->data);
@@ -210,7 +304,7 @@ static void do_call(struct fwd *f)
         }
         struct ebb_msg_hdr rh;
         memcpy(&rh, r->data, HDR);
-        ebb_msg_reply_received(&rh, r->data + HDR);
+        ebb_msg_reply_received(f->node, &rh, r->data + HDR);
         iobuf_free(r);
         return;
     }
@@ -237,7 +331,10 @@ static ebb_future_t m_call(void *self, unsigned node, ebb_id_t id, uint64_t ifac
     struct mrep *m = self;
     ebb_promise_t p;
     ebb_future_t fut = ebb_promise_new(&p);
-    struct fwd f = { m, node, method, id, iface, args, unpack, arg, p };
+    uint64_t *nt = &next_timeout_ms[ebb_core()];
+    uint64_t t = *nt ? *nt : ebb_msg_lim.call_timeout_ms;
+    *nt = 0;
+    struct fwd f = { m, t, node, method, id, iface, args, unpack, arg, p };
     /* A call to this node is served as its own event, as one from another node would be: the
      * caller goes on (it may be the one to complete a future the method waits for). */
     if (ebb_core() == m->core && node != ebb_node()) {
@@ -362,6 +459,26 @@ int ebb_messenger_configure(void)
     const char *peers = ebb_config_get("peers");
     if (peers && ebb_msg_parse_peers(peers, add_peer, NULL) < 0)
         return -EINVAL;
+    struct ebb_msg_limits *l = &ebb_msg_lim;
+    l->call_timeout_ms = (uint64_t)ebb_config_int("call_timeout_ms", (long)l->call_timeout_ms, 0, 86400000);
+    l->calls_max = (unsigned)ebb_config_int("msg_calls_max", l->calls_max, 1, 1 << 20);
+    l->queue_max = (size_t)ebb_config_int("msg_queue_max", (long)l->queue_max, 4096, 1l << 34);
+    l->frame_timeout_ms = (uint64_t)ebb_config_int("msg_frame_timeout_ms", (long)l->frame_timeout_ms, 1, 3600000);
+    l->serving_max = (unsigned)ebb_config_int("msg_serving_max", l->serving_max, 1, 1 << 16);
+    l->hello_timeout_ms = (uint64_t)ebb_config_int("msg_hello_timeout_ms", (long)l->hello_timeout_ms, 1, 3600000);
+    const char *kf = ebb_config_get("key_file");
+    if (kf) {
+        uint8_t key[EBB_MSG_KEY_MAX];
+        int n = platform_read_key(kf, key, sizeof key);
+        if (n < 0 || ebb_msg_set_key(key, (size_t)n) < 0) {
+            ebb_warn("messenger: key_file=%s: %s (%d)", kf,
+                     n == -EPERM ? "other users can read it: chmod 600 it"
+                     : n < 0 ? "cannot read it" : "a cluster key is 16 to 256 bytes", n);
+            memset(key, 0, sizeof key);
+            return -EINVAL;
+        }
+        memset(key, 0, sizeof key);
+    }
     long port = ebb_config_int("listen", 0, 0, 65535);
     return ebb_messenger_listen(ebb_config_str("listen_addr", "127.0.0.1"), (uint16_t)port);
 }

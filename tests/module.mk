@@ -33,6 +33,9 @@ $(B)/tests/harness_broken: tests/harness_broken.c tests/tap.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(hosted_CFLAGS) -o $@ $<
 all: $(B)/tests/harness_broken
+# The Messenger against strangers and misbehaving nodes (tests/msg_attack.c).
+HOSTED_TESTS += msg_attack
+msg_attack_SRCS := tests/msg_attack.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)
 
 # The memory system (mem/; the preloaded library: platform/hosted/module.mk).
 HOSTED_TESTS += mem_buddy mem_stress mem_vmem mem_ebb mem_misuse

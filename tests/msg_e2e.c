@@ -12,6 +12,7 @@
 #include "core/messenger.h"
 #include "ebb_hosted.h"
 #include "tap.h"
+#include "tests/msg_raw.h"
 #include "tests/gen/ctl.gen.h"
 #include "tests/sample_rep.h"
 #include <arpa/inet.h>
@@ -89,43 +90,6 @@ static void from_core1(void *arg)
     ebb_promise_set(p, 0);
 }
 
-/* A raw TCP peer speaking the wire format by hand. */
-static int send_all(int fd, const void *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w <= 0)
-            return -1;
-        p = (const char *)p + w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-static int recv_all(int fd, void *p, size_t n)
-{
-    while (n) {
-        ssize_t r = read(fd, p, n);
-        if (r <= 0)
-            return -1;
-        p = (char *)p + r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-/* Reads one frame; returns its error (0 for a reply), -1 on a broken stream. */
-static int recv_frame(int fd, uint32_t want_seq, uint64_t *value)
-{
-    struct ebb_msg_hdr h;
-    uint8_t payload[64];
-    if (recv_all(fd, &h, sizeof h) < 0 || h.len > sizeof payload || recv_all(fd, payload, h.len) < 0)
-        return -1;
-    if (h.seq != want_seq)
-        return -2;
-    if (h.type == EBB_MSG_REPLY && h.len == 8 && value)
-        memcpy(value, payload, 8);
-    return h.type == EBB_MSG_ERROR ? h.err : h.type == EBB_MSG_REPLY ? 0 : -3;
-}
-
 static void raw_peer(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -133,7 +97,8 @@ static void raw_peer(void)
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
     struct timeval tv = { 5, 0 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ok(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0, "raw peer connects to node 0");
+    ok(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && raw_handshake(fd, 9, NULL, 0) == 0,
+       "raw peer connects to node 0 (the handshake, no cluster key on either side)");
     struct ebb_msg_hdr h = { .len = 0, .dst = SAMPLE_ID, .iface = SAMPLE_IFACE ^ 0xff, .seq = 1,
                              .method = SAMPLE_METHOD_PING, .type = EBB_MSG_CALL,
                              .version = EBB_MSG_VERSION, .src = 9 };

@@ -89,7 +89,7 @@ int fuzz_one(const uint8_t *data, size_t n)
         h.iface = last_iface;
     if (mode & 4)
         h.type = EBB_MSG_REPLY;
-    ebb_msg_reply_received(&h, (const uint8_t *)payload);
+    ebb_msg_reply_received(1, &h, (const uint8_t *)payload);
     uint64_t v;
     int err;
     if (!ebb_future_try(f, &err, &v)) { /* not answered (the header did not match): fail it */
