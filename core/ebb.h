@@ -11,18 +11,18 @@
 
 typedef uint32_t ebb_id_t;
 
-/* An id is (node space << EBB_INDEX_BITS) | index. Node 0's space holds the static ids of the
- * system Ebbs (index < EBB_FIRST_DYNAMIC); each node hands out dynamic ids from its own space, so
- * ids made on different nodes never collide and need no coordination. */
+/* An id is (node space << EBB_INDEX_BITS) | index. Node 0's space holds the static ids (the
+ * system's and the applications', core/ids.h); each node hands out dynamic ids from its own
+ * space, so ids made on different nodes never collide and need no coordination. */
 #define EBB_INDEX_BITS    12
 #define EBB_NODE_BITS     4
 #define EBB_MAX_IDS       (1u << (EBB_INDEX_BITS + EBB_NODE_BITS))
 #define EBB_MAX_NODES     (1u << EBB_NODE_BITS)
-#define EBB_FIRST_DYNAMIC 256u
 #define EBB_ID(node, index) ((ebb_id_t)(((node) << EBB_INDEX_BITS) | (index)))
 #define EBB_ID_NODE(id)     ((unsigned)(id) >> EBB_INDEX_BITS)
 #define EBB_ID_NONE       0u
 #define EBB_MAX_CORES     64
+#include "core/ids.h"
 
 enum ebb_kind { EBB_SHARED, EBB_PER_CORE, EBB_PER_NODE };
 

@@ -6,7 +6,7 @@
 #include "core/ebb_annot.h"
 #include "core/ebb.h"
 
-#define EBB_ID_MALLOC EBB_ID(0, 16)
+/* EBB_ID_MALLOC: core/ids.h */
 extern struct ebb_root mem_gp_root;
 
 struct EBB_INTERFACE(per_core) mem_malloc {

@@ -9,7 +9,7 @@
 #include "core/future.h"
 #include "core/iobuf.h"
 
-#define EBB_ID_MESSENGER EBB_ID(0, 8)
+/* EBB_ID_MESSENGER: core/ids.h */
 
 /* Turns a reply payload into the future's value and frees arg; see core/messenger.h. */
 typedef int (*ebb_msg_unpack_fn)(void *arg, int err, const uint8_t *p, size_t n, uint64_t *value);

@@ -5,7 +5,7 @@
 #include "core/ebb_annot.h"
 #include "core/ebb.h"
 
-#define EBB_ID_PAGES EBB_ID(0, 17)
+/* EBB_ID_PAGES: core/ids.h */
 extern struct ebb_root mem_pages_root;
 
 struct EBB_INTERFACE(per_node) page_allocator {

@@ -4,7 +4,7 @@ core_ebb_SRCS    := tests/core_ebb.c
 core_event_SRCS  := tests/core_event.c
 core_future_SRCS := tests/core_future.c
 CPPFLAGS += -Itests
-TEST_SCRIPTS += tests/helloworld.t tests/pkgconfig.t tests/valgrind.t tests/layers.t
+TEST_SCRIPTS += tests/helloworld.t tests/pkgconfig.t tests/valgrind.t tests/layers.t tests/ids.t
 # SHA-256 / HMAC-SHA-256 checked against OpenSSL (libssl-dev).
 HOSTED_TESTS += core_sha256
 core_sha256_SRCS := tests/core_sha256.c

@@ -231,6 +231,8 @@ static void node0(void *arg)
     ok(refused, "calls to a node that never reads fail with ENOBUFS past msg_queue_max");
 #ifndef __SANITIZE_ADDRESS__
     ok(grew < 16 * 1024, "RSS grew %ld KiB (< 16 MiB; msg_queue_max is 2 MiB)", grew);
+#else
+    tap_skip(1, "the RSS bound: plain build only (ASan keeps freed memory in quarantine)");
 #endif
     ebb_msg_lim.call_timeout_ms = 200;
     ebb_msg_timeout_next(200);
@@ -244,7 +246,7 @@ static void node0(void *arg)
     sleep_ms(300); /* the closed connections are freed by events of their own */
     kill(node1, SIGTERM);
     waitpid(node1, NULL, 0);
-    ebb_exit(tap_done(0));
+    ebb_exit(tap_done());
 }
 
 static void node1_main(void *arg)
@@ -260,11 +262,12 @@ void app_main(void) { ebb_spawn(role1 ? node1_main : node0, NULL); }
 
 int main(int argc, char **argv)
 {
+    tap_plan(21); /* all made here, by node 0 */
     (void)argc;
     port0 = free_port();
     port1 = free_port();
-    if (!port0 || !port1)
-        tap_skip_all("no loopback TCP ports");
+    if (!ok(port0 && port1, "two free loopback ports"))
+        return tap_done();
     snprintf(keypath, sizeof keypath, "/tmp/ebb-msg-key.%d", getpid());
     for (unsigned i = 0; i < sizeof key; i++)
         key[i] = (uint8_t)(rand() ^ (getpid() >> (i % 16)));
@@ -286,12 +289,12 @@ int main(int argc, char **argv)
     node1 = fork();
     if (node1 == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        alarm(60);
+        tap_deadline(60);
         role1 = 1;
         char *args[] = {argv[0], "cores=1", "node=1", l1, p1, kfa, NULL};
         _exit(ebb_run(6, args));
     }
-    alarm(90);
+    tap_deadline(90);
     char *args[] = {argv[0], "cores=2", "node=0", l0, p0, kfa, "msg_frame_timeout_ms=300",
                     "msg_queue_max=2097152", NULL};
     int rc = ebb_run(8, args);
