@@ -4,14 +4,15 @@
 #   make [all]            build tools, the hosted library, hosted apps and tests
 #   make test             build, then run every TAP test with prove
 #   make run [APP=x] [PLATFORM=native|hosted]   build and run an application (default: the
-#                         native helloworld under QEMU, scripts/qemu-run; ARGS=key=value...;
+#                         native memcached under QEMU on localhost:11211, scripts/qemu-run;
+#                         APP=helloworld for hello world; ARGS=key=value...;
 #                         NET=tap:NAME or NET=user: a network device, docs/native.md)
 #   make APP=x PLATFORM=native   build the bootable image build/native/x.elf
 #   make debug APP=x      boot build/native/x.elf stopped, with gdb attached
 #   make bench            benchmarks (not tests): ratios against baselines measured in the same run
 #   make clean
 B        := build
-APP      ?= helloworld
+APP      ?= memcached
 PLATFORM ?= native
 CC       := gcc
 AR       := ar
@@ -179,7 +180,10 @@ test: all
 	prove -e tests/timelimit -j2 --timer $(TEST_BINS) $(TEST_SCRIPTS) $(NATIVE_TEST_SCRIPTS)
 
 ifeq ($(PLATFORM),native)
-# NET=tap:NAME or NET=user[,OPTS]: a virtio-net device (scripts/qemu-run --net).
+# NET=tap:NAME or NET=user[,OPTS]: a virtio-net device (scripts/qemu-run --net). The native
+# memcached (make run's default) gets QEMU's user network with localhost:11211 forwarded to it.
+MEMCACHED_NET := user,hostfwd=tcp:127.0.0.1:11211-:11211
+NET ?= $(if $(filter memcached,$(APP)),$(MEMCACHED_NET))
 run: $(B)/native/$(APP).elf
 	scripts/qemu-run $(QEMU_ARGS) $(if $(NET),--net $(NET)) $< $(ARGS)
 else

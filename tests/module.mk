@@ -114,6 +114,8 @@ TEST_SCRIPTS += tests/rcounter.t tests/mem_custom.t
 HOSTED_TESTS += tlsf
 tlsf_SRCS := tests/tlsf.c reps/tlsf.c
 TEST_SCRIPTS += tests/memcached_proto.t tests/memcached_clients.t
+# The native image: the same tests over virtio-net and QEMU user networking; make run and Ctrl-C.
+TEST_SCRIPTS += tests/memcached_native_proto.t tests/memcached_native_clients.t tests/memcached_run.t
 # The parsers without the network: a replay of mutated requests in make test (plain and ASan),
 # libFuzzer targets for each protocol in make fuzz (clang-14; FUZZ_SECS per target).
 HOSTED_TESTS += memcached_fuzz
