@@ -15,8 +15,9 @@ $(B)/hosted/bench/mcload: tests/bench/mcload.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 $(WARN) -O2 -o $@ $< -lm
 BENCHES += bench-memcached
-bench-memcached: $(B)/hosted/bench/mcload $(B)/hosted/memcached
+bench-memcached: $(B)/hosted/bench/mcload $(B)/hosted/memcached $(B)/native/memcached.elf
 	tests/bench/memcached.sh
+	tests/bench/memcached_native.sh
 
 # make bench: remote call costs (tests/bench/msg.sh).
 BENCH_BINS += $(B)/hosted/bench/msgbench

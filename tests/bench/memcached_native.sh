@@ -1,0 +1,61 @@
+#!/bin/bash
+# make bench-memcached (native part): apps/memcached natively (virtio-net, this project's stack)
+# against Debian's memcached in the Linux-VM baseline (tests/bench/linux_vm.sh: Debian's kernel),
+# both booted by the same launcher with the same QEMU flags (TCG here), memory, tap and
+# virtio-net device, on 1 and 2 vCPUs, driven by tests/bench/mcload from Linux in a network
+# namespace this script makes (root). The p99 bound is 10x the Linux VM's p50 at the lowest
+# offered load (TCG stretches every time), the same for both.
+set -u
+B=${B:-build}
+LOAD=$B/hosted/bench/mcload
+SECS=${SECS:-3} CONNS=${CONNS:-16} KEYS=${KEYS:-10000}
+RATES=${RATES:-"500 1000 2000 4000 7000 10000 15000 20000 30000"}
+MEM=512M
+[ "$(id -u)" = 0 ] || { echo "bench-memcached native: needs root (tap, netns)"; exit 0; }
+tests/bench/linux_vm.sh "$B/linuxvm" || exit 1
+NS=ebmcbench$$
+TMP=$(mktemp -d /tmp/ebmcbench.XXXXXX)
+QPIDS=""
+cleanup() {
+    for p in $QPIDS; do kill "$p" 2>/dev/null; done
+    sleep 0.3
+    ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
+    ip netns del "$NS" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+inns() { ip netns exec "$NS" "$@"; }
+ip netns add "$NS"
+inns ip link set lo up
+inns ip tuntap add dev tap0 mode tap multi_queue
+inns ip addr add 10.9.3.1/24 dev tap0
+inns ip link set tap0 up
+RUN="ip netns exec $NS"
+. tests/bench/mcsweep.sh
+
+wait_for() {
+    for _ in $(seq 1200); do grep -q "$2" "$1" && return 0; kill -0 $LAST 2>/dev/null || break; sleep 0.1; done
+    echo "bench-memcached: the guest did not come up:" >&2; tail -5 "$1" >&2; exit 1
+}
+qemu_pid() { pgrep -f "qemu-system.*$1" | head -1; } # the QEMU booted with $1, for its CPU time
+wait_port() { for _ in $(seq 300); do printf 'version\r\n' | inns timeout 3 nc -q1 $1 11211 2>/dev/null | grep -q VERSION && return 0; sleep 0.5; done; echo "bench-memcached: $1:11211 does not answer" >&2; exit 1; }
+for smp in 1 2; do
+    LAUNCH=(scripts/qemu-run --timeout 1800 --smp $smp --mem $MEM --net tap:tap0)
+    inns "${LAUNCH[@]}" --initrd "$B/linuxvm/initrd.gz" "$B/linuxvm/vmlinuz" console=ttyS0 \
+        loglevel=3 lip=10.9.3.3/24 > "$TMP/lin.out" 2>&1 &
+    LAST=$!; QPIDS="$QPIDS $LAST"; wait_for "$TMP/lin.out" "linux: ready"; wait_port 10.9.3.3
+    echo "Linux VM (Debian's kernel, memcached 1.6.18 -t 4), $smp vCPU, TCG:"
+    sweep linux$smp 10.9.3.3 11211 $(qemu_pid lip=10.9.3.3)
+    kill $LAST; wait $LAST 2>/dev/null
+    inns "${LAUNCH[@]}" "$B/native/memcached.elf" ip=10.9.3.2/24 cores=$smp memory=256 > "$TMP/nat.out" 2>&1 &
+    LAST=$!; QPIDS="$QPIDS $LAST"; wait_for "$TMP/nat.out" "memcached: ready"; wait_port 10.9.3.2
+    echo "apps/memcached native, $smp vCPU, TCG:"
+    sweep native$smp 10.9.3.2 11211 $(qemu_pid ip=10.9.3.2)
+    kill $LAST; wait $LAST 2>/dev/null
+    bound=$(awk 'NR==1 { print $3 * 10 }' "$TMP/linux$smp.dat")
+    l=$(best linux$smp $bound); n=$(best native$smp $bound)
+    echo "$smp vCPU: p99 bound $bound us (10x the Linux VM's p50 at $(head -1 "$TMP/linux$smp.dat" | cut -d' ' -f1) req/s); throughput at the bound: Linux VM $l req/s, native $n req/s, ratio native/Linux $(awk -v n=$n -v l=$l 'BEGIN { printf "%.2f", l ? n / l : 0 }') (target >= 2.5 on 1 vCPU); QEMU CPU per request: Linux VM $(median_cpu linux$smp) us, native $(median_cpu native$smp) us"
+    plot $bound "linux$smp:Linux VM memcached ($smp vCPU)" "native$smp:apps/memcached native ($smp vCPU)"
+done
+echo "load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
