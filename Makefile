@@ -185,6 +185,7 @@ ifeq ($(PLATFORM),native)
 MEMCACHED_NET := user,hostfwd=tcp:127.0.0.1:11211-:11211
 NET ?= $(if $(filter memcached,$(APP)),$(MEMCACHED_NET))
 run: $(B)/native/$(APP).elf
+	@$(if $(filter $(MEMCACHED_NET),$(NET)),printf '%s\n' "memcached on localhost:11211 once it says ready; try: printf 'set a 0 0 2\\r\\nhi\\r\\nget a\\r\\n' | nc -q1 127.0.0.1 11211   (Ctrl-C stops it)",:)
 	scripts/qemu-run $(QEMU_ARGS) $(if $(NET),--net $(NET)) $< $(ARGS)
 else
 run: all
