@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/event.h"
 #include "core/platform.h"
+#include "tests/attack_util.h"
 #include "tap.h"
 #include "tests/msg_raw.h"
 #include "tests/sample_rep.h"
@@ -153,26 +154,6 @@ static void *attacker(void *arg)
 }
 
 static int result(ebb_future_t f, uint64_t *v) { return ebb_future_block(f, v); }
-static void wake(void *arg) { ebb_promise_set(*(ebb_promise_t *)arg, 0); }
-static void sleep_ms(unsigned ms)
-{
-    struct ebb_timer t = {0};
-    ebb_promise_t p;
-    ebb_future_t fu = ebb_promise_new(&p);
-    ebb_timer_start(&t, ms * 1000000ull, wake, &p);
-    ebb_future_block(fu, NULL);
-}
-static long rss_kb(void)
-{
-    long pages = 0, rss = 0;
-    FILE *fp = fopen("/proc/self/statm", "r");
-    if (fp) {
-        if (fscanf(fp, "%ld %ld", &pages, &rss) != 2)
-            rss = 0;
-        fclose(fp);
-    }
-    return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
 static void node0(void *arg)
 {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "core/event.h"
 #include "tests/net_capture.h"
+#include "tests/attack_util.h"
 #include "tests/tap.h"
 
 static struct net_stack *s;
@@ -23,27 +24,7 @@ static uint8_t f[1600];
 #define RSS_OK(cond, ...) ok(cond, __VA_ARGS__)
 #endif
 
-static long rss_kb(void)
-{
-    long pages = 0, rss = 0;
-    FILE *fp = fopen("/proc/self/statm", "r");
-    if (fp) {
-        if (fscanf(fp, "%ld %ld", &pages, &rss) != 2)
-            rss = 0;
-        fclose(fp);
-    }
-    return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
-static void wake(void *arg) { ebb_promise_set(*(ebb_promise_t *)arg, 0); }
-static void sleep_ms(unsigned ms)
-{
-    struct ebb_timer t = {0};
-    ebb_promise_t p;
-    ebb_future_t fu = ebb_promise_new(&p);
-    ebb_timer_start(&t, ms * 1000000ull, wake, &p);
-    ebb_future_block(fu, NULL);
-}
 /* Lets spawned work (ACK flushes, forwarded segments) run. */
 static void settle(void) { sleep_ms(2); }
 
