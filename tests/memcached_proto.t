@@ -51,6 +51,9 @@ ASCII = [
      b"flush_all 0 noreply\r\nflush_all 0 0 0\r\n"),
     ("version, verbosity", b"version\r\nversion foo\r\nverbosity\r\nverbosity 1\r\nverbosity 0 noreply\r\n"
      b"verbosity a\r\nverbosity noreply\r\nverbosity 1 2 3\r\n"),
+    ("shutdown, cache_memlimit", b"shutdown\r\nshutdown graceful\r\ncache_memlimit\r\ncache_memlimit 7\r\n"
+     b"cache_memlimit x\r\ncache_memlimit 1000000001\r\ncache_memlimit 100 noreply\r\ncache_memlimit 100 1 2\r\n"
+     b"cache_memlimit 100\r\nverbosity 5\r\n"),
     ("stats groups that are not stats", b"stats bogus\r\nstats detail\r\nstats foo bar\r\nstats reset\r\n"),
     ("too large value is refused and skipped", b"set big 0 0 2000000\r\n" + b"x" * 2000000 + b"\r\nget big\r\n"),
     ("too large noreply", b"set big 0 0 2000000 noreply\r\n" + b"x" * 2000000 + b"\r\nget big\r\n"),
@@ -224,7 +227,7 @@ def timed(port, out):
 
 
 def main():
-    plan(len(ASCII) + len(META) + len(META_TTL) + len(BINARY) + 10)
+    plan(len(ASCII) + len(META) + len(META_TTL) + len(BINARY) + 12)
     pours, pref = free_port(), free_port()
     ours = start_ours(pours)
     ref = start_ref(pref)
@@ -264,6 +267,15 @@ def main():
             out = ascii_exchange(pours, b"stats " + g.encode() + b"\r\n")
             ok(out.startswith(b"STAT ") and out.endswith(b"END\r\n"), "stats %s: STAT lines then END" % g, out[:200])
         ok(stats(pours, "settings").get("item_size_max") == "1048576", "stats settings: item_size_max")
+        # What both servers report in stats settings agrees (their ports aside), e.g. the memory
+        # limit cache_memlimit set above and the verbosity capped at 2.
+        so, sr = stats(pours, "settings"), stats(pref, "settings")
+        common = sorted(k for k in set(so) & set(sr) if k != "tcpport")
+        ok(len(common) >= 12 and all(so[k] == sr[k] for k in common), "stats settings agree: " + " ".join(common),
+           "ours %r" % {k: so[k] for k in common}, "ref  %r" % {k: sr[k] for k in common})
+        g = stats(pours)
+        ok(NATIVE or (g.get("pid") == str(ours.pid) and float(g.get("rusage_user", "-1")) >= 0),
+           "stats: pid and rusage of the process (hosted)", g.get("pid"), g.get("rusage_user"))
         cap = subprocess.run(["memccapable", "-h", "127.0.0.1", "-p", str(pours)], capture_output=True,
                              text=True, timeout=120)
         ok(cap.returncode == 0 and "All tests passed" in cap.stdout,

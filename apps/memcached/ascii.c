@@ -280,8 +280,24 @@ static void simple(struct mc_session *s, struct tok *t, int nt, struct mc_out *o
             reply(o, noreply, "CLIENT_ERROR bad command line format\r\n");
             return;
         }
-        mc_settings.verbosity = (unsigned)level;
+        mc_settings.verbosity = level > 2 ? 2 : (unsigned)level; /* memcached's highest */
         reply(o, noreply, "OK\r\n");
+    } else if (is(t[0], "cache_memlimit") && (nt == 2 || nt == 3)) {
+        uint64_t mib;
+        bool noreply = is(t[nt - 1], "noreply");
+        /* memcached's bounds; the new limit applies from the next store on (evicting then) */
+        if (!parse_u64(t[1], &mib))
+            reply(o, noreply, "ERROR\r\n");
+        else if (mib < 8)
+            reply(o, noreply, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+        else if (mib > 1000000000)
+            reply(o, noreply, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
+        else {
+            __atomic_store_n(&mc_settings.mem_limit, (size_t)mib << 20, __ATOMIC_RELAXED);
+            reply(o, noreply, "OK\r\n");
+        }
+    } else if (is(t[0], "shutdown")) {
+        mc_out_str(o, "ERROR: shutdown not enabled\r\n"); /* as memcached without -A */
     } else if (is(t[0], "quit")) {
         s->close = true;
     } else if (is(t[0], "stats")) {

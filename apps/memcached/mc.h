@@ -42,6 +42,9 @@ unsigned mc_core(void);
 unsigned mc_ncores(void);
 uint64_t mc_mono_ns(void);
 int64_t mc_unix_now(void);
+/* The process's own `stats` lines (hosted: pid, rusage_user, rusage_system; natively none). */
+typedef void (*mc_stat_fn)(void *arg, const char *name, const char *value);
+void mc_process_stats(mc_stat_fn fn, void *arg);
 /* Runs fn(arg) once no lock-free reader can still see what was unlinked before the call. */
 void mc_defer(void (*fn)(void *), void *arg);
 
@@ -143,6 +146,7 @@ unsigned mc_reclaim_some(unsigned buckets);
 struct mc_store_stats {
     uint64_t curr_items, total_items, bytes, evictions, reclaimed, expired_unfetched,
         evicted_unfetched, evicted_active, outofmemory, hash_buckets;
+    bool hash_growing;
 };
 void mc_store_stats(struct mc_store_stats *s);
 
@@ -182,6 +186,5 @@ void mc_process(struct mc_session *s, struct iobuf **in, struct mc_out *o, size_
 size_t mc_ascii_one(struct mc_session *s, const struct iobuf *in, size_t avail, struct mc_out *o);
 size_t mc_binary_one(struct mc_session *s, const struct iobuf *in, size_t avail, struct mc_out *o);
 /* The stats replies, shared by both protocols: fn(arg, name, value) per line. */
-typedef void (*mc_stat_fn)(void *arg, const char *name, const char *value);
 bool mc_stats(const char *group, mc_stat_fn fn, void *arg);
 void mc_stats_reset(void);

@@ -764,4 +764,5 @@ void mc_store_stats(struct mc_store_stats *s)
     s->evicted_active = atomic_load(&n_evicted_active);
     s->outofmemory = atomic_load(&n_outofmemory);
     s->hash_buckets = __atomic_load_n(&tab, __ATOMIC_ACQUIRE)->mask + 1;
+    s->hash_growing = __atomic_load_n(&growing, __ATOMIC_RELAXED);
 }
