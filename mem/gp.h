@@ -1,7 +1,9 @@
 /* The general-purpose allocator: malloc semantics over the slab caches and the page allocator.
  *
- * Sizes up to GP_SMALL_MAX go to one of GP_NCLASSES size classes (16..128 by 16, then four
- * classes per doubling up to 16 KiB; every block is 16-byte aligned, as glibc's), each a per-core slab cache. Larger sizes are whole
+ * Sizes up to GP_SMALL_MAX go to one of GP_NCLASSES size classes (8, then 16..128 by 16, then
+ * four classes per doubling up to 16 KiB), each a per-core slab cache. Every block is 16-byte
+ * aligned, as glibc's, but those of 8 bytes or less: 8-byte aligned (as jemalloc's and
+ * mimalloc's), all that a type that fits in them needs, at half the memory. Larger sizes are whole
  * pages from the buddy allocator (the unused tail of the power-of-two block goes straight back)
  * and return to it on free; sizes beyond the largest buddy block come from vmem regions.
  *
@@ -13,7 +15,7 @@
 #include <stddef.h>
 #include "mem/slab.h"
 
-#define GP_NCLASSES  36
+#define GP_NCLASSES  37
 #define GP_SMALL_MAX 16384
 #define GP_MAX_REPS  1024
 
@@ -22,9 +24,9 @@ struct gp {
     unsigned node;
     unsigned index;               /* in gp_reps[] */
     struct gp *pool_next;
-    /* The cache for a request of n <= 1024 bytes: small[(n + 15) >> 4] (every class up to 1024
-     * is a multiple of 16), one shift and one load on the fast path. */
-    struct slab_cpu *small[65];
+    /* The cache for a request of n <= 1024 bytes: small[(n + 7) >> 3] (every class up to 1024
+     * is a multiple of 8), one shift and one load on the fast path. */
+    struct slab_cpu *small[129];
     struct slab_cpu cls[GP_NCLASSES];
 };
 
