@@ -2,7 +2,7 @@
 # The NodeAllocator and the native Messenger (docs/cluster.md): a hosted front end boots two
 # native nodes in QEMU on its own unix-socket switch (no root, no tap, no kernel address) and
 # calls them, they call it and each other; a node killed in the middle of a call fails it with
-# EBB_ENODEDOWN; then cluster_hello; then SIGINT and SIGKILL of a front end: nothing is left
+# EBB_ENODEDOWN; then cluster_hello and offload; then SIGINT and SIGKILL of a front end: nothing is left
 # behind (no QEMU, no run directory), a SIGKILL's leftovers removed by the next front end.
 B=${B:-build}
 n=0; fail=0
@@ -43,6 +43,11 @@ t "$([ $rc = 0 ] && [ "$(printf '%s\n' "$out" | sort)" = "$want" ]; echo $?)" "c
 no_qemu; t $? "no QEMU left after cluster_hello"
 t "$(rundirs)" "no run directory left after cluster_hello"
 
+# 3. The offload example: chunks of work on two nodes, gathered with when_all.
+out=$(timeout 120 "$B/hosted/offload" nodes=2 limit=200000 2>"$run/err"); rc=$?
+t "$([ $rc = 0 ] && echo "$out" | grep -q '^primes below 200000: 17984 (8 chunks on 2 native nodes'; echo $?)" "offload nodes=2: the nodes' sum is right: $out"
+no_qemu; t $? "no QEMU left after offload"
+
 # A front end holding one node, stopped by a signal.
 hold() {
   "$B/hosted/cluster_test" mode=hold > "$run/hold.out" 2>"$run/hold.err" &
@@ -50,7 +55,7 @@ hold() {
   for _ in $(seq 600); do grep -q '^up' "$run/hold.out" && return 0; sleep 0.1; done
   return 1
 }
-# 3. SIGINT: the front end removes everything on its way out.
+# 4. SIGINT: the front end removes everything on its way out.
 hold; t $? "a front end holding a node is up"
 dir=$base/run-$hold_pid
 t "$([ "$(stat -c %a "$dir")" = 700 ] && [ "$(stat -c %a "$dir/key")" = 600 ]; echo $?)" "run directory 0700, cluster key file 0600"
@@ -61,7 +66,7 @@ t "$([ $rc = 130 ]; echo $?)" "SIGINT stops the front end (status $rc)"
 no_qemu; t $? "no QEMU left after SIGINT"
 t "$(rundirs)" "no run directory left after SIGINT"
 
-# 4. SIGKILL: the QEMUs die with it (PR_SET_PDEATHSIG); its run directory stays until the next
+# 5. SIGKILL: the QEMUs die with it (PR_SET_PDEATHSIG); its run directory stays until the next
 # front end removes it.
 hold; t $? "another front end holding a node is up"
 dir=$base/run-$hold_pid
