@@ -52,7 +52,7 @@ no_qemu; t $? "no QEMU left after offload"
 hold() {
   "$B/hosted/cluster_test" mode=hold > "$run/hold.out" 2>"$run/hold.err" &
   hold_pid=$!
-  for _ in $(seq 600); do grep -q '^up' "$run/hold.out" && return 0; sleep 0.1; done
+  for _ in $(seq 600); do grep -qs '^up' "$run/hold.out" && return 0; sleep 0.1; done
   return 1
 }
 # 4. SIGINT: the front end removes everything on its way out.
