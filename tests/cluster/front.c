@@ -7,7 +7,6 @@
  *                allocation to the first answered call (3 times), round trips front end ->
  *                native and native -> native (medians of N calls) */
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,11 +21,9 @@
 #include "tests/cluster/ctest.gen.h"
 #include "tests/tap.h"
 
-static char image[PATH_MAX + 32];
-
 static ebb_future_t allocate(void)
 {
-    struct node_options opt = { .image = image, .cores = 1, .memory_mb = 64 };
+    struct node_options opt = { .image = "cluster_test", .cores = 1, .memory_mb = 64 };
     return node_allocator_allocate(EBB_ID_NODE_ALLOCATOR, &opt);
 }
 
@@ -178,11 +175,4 @@ static void test(void *arg)
     ebb_exit(tap_done());
 }
 
-void app_main(void)
-{
-    char exe[PATH_MAX];
-    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[l > 0 ? l : 0] = 0;
-    snprintf(image, sizeof image, "%s/../native/cluster_test.elf", dirname(exe));
-    ebb_spawn(test, NULL);
-}
+void app_main(void) { ebb_spawn(test, NULL); }
