@@ -35,9 +35,9 @@ void slab_class_init(struct slab_class *cls, uint32_t size)
      * bound on what a core may hoard is the sum: about 24 MiB (slab_trim returns it all). */
     uint32_t hw = (uint32_t)((size <= 128 ? 2048u << 10 : 256u << 10) / size);
     cls->hiwater = hw > cls->nobj ? hw : cls->nobj;
-    /* An outgoing batch holds up to 128 KiB of objects (at least 16, at most a page of them):
+    /* An outgoing batch holds up to 32 KiB of objects (at least 16, at most a page of them):
      * what a core that frees others' objects keeps from their owners meanwhile. */
-    uint32_t rc = (uint32_t)((128u << 10) / size);
+    uint32_t rc = (uint32_t)((32u << 10) / size);
     cls->rcap = rc < 16 ? 16 : rc > SLAB_BATCH_SLOTS ? (uint32_t)SLAB_BATCH_SLOTS : rc;
 }
 
@@ -152,6 +152,17 @@ static void list_to_mag(struct slab_cpu *c, uint32_t k)
         c->nfree = 0; /* the count is exact but for a rare race on remote batches (take_remote) */
 }
 
+/* An outgrown or trimmed depot goes back; one of 64 KiB or more (as much memory as its 8 KiB
+ * of 8-byte objects, at least) leaves the resident set at once: nothing else may want it soon. */
+static void depot_free(struct slab_cpu *c)
+{
+    if (c->dorder >= 4)
+        mem_pages_free_released(c->depot, c->dorder);
+    else
+        mem_pages_free(c->depot, c->dorder);
+    c->depot = NULL;
+}
+
 /* Room in the depot for k more entries. False beyond the high-water mark (the depot is at most
  * 2 * 8 / size of the memory it caches) or if the page allocator has no pages to give. */
 static int depot_room(struct slab_cpu *c, uint32_t k)
@@ -169,18 +180,18 @@ static int depot_room(struct slab_cpu *c, uint32_t k)
         return 0;
     if (c->depot) {
         memcpy(d, c->depot, c->ndepot * sizeof(void *));
-        mem_pages_free(c->depot, c->dorder);
+        depot_free(c);
     }
     c->depot = d;
     c->dorder = order;
     return 1;
 }
 
-/* Keeps an emptied batch for this cache's own outgoing frees (a few; the rest go back). Caller
+/* Keeps an emptied batch for this cache's own outgoing frees (one; the rest go back). Caller
  * holds the lock. */
 static void batch_keep(struct slab_cpu *c, struct slab_batch *b)
 {
-    if (c->nspare < 2) {
+    if (!c->nspare) {
         b->next = c->spares;
         c->spares = b;
         c->nspare++;
@@ -395,10 +406,8 @@ static size_t trim_locked(struct slab_cpu *c)
 {
     take_remote(c);
     depot_to_list(c);
-    if (c->depot) {
-        mem_pages_free(c->depot, c->dorder);
-        c->depot = NULL;
-    }
+    if (c->depot)
+        depot_free(c);
     size_t bytes = (size_t)c->nfree * c->cls->size;
     slab_flush(c, UINT32_MAX);
     while (c->spares) {
