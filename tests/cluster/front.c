@@ -23,7 +23,8 @@
 
 static ebb_future_t allocate(void)
 {
-    struct node_options opt = { .image = "cluster_test", .cores = 1, .memory_mb = 64 };
+    struct node_options opt = { .image = "cluster_test", .cores = 1, .memory_mb = 64,
+                                .args = ebb_config_get("node_args") };
     return node_allocator_allocate(EBB_ID_NODE_ALLOCATOR, &opt);
 }
 
