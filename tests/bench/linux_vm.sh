@@ -12,7 +12,7 @@ out=${1:?usage: linux_vm.sh OUTDIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # Bump when the initramfs changes: an older build in OUTDIR is then made again.
-VERSION=2
+VERSION=3
 [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = $VERSION ] && exit 0
 for b in NPtcp iperf memcached cpio; do
     command -v $b > /dev/null || { echo "linux_vm: $b missing (scripts/deps.sh installs it)" >&2; exit 1; }
@@ -28,9 +28,11 @@ for d in "$work"/*.deb; do dpkg-deb -x "$d" "$work/x"; done
 kver=${kpkg#linux-image-}
 r=$work/root
 mkdir -p $r/bin $r/proc $r/sys $r/dev $r/tmp $r/etc $r/mods $r/lib64 $r/lib/x86_64-linux-gnu $r/usr/lib/x86_64-linux-gnu
-# memcached -u root looks root up; the C library wants these two files for that.
+# memcached -u root looks root up, NPtcp looks "tcp" up (getprotobyname): the C library reads
+# these files for that.
 echo "root:x:0:0:root:/:/bin/sh" > $r/etc/passwd
 echo "root:x:0:" > $r/etc/group
+printf 'ip 0 IP\ntcp 6 TCP\nudp 17 UDP\n' > $r/etc/protocols
 cp "$work/x/bin/busybox" $r/bin/busybox
 for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net; do
     f=$(find "$work/x/lib/modules/$kver" -name "$m.ko" | head -1)
