@@ -78,10 +78,11 @@ table netdev loss {
   chain out { type filter hook egress device "tap0" priority 0; numgen random mod 100 < 2 counter drop; }
 }
 NFT
-# Offloads off (offload=off: the guest asks for none, so QEMU turns the tap's off too): one
-# drop is then one wire frame, not a 64 KiB super-packet.
+# With offloads (the default) a frame may be a TSO/GSO super-packet of up to 64 KiB: a drop then
+# takes many wire segments at once, a harsher loss than 2% of segments (and a faster run on a
+# loaded machine than offload=off, where every segment is a frame of the guest's).
 if inns nft -f "$TMP/nft" 2> "$TMP/nft.err"; then
-    boot "$TMP/loss.out" --smp 1 --net tap:tap0 "$B/native/echo.elf" ip=10.9.0.4/24 offload=off
+    boot "$TMP/loss.out" --smp 1 --net tap:tap0 "$B/native/echo.elf" ip=10.9.0.4/24
     t $? "native echo up behind a lossy tap"
     L=$LAST
     head -c 20000000 /dev/urandom > "$TMP/big"
@@ -90,7 +91,7 @@ if inns nft -f "$TMP/nft" 2> "$TMP/nft.err"; then
     got=$(inns timeout 100 socat -t 60 -b 65536 TCP:10.9.0.4:7 - < "$TMP/big" | sha256sum)
     t "$([ "$got" = "$want" ]; echo $?)" "20 MB each way with 2% loss both ways: sha256 equal ($(( $(date +%s) - start )) s)"
     drops=$(inns nft list table netdev loss | grep -o 'packets [0-9]*' | awk '{s+=$2} END {print s+0}')
-    t "$([ "$drops" -gt 100 ]; echo $?)" "the loss was real: nftables dropped $drops frames"
+    t "$([ "$drops" -gt 5 ]; echo $?)" "the loss was real: nftables dropped $drops frames"
     stop $L
     inns nft delete table netdev loss
     rm -f "$TMP/big"
