@@ -239,9 +239,8 @@ static void large_blocks(struct gp *g)
  * KEEP kept. (5000-byte objects cover up to three pages: the middle one may go back alone.) */
 static void partial_slab_pages(struct gp *g, int sz, int keep, long min_fall_kb)
 {
-    enum { K = 8192 };
-    static unsigned char *o[K];
-    int n = (int)((8l << 20) / sz); /* 8 MiB of them */
+    static unsigned char *o[8400];
+    int n = (int)((8l << 20) / sz); /* 8 MiB of them: at most 8388 */
     for (int i = 0; i < n; i++)
         if ((o[i] = gp_malloc(g, (size_t)sz)))
             memset(o[i], i, (size_t)sz);
