@@ -296,8 +296,11 @@ static void release_pages(struct slab_cpu *c, struct slab *s)
     uint32_t kept = 0;
     for (void *p = s->free, *next; p; p = next) {
         next = *(void **)p;
-        uintptr_t a = (uintptr_t)p - (uintptr_t)s, z = a + cls->size - 1;
-        if ((s->released >> (a / MEM_PAGE_SIZE) & 1) || (s->released >> (z / MEM_PAGE_SIZE) & 1)) {
+        /* Hidden if any page it covers went back (an object may cover three or more). */
+        size_t a = ((uintptr_t)p - (uintptr_t)s) / MEM_PAGE_SIZE;
+        size_t z = ((uintptr_t)p - (uintptr_t)s + cls->size - 1) / MEM_PAGE_SIZE;
+        uint64_t covers = (z - a == 63 ? ~0ull : ((1ull << (z - a + 1)) - 1)) << a;
+        if (s->released & covers) {
             s->nhidden++;
             continue;
         }

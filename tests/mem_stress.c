@@ -235,45 +235,50 @@ static void large_blocks(struct gp *g)
 }
 
 /* The pages of partly used slabs whose objects are all free go back when the cache is
- * trimmed, and those objects are handed out again later. */
-static void partial_slab_pages(struct gp *g)
+ * trimmed, and those objects are handed out again later, each once: objects of SZ bytes, one in
+ * KEEP kept. (5000-byte objects cover up to three pages: the middle one may go back alone.) */
+static void partial_slab_pages(struct gp *g, int sz, int keep, long min_fall_kb)
 {
-    enum { K = 8192, SZ = 1000 };
-    static unsigned char *o[K];
-    for (int i = 0; i < K; i++)
-        if ((o[i] = gp_malloc(g, SZ)))
-            memset(o[i], i, SZ);
+    static unsigned char *o[8400];
+    int n = (int)((8l << 20) / sz); /* 8 MiB of them: at most 8388 */
+    for (int i = 0; i < n; i++)
+        if ((o[i] = gp_malloc(g, (size_t)sz)))
+            memset(o[i], i, (size_t)sz);
     size_t used0 = mem_pages_used(0);
     long rss0 = rss_kb();
-    for (int i = 0; i < K; i++)
-        if (i % 64) {
+    for (int i = 0; i < n; i++)
+        if (i % keep) {
             gp_free(g, o[i]);
             o[i] = NULL;
         }
     gp_trim(g);
     long rss1 = rss_kb();
-    ok(rss0 - rss1 > 6 * 1024, "a trim gives back the free pages of slabs that keep one object in "
-       "64: RSS %ld KiB, then %ld KiB", rss0, rss1);
+    ok(rss0 - rss1 > min_fall_kb, "%d-byte objects: a trim gives back the free pages of slabs that "
+       "keep one object in %d: RSS %ld KiB, then %ld KiB", sz, keep, rss0, rss1);
     int bad = 0;
-    for (int i = 0; i < K; i++)
-        if (!o[i] && !(o[i] = gp_malloc(g, SZ)))
+    for (int i = 0; i < n; i++)
+        if (!o[i] && !(o[i] = gp_malloc(g, (size_t)sz)))
             bad++;
-        else if (i % 64)
-            memset(o[i], 0xee, SZ);
-    for (int i = 0; i < K; i += 64)
-        for (int j = 0; j < SZ; j++)
+        else if (i % keep)
+            memset(o[i], 0xee, (size_t)sz);
+    for (int i = 0; i < n; i += keep)
+        for (int j = 0; j < sz; j++)
             bad += o[i][j] != (unsigned char)i;
+    for (int i = 0; i < n; i++) /* an object handed out twice would lose one of these */
+        memcpy(o[i], &i, sizeof i);
+    for (int i = 0; i < n; i++)
+        bad += memcmp(o[i], &i, sizeof i) != 0;
     size_t used1 = mem_pages_used(0);
-    ok(!bad && used1 <= used0 + 16, "the objects of those pages are handed out again: pages in use "
-       "%zu before the frees, %zu after as many allocations; the kept objects are intact", used0,
-       used1);
-    for (int i = 0; i < K; i++)
+    ok(!bad && used1 <= used0 + 32, "%d-byte objects: those of the pages given back are handed "
+       "out again, each once: pages in use %zu before the frees, %zu after as many allocations; "
+       "the kept objects are intact", sz, used0, used1);
+    for (int i = 0; i < n; i++)
         gp_free(g, o[i]);
 }
 
 int main(void)
 {
-    tap_plan(16);
+    tap_plan(18);
     tap_deadline(240);
     setenv("EBB_ARENA_MB", "2048", 1);
     struct gp *g0 = gp_self();  /* this thread's rep: makes the arena */
@@ -306,7 +311,8 @@ int main(void)
 
     producer_consumer(g0);
     large_blocks(g0);
-    partial_slab_pages(g0);
+    partial_slab_pages(g0, 1000, 64, 6 * 1024);
+    partial_slab_pages(g0, 5000, 8, 4 * 1024);
 
     /* Memory is all back once every rep has handed its cross-thread batches to their owners
      * and returned its caches; only the reps themselves stay allocated. */
