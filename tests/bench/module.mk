@@ -61,7 +61,13 @@ bench-native-net: $(B)/native/netpipe.elf $(B)/native/iperf.elf $(B)/native/echo
 
 # make bench-cluster: a native node from allocation to its first answered call against a Linux
 # VM's boot to its first ping; remote-call round trips front end -> native, native -> native
-# against hosted -> hosted (tests/bench/cluster.sh, docs/cluster.md).
+# against hosted -> hosted, and native -> native against two Linux VMs' TCP ping-pong on the same
+# switch (tests/bench/cluster.sh, docs/cluster.md).
+BENCH_BINS += $(B)/hosted/bench/vswitch
+$(B)/hosted/bench/vswitch: $(call objs,hosted,tests/bench/vswitch.c) $(HOSTED_LIB)
+	@mkdir -p $(@D)
+	$(call hosted_link,hosted,$(HOSTED_LIB))
 BENCHES += bench-cluster
-bench-cluster: $(B)/hosted/cluster_test $(B)/native/cluster_test.elf $(B)/hosted/bench/msgbench
+bench-cluster: $(B)/hosted/cluster_test $(B)/native/cluster_test.elf $(B)/hosted/bench/msgbench \
+               $(B)/hosted/bench/vswitch
 	tests/bench/cluster.sh
