@@ -47,6 +47,29 @@ static const char *res_str(enum mc_res r)
     }
 }
 
+size_t mc_ascii_value(struct mc_session *s, const struct iobuf *in, size_t avail, size_t linelen,
+                      size_t vlen, const char *refusal, struct mc_out *o, bool *ok)
+{
+    if (refusal) {
+        /* refused before it arrives: answered now, the value dropped as it comes */
+        if (*refusal) {
+            mc_out_str(o, refusal);
+            mc_out_str(o, "\r\n");
+        }
+        s->swallow = vlen + 2;
+        *ok = false;
+        return linelen;
+    }
+    if (avail < linelen + vlen + 2)
+        return 0;
+    char crlf[2];
+    iobuf_copy_out(in, linelen + vlen, crlf, 2);
+    *ok = crlf[0] == '\r' && crlf[1] == '\n';
+    if (!*ok)
+        mc_out_str(o, "CLIENT_ERROR bad data chunk\r\n");
+    return linelen + vlen + 2;
+}
+
 /* set/add/replace/append/prepend/cas: the line is `linelen` bytes including its newline. */
 static size_t storage(struct mc_session *s, struct tok *t, int nt, size_t linelen,
                       const struct iobuf *in, size_t avail, struct mc_out *o)
@@ -68,25 +91,18 @@ static size_t storage(struct mc_session *s, struct tok *t, int nt, size_t linele
         mc_out_str(o, "CLIENT_ERROR bad command line format\r\n");
         return linelen;
     }
-    size_t need = (size_t)vlen + 2;
+    const char *refusal = NULL;
     if (mc_too_large(t[1].n, (size_t)vlen)) {
-        /* Refused before it arrives: reply now, discard the data as it comes. A set also
-         * drops the old value (memcached would otherwise serve it as if stored). */
+        /* A set also drops the old value (memcached would otherwise serve it as if stored). */
         mc_counters_here()->store_too_large++;
         if (op == MC_SET)
             mc_drop(t[1].p, t[1].n);
-        reply(o, noreply, "SERVER_ERROR object too large for cache\r\n");
-        s->swallow = need;
-        return linelen;
+        refusal = noreply ? "" : "SERVER_ERROR object too large for cache";
     }
-    if (avail < linelen + need)
-        return 0;
-    char crlf[2];
-    iobuf_copy_out(in, linelen + (size_t)vlen, crlf, 2);
-    if (crlf[0] != '\r' || crlf[1] != '\n') {
-        mc_out_str(o, "CLIENT_ERROR bad data chunk\r\n");
-        return linelen + need;
-    }
+    bool ok;
+    size_t used = mc_ascii_value(s, in, avail, linelen, (size_t)vlen, refusal, o, &ok);
+    if (!used || !ok)
+        return used;
     mc_counters_here()->cmd_set++;
     struct mc_src v = {in, linelen, (size_t)vlen};
     enum mc_res r = mc_store(op, t[1].p, t[1].n, (uint32_t)flags, mc_exptime(exptime), &v, cas,
@@ -96,7 +112,7 @@ static size_t storage(struct mc_session *s, struct tok *t, int nt, size_t linele
     if (r == MC_NO_MEMORY)
         mc_counters_here()->store_no_memory++;
     reply(o, noreply, res_str(r));
-    return linelen + need;
+    return used;
 }
 
 /* get/gets/gat/gats: keys from `rest` to `end`. */

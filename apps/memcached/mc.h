@@ -174,6 +174,12 @@ struct mc_session {
     bool noreply_pending; /* binary: quiet replies suppressed since the last flush point */
 };
 
+/* A storage command's value (ascii.c): vlen bytes after the linelen-byte line, then "\r\n".
+ * Returns 0 while it is not all there, else the bytes line and value take; *ok false: the
+ * "\r\n" is missing (the client has been told). A `refusal` (an error line without its
+ * "\r\n", "" for none) is sent at once and the value dropped as it arrives. */
+size_t mc_ascii_value(struct mc_session *s, const struct iobuf *in, size_t avail, size_t linelen,
+                      size_t vlen, const char *refusal, struct mc_out *o, bool *ok);
 /* The meta commands (meta.c): one command line of n bytes (without its newline) that takes
  * linelen bytes of input; returns the bytes consumed, 0 if more input is needed. */
 size_t mc_meta_one(struct mc_session *s, const char *line, size_t n, size_t linelen,
