@@ -248,6 +248,81 @@ static void stats(struct tok *t, int nt, struct mc_out *o)
     }
 }
 
+/* ` key=` and the key URL-encoded (memcached's uriencode: all but [A-Za-z0-9-._~]). */
+static char *put_uri(char *p, const char *key, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            *p++ = (char)c;
+        } else {
+            *p++ = '%';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
+        }
+    }
+    return p;
+}
+
+/* One metadump line, memcached's: absolute times, lines ending in a bare \n. */
+static void dump_line(const struct mc_item *it, void *arg)
+{
+    struct mc_out *o = arg;
+    char line[3 * MC_KEY_MAX + 128];
+    memcpy(line, "key=", 4);
+    char *p = put_uri(line + 4, it->key, it->nkey);
+    uint64_t t0 = mc_started_unix();
+    if (it->exptime) {
+        memcpy(p, " exp=", 5);
+        p = fmt_u64(p + 5, t0 + it->exptime);
+    } else {
+        memcpy(p, " exp=-1", 7);
+        p += 7;
+    }
+    memcpy(p, " la=", 4);
+    p = fmt_u64(p + 4, t0 + it->atime);
+    memcpy(p, " cas=", 5);
+    p = fmt_u64(p + 5, it->cas);
+    const char *f = it->fetched ? " fetch=yes cls=1 size=" : " fetch=no cls=1 size=";
+    memcpy(p, f, strlen(f));
+    p = fmt_u64(p + strlen(f), mc_item_size(it));
+    *p++ = '\n';
+    mc_out_bytes(o, line, (size_t)(p - line));
+}
+
+void mc_ascii_dump(struct mc_session *s, struct mc_out *o, size_t limit)
+{
+    while (o->len < limit)
+        if (!mc_walk(&s->dump_at, dump_line, o)) {
+            mc_out_str(o, "END\r\n");
+            s->dumping = false;
+            return;
+        }
+}
+
+/* lru_crawler metadump all|hash|<class>[,<class>...]: every live item (memcached-tool's dump
+ * and keys read it). All items are in our one class, 1; memcached's classes go to 63. */
+static void metadump(struct mc_session *s, struct tok which, struct mc_out *o)
+{
+    bool all = is(which, "all") || is(which, "hash"), ours = all;
+    for (size_t i = 0, j; !all && i < which.n; i = j + 1) {
+        uint64_t id;
+        for (j = i; j < which.n && which.p[j] != ','; j++)
+            ;
+        if (j == i)
+            continue;
+        if (!parse_u64((struct tok){which.p + i, j - i}, &id) || id < 1 || id > 63) {
+            mc_out_str(o, "BADCLASS invalid class id\r\n");
+            return;
+        }
+        ours |= id == 1;
+    }
+    s->dumping = true;
+    s->dump_at = ours ? 0 : SIZE_MAX; /* past the end: only END */
+}
+
 static void simple(struct mc_session *s, struct tok *t, int nt, struct mc_out *o)
 {
     if (is(t[0], "delete") && nt >= 2 && nt <= 4) {
@@ -312,6 +387,8 @@ static void simple(struct mc_session *s, struct tok *t, int nt, struct mc_out *o
             __atomic_store_n(&mc_settings.mem_limit, (size_t)mib << 20, __ATOMIC_RELAXED);
             reply(o, noreply, "OK\r\n");
         }
+    } else if (is(t[0], "lru_crawler") && nt == 3 && is(t[1], "metadump")) {
+        metadump(s, t[2], o);
     } else if (is(t[0], "shutdown")) {
         mc_out_str(o, "ERROR: shutdown not enabled\r\n"); /* as memcached without -A */
     } else if (is(t[0], "quit")) {
@@ -329,6 +406,9 @@ static size_t command(struct mc_session *s, const char *line, size_t n, size_t l
 {
     if (n && line[n - 1] == '\r')
         n--;
+    const char *nul = memchr(line, 0, n);
+    if (nul)
+        n = (size_t)(nul - line); /* memcached reads the line as a C string */
     /* memcached's meta commands: a two-character command word starting with 'm' */
     const char *w = line;
     while (w < line + n && *w == ' ')

@@ -538,7 +538,7 @@ static enum mc_act me_item(struct mc_item *it, bool created, void *arg)
     p = fmt_u64(put(p, " la="), (uint32_t)(now - it->atime));
     p = fmt_u64(put(p, " cas="), it->cas);
     p = put(p, it->fetched ? " fetch=yes cls=1 size=" : " fetch=no cls=1 size=");
-    p = fmt_u64(p, MC_ITEM_OVERHEAD + 8 + it->nkey + 1 + it->nbytes + 2 + (it->flags ? 4 : 0));
+    p = fmt_u64(p, mc_item_size(it));
     out_line(o, line, p);
     return MC_KEEP;
 }
