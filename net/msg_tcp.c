@@ -55,6 +55,7 @@ struct peer {
     ip4_t ip;
     uint16_t port;
     bool known;
+    bool gone;              /* forgotten (a node that is down): no address, not even cluster= */
     struct conn *c;
 };
 
@@ -64,6 +65,8 @@ static struct tcp_listener *listener;
 static ip4_t listen_ip;     /* accept connections to this local address only; 0: any */
 static struct peer peers[EBB_MAX_NODES];
 static struct conn *conns;
+static ip4_t cluster_net;   /* cluster=: node N is at cluster_net + N + 1 */
+static uint16_t cluster_port;
 
 static const struct tcp_handlers conn_handlers;
 static void conn_close(struct conn *c, int err);
@@ -199,6 +202,11 @@ static struct conn *conn_to(unsigned node)
     struct peer *p = &peers[node];
     if (p->c)
         return p->c;
+    if (!p->known && !p->gone && cluster_port) {
+        p->ip = cluster_net + node + 1;
+        p->port = cluster_port;
+        p->known = true;
+    }
     if (!p->known || !msg_net())
         return NULL;
     p->c = conn_new((int)node);
@@ -333,6 +341,7 @@ static void handshake_frame(struct conn *c, const struct ebb_msg_hdr *h, const u
         c->txq = NULL;
         if (q)
             tcp_send_buffered(c->tc, q);
+        ebb_msg_node_up((unsigned)c->node);
         return;
     }
     EBB_MSG_STAT(frames_before_auth);
@@ -581,7 +590,42 @@ int ebb_msg_transport_peer(unsigned node, const char *addr, uint16_t port)
     peers[node].ip = ip;
     peers[node].port = port;
     peers[node].known = true;
+    peers[node].gone = false;
     return 0;
+}
+
+int ebb_msg_transport_cluster(const char *net, uint16_t port)
+{
+    ip4_t ip;
+    if (ip4_parse(net, &ip) || !port)
+        return -EINVAL;
+    cluster_net = ip;
+    cluster_port = port;
+    return 0;
+}
+
+int ebb_msg_transport_connect(unsigned node)
+{
+    return node < EBB_MAX_NODES && conn_to(node) ? 0 : -EHOSTUNREACH;
+}
+
+void ebb_msg_transport_forget(unsigned node, int err)
+{
+    if (node >= EBB_MAX_NODES)
+        return;
+    struct peer *p = &peers[node];
+    p->known = false;
+    p->gone = true;
+    /* Connections it dialled in, not yet (or no longer) the node's, go too. */
+    for (struct conn *c = conns, *next; c; c = next) {
+        next = c->next;
+        if (c->node == (int)node && !c->closed) {
+            if (p->c == c)
+                p->c = NULL;
+            conn_close(c, err);
+        }
+    }
+    p->c = NULL;
 }
 
 void ebb_msg_transport_stop(void)
