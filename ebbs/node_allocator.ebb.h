@@ -10,7 +10,8 @@
 /* EBB_ID_NODE_ALLOCATOR: core/ids.h */
 
 struct node_options {
-    const char *image;   /* the native image (.elf) to boot */
+    const char *image;   /* the native image (.elf) to boot; a name without '/': the image
+                          * built beside this program, build/native/NAME.elf */
     unsigned cores;      /* vCPUs, and cores= of the node [1] */
     unsigned memory_mb;  /* RAM [128] */
     const char *args;    /* more key=value words for the node's command line, or NULL */

@@ -61,6 +61,8 @@ dir=$base/run-$hold_pid
 t "$([ "$(stat -c %a "$dir")" = 700 ] && [ "$(stat -c %a "$dir/key")" = 600 ]; echo $?)" "run directory 0700, cluster key file 0600"
 qpid=$(cat "$dir/node-1.pid")
 t "$(tr '\0' ' ' < /proc/$qpid/cmdline | grep -q 'key_file=opt/ebbrt/key' && ! tr '\0' ' ' < /proc/$qpid/cmdline | grep -q -- '-append.*key='"$(od -An -tx1 "$dir/key" | tr -d ' \n')"; echo $?)" "the node's key comes through fw_cfg, not its command line"
+out=$(timeout 120 "$B/hosted/cluster_hello" nodes=1 2>"$run/err"); rc=$?
+t "$([ $rc = 0 ] && [ -e "$dir/key" ] && kill -0 "$qpid"; echo $?)" "a second front end meanwhile works and leaves the first one's directory and QEMU alone"
 kill -INT $hold_pid; wait $hold_pid; rc=$?; hold_pid=
 t "$([ $rc = 130 ]; echo $?)" "SIGINT stops the front end (status $rc)"
 no_qemu; t $? "no QEMU left after SIGINT"

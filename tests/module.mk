@@ -56,6 +56,8 @@ all: $(B)/tests/mem_probe
 HOSTED_TESTS += iobuf
 iobuf_SRCS := tests/iobuf.c
 
+HOSTED_TESTS += net_switch
+net_switch_SRCS := tests/net_switch.c
 HOSTED_TESTS += net_wire
 net_wire_SRCS := tests/net_wire.c
 

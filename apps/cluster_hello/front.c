@@ -5,12 +5,9 @@
  * allocates N native nodes (the image built with it, build/native/cluster_hello.elf) through the
  * NodeAllocator, waits for a hello from each core of each, frees them and exits 0. */
 #include <errno.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "apps/cluster_hello/cluster_hello.h"
 #include "core/config.h"
 #include "core/event.h"
@@ -18,16 +15,6 @@
 #include "ebbs/node_allocator.gen.h"
 
 #define MAX_NODES 64
-
-/* The native image next to this program: build/hosted/x -> build/native/x.elf. */
-static void default_image(char *buf, size_t n)
-{
-    char exe[PATH_MAX];
-    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[l > 0 ? l : 0] = 0;
-    char *dir = dirname(exe);
-    snprintf(buf, n, "%s/../native/cluster_hello.elf", dir);
-}
 
 static void timed_out(void *arg)
 {
@@ -43,9 +30,7 @@ static void front(void *arg)
     unsigned cores = (unsigned)ebb_config_int("node_cores", 1, 1, 8);
     unsigned mb = (unsigned)ebb_config_int("node_memory", 64, 16, 4096);
     long timeout = ebb_config_int("timeout_ms", 120000, 1, 3600000);
-    char image[PATH_MAX + 32];
-    default_image(image, sizeof image);
-    struct node_options opt = { .image = ebb_config_str("image", image), .cores = cores,
+    struct node_options opt = { .image = ebb_config_str("image", "cluster_hello"), .cores = cores,
                                 .memory_mb = mb };
     ebb_future_t all_said = printer_expect(n * cores);
     ebb_future_t fs[MAX_NODES];

@@ -6,12 +6,9 @@
  * node (round robin) as a remote call returning a future; ebb_future_when_all gathers them. It
  * prints the sum and checks it against a count made here. */
 #include <errno.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "apps/offload/work.gen.h"
 #include "core/config.h"
 #include "core/event.h"
@@ -27,11 +24,7 @@ static void front(void *arg)
     unsigned n = (unsigned)ebb_config_int("nodes", 2, 1, MAX_NODES);
     uint64_t limit = (uint64_t)ebb_config_int("limit", 1000000, 2, 1000000000);
     unsigned chunks = (unsigned)ebb_config_int("chunks", 4 * n, 1, MAX_CHUNKS);
-    char exe[PATH_MAX], image[PATH_MAX + 32];
-    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[l > 0 ? l : 0] = 0;
-    snprintf(image, sizeof image, "%s/../native/offload.elf", dirname(exe));
-    struct node_options opt = { .image = ebb_config_str("image", image), .cores = 1,
+    struct node_options opt = { .image = ebb_config_str("image", "offload"), .cores = 1,
                                 .memory_mb = 64 };
     static ebb_future_t fs[MAX_CHUNKS];
     static uint64_t vals[MAX_CHUNKS], nodes[MAX_NODES];

@@ -47,7 +47,7 @@
 #define KEY_FW_CFG "opt/ebbrt/key"
 #define KEY_LEN 32
 #define MAX_NODES (EBB_MAX_NODES < 4096 ? EBB_MAX_NODES : 4096)
-#define PATH_MAX_ 256
+#define PATH_MAX_ 512
 
 struct node {
     pid_t pid;               /* 0: free slot */
@@ -525,26 +525,41 @@ static void run_on(unsigned core, ebb_fn fn, void *arg)
         ebb_spawn_on(core, fn, arg);
 }
 
+/* An image named without a '/' is the app's native image built beside this program:
+ * build/hosted/x -> build/native/NAME.elf. */
+static int image_path(const char *image, char *buf, size_t n)
+{
+    if (strchr(image, '/'))
+        return snprintf(buf, n, "%s", image) < (int)n ? 0 : -1;
+    char exe[PATH_MAX_];
+    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (l <= 0)
+        return -1;
+    exe[l] = 0;
+    char *slash = strrchr(exe, '/');
+    *slash = 0;
+    return snprintf(buf, n, "%s/../native/%s.elf", exe, image) < (int)n ? 0 : -1;
+}
+
 static ebb_future_t na_allocate(void *self, const struct node_options *opt)
 {
     struct alloc *a = self;
     struct alloc_req *r = calloc(1, sizeof *r);
     if (!r)
         return ebb_future_failed(ENOMEM);
-    if (!opt || !opt->image || strlen(opt->image) >= sizeof r->image ||
+    if (!opt || !opt->image || image_path(opt->image, r->image, sizeof r->image) < 0 ||
         (opt->args && strlen(opt->args) >= sizeof r->args) || opt->cores > 64) {
         free(r);
         return ebb_future_failed(EINVAL);
     }
-    if (access(opt->image, R_OK) < 0) {
+    if (access(r->image, R_OK) < 0) {
         int err = errno;
         ebb_warn("cluster: node image %s: %s (build it: make APP=name PLATFORM=native)",
-                 opt->image, strerror(err));
+                 r->image, strerror(err));
         free(r);
         return ebb_future_failed(err);
     }
     r->opt = *opt;
-    strcpy(r->image, opt->image);
     r->opt.image = r->image;
     if (opt->args) {
         strcpy(r->args, opt->args);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include "core/event.h"
 #include "core/future.h"
+#include "core/platform.h"
 #include "tests/cluster/ctest.gen.h"
 
 static uint64_t t_echo(void *self, uint64_t x) { (void)self; return x + 1000ull * ebb_node(); }
@@ -39,7 +40,46 @@ static uint64_t t_sleep(void *self, uint64_t ms)
     return ms;
 }
 
-static const struct ctest ctest_ops = { t_echo, t_relay, t_sleep };
+static uint64_t t_put(void *self, const uint8_t *buf, uint64_t n)
+{
+    (void)self, (void)buf;
+    return n;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+uint64_t ctest_rtt_median(unsigned target, uint64_t calls)
+{
+    static const uint8_t payload[64];
+    uint64_t *t = calloc(calls, sizeof *t), v, med = 0;
+    if (!t)
+        return 0;
+    uint64_t i = 0;
+    for (; i < calls; i++) {
+        uint64_t t0 = platform_now_ns();
+        if (ebb_future_block(ctest_put_at(target, EBB_ID_CTEST, payload, sizeof payload), &v))
+            break;
+        t[i] = platform_now_ns() - t0;
+    }
+    if (i == calls) {
+        qsort(t, calls, sizeof *t, cmp_u64);
+        med = t[calls / 2];
+    }
+    free(t);
+    return med;
+}
+
+static uint64_t t_rtt(void *self, uint32_t target, uint64_t calls)
+{
+    (void)self;
+    return calls && calls <= 1000000 ? ctest_rtt_median(target, calls) : 0;
+}
+
+static const struct ctest ctest_ops = { t_echo, t_relay, t_sleep, t_put, t_rtt };
 
 static void *create_rep(struct ebb_root *root, unsigned core)
 {

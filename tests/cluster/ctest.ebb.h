@@ -15,4 +15,9 @@ struct EBB_INTERFACE(per_node) ctest {
     uint64_t (*relay)(void *self, uint32_t target, uint64_t x) EBB_REMOTE;
     /* Replies after ms milliseconds. */
     uint64_t (*sleep)(void *self, uint64_t ms) EBB_REMOTE;
+    /* Takes n bytes (the round-trip benchmark's payload); returns n. */
+    uint64_t (*put)(void *self, const uint8_t *EBB_IN(n) buf, uint64_t n) EBB_REMOTE;
+    /* The median round trip, in ns, of `calls` put() calls of 64 bytes from this node to target
+     * (make bench-cluster); 0 if one failed. */
+    uint64_t (*rtt)(void *self, uint32_t target, uint64_t calls) EBB_REMOTE;
 };

@@ -2,9 +2,11 @@
  * NodeAllocator and checks calls both ways and between the nodes, that a node killed in the
  * middle of a call fails the call with EBB_ENODEDOWN, and freeing. TAP on stdout.
  *
- *   cluster_test [mode=hold]   hold: one node, print "up", then wait to be stopped by a signal */
+ *   cluster_test [mode=hold]   hold: one node, print "up", then wait to be stopped by a signal
+ *   cluster_test mode=bench [bench_calls=N]   make bench-cluster's numbers (tests/bench/cluster.sh):
+ *                allocation to the first answered call (3 times), round trips front end ->
+ *                native and native -> native (medians of N calls) */
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,11 +21,10 @@
 #include "tests/cluster/ctest.gen.h"
 #include "tests/tap.h"
 
-static char image[PATH_MAX + 32];
-
 static ebb_future_t allocate(void)
 {
-    struct node_options opt = { .image = image, .cores = 1, .memory_mb = 64 };
+    struct node_options opt = { .image = "cluster_test", .cores = 1, .memory_mb = 64,
+                                .args = ebb_config_get("node_args") };
     return node_allocator_allocate(EBB_ID_NODE_ALLOCATOR, &opt);
 }
 
@@ -76,11 +77,54 @@ static void hold(void)
     ebb_future_block(ebb_promise_new(&never), NULL); /* until a signal */
 }
 
+uint64_t ctest_rtt_median(unsigned target, uint64_t calls);
+
+static void bench(void)
+{
+    uint64_t n = (uint64_t)ebb_config_int("bench_calls", 2000, 1, 1000000);
+    int err;
+    for (int i = 0; i < 3; i++) {
+        uint64_t t0 = platform_now_ns();
+        unsigned k = (unsigned)call(allocate(), &err);
+        if (!err)
+            call(ctest_echo_at(k, EBB_ID_CTEST, 1), &err);
+        if (err) {
+            printf("bench: node %u: %s\n", k, strerror(err));
+            ebb_exit(1);
+            return;
+        }
+        printf("alloc_first_call_ms %.1f\n", (platform_now_ns() - t0) / 1e6);
+        node_allocator_free(EBB_ID_NODE_ALLOCATOR, k);
+        while (node_allocator_count(EBB_ID_NODE_ALLOCATOR))
+            nap(10);
+    }
+    ebb_future_t fs[2] = { allocate(), allocate() };
+    uint64_t ids[2];
+    if ((err = ebb_future_block(ebb_future_when_all(fs, 2, ids), NULL)) != 0) {
+        printf("bench: allocation: %s\n", strerror(err));
+        ebb_exit(1);
+        return;
+    }
+    /* Warm: connections up, reps built, both ways. */
+    call(ctest_rtt_at((unsigned)ids[0], EBB_ID_CTEST, (uint32_t)ids[1], 10), &err);
+    ctest_rtt_median((unsigned)ids[0], 10);
+    printf("rtt_hosted_native_ns %llu\n", (unsigned long long)ctest_rtt_median((unsigned)ids[0], n));
+    printf("rtt_native_native_ns %llu\n",
+           (unsigned long long)call(ctest_rtt_at((unsigned)ids[0], EBB_ID_CTEST, (uint32_t)ids[1], n), &err));
+    fflush(stdout);
+    ebb_exit(err ? 1 : 0);
+}
+
 static void test(void *arg)
 {
     (void)arg;
-    if (!strcmp(ebb_config_str("mode", "test"), "hold")) {
-        hold();
+    const char *mode = ebb_config_str("mode", "test");
+    if (strcmp(mode, "test")) {
+        atomic_store(&tap_finished, 1); /* no TAP in these modes */
+        if (!strcmp(mode, "bench"))
+            bench();
+        else
+            hold();
         return;
     }
     tap_plan(17);
@@ -132,11 +176,4 @@ static void test(void *arg)
     ebb_exit(tap_done());
 }
 
-void app_main(void)
-{
-    char exe[PATH_MAX];
-    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[l > 0 ? l : 0] = 0;
-    snprintf(image, sizeof image, "%s/../native/cluster_test.elf", dirname(exe));
-    ebb_spawn(test, NULL);
-}
+void app_main(void) { ebb_spawn(test, NULL); }
