@@ -87,7 +87,7 @@ struct vnet_txq {
 } __attribute__((aligned(64)));
 
 struct vnet {
-    const struct netif_ops *ops; /* first: a rep */
+    const struct netif *ops; /* first: a rep */
     struct virtio_dev dev;
     uint8_t mac[6];
     unsigned hdr_len;          /* 12 (modern, or merged RX buffers) or 10 */
@@ -404,11 +404,13 @@ static void vnet_attach(void *rep, struct net_stack *s)
 {
     __atomic_store_n(&((struct vnet *)rep)->stack, s, __ATOMIC_RELEASE);
 }
-static void vnet_mac(void *rep, uint8_t out[6]) { memcpy(out, ((struct vnet *)rep)->mac, 6); }
+static void vnet_mac(void *rep, uint8_t *out) { memcpy(out, ((struct vnet *)rep)->mac, 6); }
 static unsigned vnet_mtu(void *rep) { (void)rep; return 1500; }
+static unsigned vnet_features(void *rep) { (void)rep; return 0; }
 
-static const struct netif_ops vnet_ops = {
+static const struct netif vnet_ops = {
     .attach = vnet_attach, .send = vnet_send, .mac = vnet_mac, .mtu = vnet_mtu,
+    .features = vnet_features,
 };
 
 static void *vnet_rep(struct ebb_root *root, unsigned core)
