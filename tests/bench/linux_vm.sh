@@ -12,7 +12,7 @@ out=${1:?usage: linux_vm.sh OUTDIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # Bump when the initramfs changes: an older build in OUTDIR is then made again.
-VERSION=3
+VERSION=4
 [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = $VERSION ] && exit 0
 for b in NPtcp iperf memcached cpio; do
     command -v $b > /dev/null || { echo "linux_vm: $b missing (scripts/deps.sh installs it)" >&2; exit 1; }
