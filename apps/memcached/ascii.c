@@ -47,6 +47,29 @@ static const char *res_str(enum mc_res r)
     }
 }
 
+size_t mc_ascii_value(struct mc_session *s, const struct iobuf *in, size_t avail, size_t linelen,
+                      size_t vlen, const char *refusal, struct mc_out *o, bool *ok)
+{
+    if (refusal) {
+        /* refused before it arrives: answered now, the value dropped as it comes */
+        if (*refusal) {
+            mc_out_str(o, refusal);
+            mc_out_str(o, "\r\n");
+        }
+        s->swallow = vlen + 2;
+        *ok = false;
+        return linelen;
+    }
+    if (avail < linelen + vlen + 2)
+        return 0;
+    char crlf[2];
+    iobuf_copy_out(in, linelen + vlen, crlf, 2);
+    *ok = crlf[0] == '\r' && crlf[1] == '\n';
+    if (!*ok)
+        mc_out_str(o, "CLIENT_ERROR bad data chunk\r\n");
+    return linelen + vlen + 2;
+}
+
 /* set/add/replace/append/prepend/cas: the line is `linelen` bytes including its newline. */
 static size_t storage(struct mc_session *s, struct tok *t, int nt, size_t linelen,
                       const struct iobuf *in, size_t avail, struct mc_out *o)
@@ -68,25 +91,18 @@ static size_t storage(struct mc_session *s, struct tok *t, int nt, size_t linele
         mc_out_str(o, "CLIENT_ERROR bad command line format\r\n");
         return linelen;
     }
-    size_t need = (size_t)vlen + 2;
+    const char *refusal = NULL;
     if (mc_too_large(t[1].n, (size_t)vlen)) {
-        /* Refused before it arrives: reply now, discard the data as it comes. A set also
-         * drops the old value (memcached would otherwise serve it as if stored). */
+        /* A set also drops the old value (memcached would otherwise serve it as if stored). */
         mc_counters_here()->store_too_large++;
         if (op == MC_SET)
             mc_drop(t[1].p, t[1].n);
-        reply(o, noreply, "SERVER_ERROR object too large for cache\r\n");
-        s->swallow = need;
-        return linelen;
+        refusal = noreply ? "" : "SERVER_ERROR object too large for cache";
     }
-    if (avail < linelen + need)
-        return 0;
-    char crlf[2];
-    iobuf_copy_out(in, linelen + (size_t)vlen, crlf, 2);
-    if (crlf[0] != '\r' || crlf[1] != '\n') {
-        mc_out_str(o, "CLIENT_ERROR bad data chunk\r\n");
-        return linelen + need;
-    }
+    bool ok;
+    size_t used = mc_ascii_value(s, in, avail, linelen, (size_t)vlen, refusal, o, &ok);
+    if (!used || !ok)
+        return used;
     mc_counters_here()->cmd_set++;
     struct mc_src v = {in, linelen, (size_t)vlen};
     enum mc_res r = mc_store(op, t[1].p, t[1].n, (uint32_t)flags, mc_exptime(exptime), &v, cas,
@@ -96,7 +112,7 @@ static size_t storage(struct mc_session *s, struct tok *t, int nt, size_t linele
     if (r == MC_NO_MEMORY)
         mc_counters_here()->store_no_memory++;
     reply(o, noreply, res_str(r));
-    return linelen + need;
+    return used;
 }
 
 /* get/gets/gat/gats: keys from `rest` to `end`. */
@@ -232,6 +248,81 @@ static void stats(struct tok *t, int nt, struct mc_out *o)
     }
 }
 
+/* ` key=` and the key URL-encoded (memcached's uriencode: all but [A-Za-z0-9-._~]). */
+static char *put_uri(char *p, const char *key, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            *p++ = (char)c;
+        } else {
+            *p++ = '%';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
+        }
+    }
+    return p;
+}
+
+/* One metadump line, memcached's: absolute times, lines ending in a bare \n. */
+static void dump_line(const struct mc_item *it, void *arg)
+{
+    struct mc_out *o = arg;
+    char line[3 * MC_KEY_MAX + 128];
+    memcpy(line, "key=", 4);
+    char *p = put_uri(line + 4, it->key, it->nkey);
+    uint64_t t0 = mc_started_unix();
+    if (it->exptime) {
+        memcpy(p, " exp=", 5);
+        p = fmt_u64(p + 5, t0 + it->exptime);
+    } else {
+        memcpy(p, " exp=-1", 7);
+        p += 7;
+    }
+    memcpy(p, " la=", 4);
+    p = fmt_u64(p + 4, t0 + it->atime);
+    memcpy(p, " cas=", 5);
+    p = fmt_u64(p + 5, it->cas);
+    const char *f = it->fetched ? " fetch=yes cls=1 size=" : " fetch=no cls=1 size=";
+    memcpy(p, f, strlen(f));
+    p = fmt_u64(p + strlen(f), mc_item_size(it));
+    *p++ = '\n';
+    mc_out_bytes(o, line, (size_t)(p - line));
+}
+
+void mc_ascii_dump(struct mc_session *s, struct mc_out *o, size_t limit)
+{
+    while (o->len < limit)
+        if (!mc_walk(&s->dump_at, dump_line, o)) {
+            mc_out_str(o, "END\r\n");
+            s->dumping = false;
+            return;
+        }
+}
+
+/* lru_crawler metadump all|hash|<class>[,<class>...]: every live item (memcached-tool's dump
+ * and keys read it). All items are in our one class, 1; memcached's classes go to 63. */
+static void metadump(struct mc_session *s, struct tok which, struct mc_out *o)
+{
+    bool all = is(which, "all") || is(which, "hash"), ours = all;
+    for (size_t i = 0, j; !all && i < which.n; i = j + 1) {
+        uint64_t id;
+        for (j = i; j < which.n && which.p[j] != ','; j++)
+            ;
+        if (j == i)
+            continue;
+        if (!parse_u64((struct tok){which.p + i, j - i}, &id) || id < 1 || id > 63) {
+            mc_out_str(o, "BADCLASS invalid class id\r\n");
+            return;
+        }
+        ours |= id == 1;
+    }
+    s->dumping = true;
+    s->dump_at = ours ? 0 : SIZE_MAX; /* past the end: only END */
+}
+
 static void simple(struct mc_session *s, struct tok *t, int nt, struct mc_out *o)
 {
     if (is(t[0], "delete") && nt >= 2 && nt <= 4) {
@@ -296,6 +387,8 @@ static void simple(struct mc_session *s, struct tok *t, int nt, struct mc_out *o
             __atomic_store_n(&mc_settings.mem_limit, (size_t)mib << 20, __ATOMIC_RELAXED);
             reply(o, noreply, "OK\r\n");
         }
+    } else if (is(t[0], "lru_crawler") && nt == 3 && is(t[1], "metadump")) {
+        metadump(s, t[2], o);
     } else if (is(t[0], "shutdown")) {
         mc_out_str(o, "ERROR: shutdown not enabled\r\n"); /* as memcached without -A */
     } else if (is(t[0], "quit")) {
@@ -313,6 +406,9 @@ static size_t command(struct mc_session *s, const char *line, size_t n, size_t l
 {
     if (n && line[n - 1] == '\r')
         n--;
+    const char *nul = memchr(line, 0, n);
+    if (nul)
+        n = (size_t)(nul - line); /* memcached reads the line as a C string */
     /* memcached's meta commands: a two-character command word starting with 'm' */
     const char *w = line;
     while (w < line + n && *w == ' ')

@@ -137,6 +137,12 @@ typedef enum mc_act (*mc_locked_fn)(struct mc_item *it, bool created, void *arg)
 void mc_locked(const char *key, size_t nkey, bool create, mc_locked_fn fn, void *arg);
 /* What a read does to an item (mc_get does it; meta `u` skips it). */
 void mc_bump(struct mc_item *it);
+/* The size memcached would give the item (its ITEM_ntotal), which `me` and metadump print. */
+size_t mc_item_size(const struct mc_item *it);
+/* Calls fn on the live items of hash bucket *cursor (under its shard's lock) and moves the
+ * cursor on; false once past the last bucket. A table that grows meanwhile may make a walk see
+ * an item twice or miss one, as memcached's crawler may. */
+bool mc_walk(size_t *cursor, void (*fn)(const struct mc_item *it, void *arg), void *arg);
 /* flush_all: `at` 0: everything now; else a server time (mc_exptime()) from which on what was
  * stored before it is gone. */
 void mc_flush(uint32_t at);
@@ -147,6 +153,8 @@ struct mc_store_stats {
     uint64_t curr_items, total_items, bytes, evictions, reclaimed, expired_unfetched,
         evicted_unfetched, evicted_active, outofmemory, hash_buckets;
     bool hash_growing;
+    uint32_t oldest_age;   /* seconds since the least recently used item's last access */
+    uint32_t evicted_age;  /* the same for the last item evicted, when it was */
 };
 void mc_store_stats(struct mc_store_stats *s);
 
@@ -172,10 +180,20 @@ struct mc_session {
     size_t swallow;       /* input bytes still to discard (a refused value) */
     bool close;           /* close once the output is sent */
     bool noreply_pending; /* binary: quiet replies suppressed since the last flush point */
+    bool dumping;         /* `lru_crawler metadump` under way: answered before more input */
+    size_t dump_at;       /* ...from this hash bucket on */
 };
 
+/* A storage command's value (ascii.c): vlen bytes after the linelen-byte line, then "\r\n".
+ * Returns 0 while it is not all there, else the bytes line and value take; *ok false: the
+ * "\r\n" is missing (the client has been told). A `refusal` (an error line without its
+ * "\r\n", "" for none) is sent at once and the value dropped as it arrives. */
+size_t mc_ascii_value(struct mc_session *s, const struct iobuf *in, size_t avail, size_t linelen,
+                      size_t vlen, const char *refusal, struct mc_out *o, bool *ok);
 /* The meta commands (meta.c): one command line of n bytes (without its newline) that takes
  * linelen bytes of input; returns the bytes consumed, 0 if more input is needed. */
+/* Goes on with a `lru_crawler metadump` (ascii.c) until o holds `limit` bytes or it is done. */
+void mc_ascii_dump(struct mc_session *s, struct mc_out *o, size_t limit);
 size_t mc_meta_one(struct mc_session *s, const char *line, size_t n, size_t linelen,
                    const struct iobuf *in, size_t avail, struct mc_out *o);
 /* Parses and executes the complete requests in *in, appending replies to o, until o holds

@@ -159,19 +159,19 @@ static void conn_free(struct conn *c)
 static void serve(struct conn *c)
 {
     struct mc_out o = {0};
-    while (c->in && !c->s.close) {
+    while ((c->in || c->s.dumping) && !c->s.close) {
         if (tcp_buffered(c->tc) > OUT_MAX) {
             c->paused = true; /* a client that does not read: wait for window_opened */
             break;
         }
-        size_t before = iobuf_chain_len(c->in);
+        size_t before = c->in_len;
         mc_process(&c->s, &c->in, &o, OUT_BATCH);
         c->in_len = c->in ? iobuf_chain_len(c->in) : 0;
         if (o.chain) {
             mc_counters_here()->bytes_written += o.len;
             tcp_send_buffered(c->tc, mc_out_take(&o));
         }
-        if (c->in_len == before)
+        if (c->in_len == before && !c->s.dumping)
             break; /* waiting for more input */
     }
     if (c->s.close && !c->closing) {

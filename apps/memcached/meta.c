@@ -354,7 +354,6 @@ static size_t ms(struct mc_session *s, struct meta *m, size_t linelen, const str
         mc_out_str(o, "CLIENT_ERROR bad command line format\r\n");
         return linelen;
     }
-    size_t need = (size_t)vlen + 2;
     enum mc_op op = MC_SET;
     const char *err = parse_flags(m, 3);
     if (!err) {
@@ -375,21 +374,10 @@ static size_t ms(struct mc_session *s, struct meta *m, size_t linelen, const str
         mc_counters_here()->store_too_large++;
         mc_drop(m->key, m->nkey); /* as memcached: the old value must not look current */
     }
-    if (err) {
-        /* memcached reads (and drops) the value of a refused ms */
-        mc_out_str(o, err);
-        mc_out_str(o, "\r\n");
-        s->swallow = need;
-        return linelen;
-    }
-    if (avail < linelen + need)
-        return 0;
-    char crlf[2];
-    iobuf_copy_out(in, linelen + (size_t)vlen, crlf, 2);
-    if (crlf[0] != '\r' || crlf[1] != '\n') {
-        mc_out_str(o, "CLIENT_ERROR bad data chunk\r\n");
-        return linelen + need;
-    }
+    bool ok; /* memcached reads (and drops) the value of a refused ms */
+    size_t used = mc_ascii_value(s, in, avail, linelen, (size_t)vlen, err, o, &ok);
+    if (!used || !ok)
+        return used;
     uint64_t cas = 0, new_cas = 0;
     unsigned how = MC_STORE_DROP | (m->binkey ? MC_STORE_BINKEY : 0);
     if (m->has_cas && op != MC_ADD) {
@@ -413,15 +401,15 @@ static size_t ms(struct mc_session *s, struct meta *m, size_t linelen, const str
     default:
         mc_counters_here()->store_no_memory++;
         mc_out_str(o, "SERVER_ERROR out of memory storing object\r\n");
-        return linelen + need;
+        return used;
     }
     if (r == MC_STORED && m->noreply)
-        return linelen + need;
+        return used;
     for (int i = m->first; i < m->nt; i++)
         p = m->t[i].p[0] == 'c' ? put_flag_u64(p, 'c', r == MC_STORED ? new_cas : 0)
                                 : put_echo(p, m, i);
     out_line(o, line, p);
-    return linelen + need;
+    return used;
 }
 
 /* ---- md ---- */
@@ -550,7 +538,7 @@ static enum mc_act me_item(struct mc_item *it, bool created, void *arg)
     p = fmt_u64(put(p, " la="), (uint32_t)(now - it->atime));
     p = fmt_u64(put(p, " cas="), it->cas);
     p = put(p, it->fetched ? " fetch=yes cls=1 size=" : " fetch=no cls=1 size=");
-    p = fmt_u64(p, MC_ITEM_OVERHEAD + 8 + it->nkey + 1 + it->nbytes + 2 + (it->flags ? 4 : 0));
+    p = fmt_u64(p, mc_item_size(it));
     out_line(o, line, p);
     return MC_KEEP;
 }

@@ -63,7 +63,11 @@ struct iobuf *mc_out_take(struct mc_out *o)
 
 void mc_process(struct mc_session *s, struct iobuf **in, struct mc_out *o, size_t limit)
 {
-    while (*in && !s->close && o->len < limit) {
+    while ((*in || s->dumping) && !s->close && o->len < limit) {
+        if (s->dumping) {
+            mc_ascii_dump(s, o, limit);
+            continue;
+        }
         size_t avail = iobuf_chain_len(*in);
         size_t used;
         if (s->swallow) {
@@ -152,8 +156,10 @@ static void stats_items(mc_stat_fn fn, void *arg)
     if (!st.curr_items)
         return;
     stat_u(fn, arg, "items:1:number", st.curr_items);
+    stat_u(fn, arg, "items:1:age", st.oldest_age);
     stat_u(fn, arg, "items:1:mem_requested", st.bytes);
     stat_u(fn, arg, "items:1:evicted", st.evictions);
+    stat_u(fn, arg, "items:1:evicted_time", st.evicted_age);
     stat_u(fn, arg, "items:1:outofmemory", st.outofmemory);
     stat_u(fn, arg, "items:1:reclaimed", st.reclaimed);
     stat_u(fn, arg, "items:1:expired_unfetched", st.expired_unfetched);
@@ -168,7 +174,18 @@ static void stats_slabs(mc_stat_fn fn, void *arg)
     mc_store_stats(&st);
     mc_counters_sum(&c);
     if (st.curr_items) {
+        /* What memcached-tool shows: items are allocated at their size, so the "chunk" is
+         * their mean size and the "pages" the MiBs they hold. */
+        uint64_t chunk = st.bytes / st.curr_items, pages = (st.bytes + (1 << 20) - 1) >> 20;
+        uint64_t total = pages * (1 << 20) / (chunk ? chunk : 1);
+        total = total < st.curr_items ? st.curr_items : total;
+        stat_u(fn, arg, "1:chunk_size", chunk);
+        stat_u(fn, arg, "1:chunks_per_page", (1 << 20) / (chunk ? chunk : 1));
+        stat_u(fn, arg, "1:total_pages", pages);
+        stat_u(fn, arg, "1:total_chunks", total);
         stat_u(fn, arg, "1:used_chunks", st.curr_items);
+        stat_u(fn, arg, "1:free_chunks", total - st.curr_items);
+        stat_u(fn, arg, "1:free_chunks_end", 0);
         stat_u(fn, arg, "1:get_hits", c.get_hits);
         stat_u(fn, arg, "1:cmd_set", c.cmd_set);
         stat_u(fn, arg, "1:delete_hits", c.delete_hits);

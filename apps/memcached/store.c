@@ -46,6 +46,7 @@ static atomic_size_t mem_used, curr_items;
 static atomic_size_t mem_pending;  /* unlinked, waiting for the grace period to be freed */
 static atomic_ullong n_evictions, n_reclaimed, n_expired_unfetched, n_evicted_unfetched,
     n_evicted_active, n_outofmemory, n_total_items;
+static atomic_uint evicted_age;    /* seconds unused of the last item evicted */
 static atomic_uint flush_at;       /* server second: items stored at or before it are gone once it is reached */
 static atomic_uint evict_cursor;
 static size_t reclaim_cursor;      /* only core 0's timer moves it */
@@ -288,6 +289,7 @@ static bool evict_one(void)
                 continue;
             }
             atomic_fetch_add(&n_evictions, 1);
+            atomic_store(&evicted_age, now - it->atime);
             if (!it->fetched)
                 atomic_fetch_add(&n_evicted_unfetched, 1);
             if (it->accessed)
@@ -559,6 +561,28 @@ enum mc_res mc_store(enum mc_op op, const char *key, size_t nkey, uint32_t flags
     return r;
 }
 
+size_t mc_item_size(const struct mc_item *it)
+{
+    /* header, CAS, key and its NUL, value and its \r\n, flags when not 0 */
+    return MC_ITEM_OVERHEAD + 8 + it->nkey + 1 + it->nbytes + 2 + (it->flags ? 4 : 0);
+}
+
+bool mc_walk(size_t *cursor, void (*fn)(const struct mc_item *it, void *arg), void *arg)
+{
+    size_t b = *cursor;
+    struct shard *s = &shards[b % MC_NSHARDS];
+    uint32_t now = mc_time();
+    bool flushed, more;
+    spin_lock(&s->lock); /* growth holds every shard lock: tab is stable here */
+    more = b <= tab->mask;
+    for (struct mc_item *it = more ? tab->b[b] : NULL; it; it = it->hnext[tab->gen])
+        if (alive(it, now, &flushed))
+            fn(it, arg);
+    spin_unlock(&s->lock);
+    *cursor = b + 1;
+    return more;
+}
+
 void mc_drop(const char *key, size_t nkey)
 {
     uint32_t hash = mc_hash(key, nkey);
@@ -765,4 +789,13 @@ void mc_store_stats(struct mc_store_stats *s)
     s->outofmemory = atomic_load(&n_outofmemory);
     s->hash_buckets = __atomic_load_n(&tab, __ATOMIC_ACQUIRE)->mask + 1;
     s->hash_growing = __atomic_load_n(&growing, __ATOMIC_RELAXED);
+    s->evicted_age = atomic_load(&evicted_age);
+    s->oldest_age = 0;
+    uint32_t now = mc_time();
+    for (unsigned i = 0; i < MC_NSHARDS; i++) {
+        spin_lock(&shards[i].lock);
+        if (shards[i].tail && now - shards[i].tail->atime > s->oldest_age)
+            s->oldest_age = now - shards[i].tail->atime;
+        spin_unlock(&shards[i].lock);
+    }
 }

@@ -12,7 +12,7 @@ out=${1:?usage: linux_vm.sh OUTDIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # Bump when the initramfs changes: an older build in OUTDIR is then made again.
-VERSION=3
+VERSION=4
 [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = $VERSION ] && exit 0
 for b in NPtcp iperf memcached cpio; do
     command -v $b > /dev/null || { echo "linux_vm: $b missing (scripts/deps.sh installs it)" >&2; exit 1; }
@@ -70,6 +70,10 @@ echo "linux: ready on ${lip%/*}"
 while true; do sleep 3600; done
 INIT
 chmod +x $r/init
+# memcached -u root looks the user up (glibc's built-in files lookup)
+mkdir -p $r/etc
+echo 'root:x:0:0:root:/:/bin/sh' > $r/etc/passwd
+echo 'root:x:0:' > $r/etc/group
 cp "$work/x/boot/vmlinuz-$kver" "$out/vmlinuz"
 (cd $r && find . | cpio -o -H newc 2>/dev/null | gzip -1 > "$out/initrd.gz")
 echo $VERSION > "$out/version"
