@@ -2,6 +2,7 @@
 #include "core/ebb.h"
 #include "core/context.h"
 #include "core/event.h"
+#include "core/rcu.h"
 #include "core/spinlock.h"
 #include <errno.h>
 
@@ -32,15 +33,24 @@ ebb_id_t ebb_id_alloc(void)
     return id;
 }
 
-void ebb_id_free(ebb_id_t id)
+static void id_drop_cached(void *arg) { ebb_ltt_clear((ebb_id_t)(uintptr_t)arg); }
+
+static void id_release(void *arg)
 {
-    unsigned i = id & ((1u << EBB_INDEX_BITS) - 1);
-    if (EBB_ID_NODE(id) != this_node)
-        return;
+    unsigned i = (ebb_id_t)(uintptr_t)arg & ((1u << EBB_INDEX_BITS) - 1);
     spin_lock(&id_lock);
     id_used[i / 64] &= ~(1ull << (i % 64));
     spin_unlock(&id_lock);
+}
+
+/* The id goes back to the allocator only once every core has dropped its cached rep, so that
+ * the id's next owner is never served by the old rep. */
+void ebb_id_free(ebb_id_t id)
+{
+    if (id == EBB_ID_NONE || id >= EBB_MAX_IDS || EBB_ID_NODE(id) != this_node)
+        return;
     __atomic_store_n(&roots[id], NULL, __ATOMIC_RELEASE);
+    ebb_rcu_each(id_drop_cached, id_release, (void *)(uintptr_t)id);
 }
 
 int ebb_bind(ebb_id_t id, struct ebb_root *root)

@@ -1,10 +1,37 @@
 /* A raw TCP peer of the Messenger for tests: the wire format by hand, including the handshake
  * (net/msg_tcp.c, docs/security.md), with or without the cluster key. */
 #pragma once
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include "core/messenger.h"
 #include "core/sha256.h"
+
+/* A loopback port free now, below Linux's ephemeral range (32768-60999), and not `avoid`: the
+ * nodes bind it later, and a port the kernel hands out for bind(0) could meanwhile be taken by
+ * any outgoing connection (or handed out again by the next bind(0)). Other tests pick from a
+ * random start too (tests/lib.sh). */
+static inline uint16_t free_port(uint16_t avoid)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned start = (unsigned)(ts.tv_nsec ^ getpid()) % 12000;
+    for (unsigned i = 0; i < 12000; i++) {
+        uint16_t port = (uint16_t)(20000 + (start + i) % 12000);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+        int free = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (free && port != avoid)
+            return port;
+    }
+    return 0;
+}
 
 static inline int send_all(int fd, const void *p, size_t n)
 {
