@@ -67,6 +67,13 @@ static void deliver_window_if_grew(struct tcp_pcb *p, size_t before)
         tcp_deliver_window(&p->conn);
 }
 
+/* TIME_WAIT for time_wait_ms; its timer then frees the connection (tcp_timer.c). */
+static void enter_time_wait(struct tcp_pcb *p)
+{
+    p->state = TIME_WAIT;
+    tcp_timer_set(p, T_TIME_WAIT, p->s->time_wait_ms);
+}
+
 static void fin_arrived(struct tcp_pcb *p)
 {
     p->rcv_nxt++;
@@ -75,16 +82,13 @@ static void fin_arrived(struct tcp_pcb *p)
         p->state = CLOSE_WAIT;
         break;
     case FIN_WAIT_1:
-        if (p->snd_una == p->snd_max) {
-            p->state = TIME_WAIT;
-            tcp_timer_set(p, T_TIME_WAIT, p->s->time_wait_ms);
-        } else {
+        if (p->snd_una == p->snd_max)
+            enter_time_wait(p);
+        else
             p->state = CLOSING;
-        }
         break;
     case FIN_WAIT_2:
-        p->state = TIME_WAIT;
-        tcp_timer_set(p, T_TIME_WAIT, p->s->time_wait_ms);
+        enter_time_wait(p);
         break;
     default:
         break;
@@ -338,8 +342,7 @@ static bool process_ack(struct tcp_pcb *p, const struct seg *g)
             p->state = FIN_WAIT_2;
             break;
         case CLOSING:
-            p->state = TIME_WAIT;
-            tcp_timer_set(p, T_TIME_WAIT, p->s->time_wait_ms);
+            enter_time_wait(p);
             break;
         case LAST_ACK:
             tcp_pcb_destroy(p);
