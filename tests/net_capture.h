@@ -16,9 +16,9 @@ struct capture {
 static struct capture cap;
 static const uint8_t our_mac[6] = {0x02, 0, 0, 0, 0, 2}, peer_mac[6] = {0x02, 0, 0, 0, 0, 1};
 
-static void cap_attach(void *rep, struct net_stack *s) { (void)rep, (void)s; }
+static inline void cap_attach(void *rep, struct net_stack *s) { (void)rep, (void)s; }
 static int cap_lock; /* any core may send */
-static int cap_send(void *rep, struct iobuf *f)
+static inline int cap_send(void *rep, struct iobuf *f)
 {
     struct capture *c = rep;
     spin_lock(&cap_lock);
@@ -29,15 +29,15 @@ static int cap_send(void *rep, struct iobuf *f)
     iobuf_free(f);
     return 0;
 }
-static void cap_mac(void *rep, uint8_t *out) { (void)rep; memcpy(out, our_mac, 6); }
-static unsigned cap_mtu(void *rep) { (void)rep; return 1500; }
-static unsigned cap_features(void *rep) { (void)rep; return 0; }
+static inline void cap_mac(void *rep, uint8_t *out) { (void)rep; memcpy(out, our_mac, 6); }
+static inline unsigned cap_mtu(void *rep) { (void)rep; return 1500; }
+static inline unsigned cap_features(void *rep) { (void)rep; return 0; }
 static const struct netif cap_ops = {cap_attach, cap_send, cap_mac, cap_mtu, cap_features};
-static void *cap_rep(struct ebb_root *r, unsigned core) { (void)core; return r->arg; }
+static inline void *cap_rep(struct ebb_root *r, unsigned core) { (void)core; return r->arg; }
 static struct ebb_root cap_root = {.name = "capture", .iface = NETIF_IFACE, .kind = EBB_SHARED,
                                    .create_rep = cap_rep, .arg = &cap};
 
-static void cap_clear(void)
+static inline void cap_clear(void)
 {
     spin_lock(&cap_lock);
     for (unsigned i = 0; i < cap.nsent; i++)
@@ -46,7 +46,7 @@ static void cap_clear(void)
     spin_unlock(&cap_lock);
 }
 
-static struct net_stack *cap_stack(ip4_t me, ip4_t gw, const struct net_limits *lim)
+static inline struct net_stack *cap_stack(ip4_t me, ip4_t gw, const struct net_limits *lim)
 {
     cap.ops = &cap_ops;
     ebb_id_t id = ebb_id_alloc();
@@ -57,7 +57,7 @@ static struct net_stack *cap_stack(ip4_t me, ip4_t gw, const struct net_limits *
     return net_stack_new(id, &cfg);
 }
 
-static uint64_t cap_stat(struct net_stack *s, const char *name)
+static inline uint64_t cap_stat(struct net_stack *s, const char *name)
 {
     struct net_stats st;
     net_stack_stats(s, &st);
@@ -69,14 +69,14 @@ static uint64_t cap_stat(struct net_stack *s, const char *name)
 }
 
 /* Injects a frame as a NIC would: in a buffer of `room` bytes (0: just enough). */
-static void cap_inject(struct net_stack *s, const uint8_t *f, size_t len, size_t room)
+static inline void cap_inject(struct net_stack *s, const uint8_t *f, size_t len, size_t room)
 {
     struct iobuf *b = iobuf_alloc((room > len ? room : len) + 16, 16);
     memcpy(iobuf_append(b, len), f, len);
     net_stack_input(s, b);
 }
 
-static size_t cap_eth(uint8_t *f, uint16_t type)
+static inline size_t cap_eth(uint8_t *f, uint16_t type)
 {
     memcpy(f, our_mac, 6);
     memcpy(f + 6, peer_mac, 6);
@@ -84,8 +84,8 @@ static size_t cap_eth(uint8_t *f, uint16_t type)
     return ETH_HLEN;
 }
 
-static size_t cap_ipv4(uint8_t *f, uint8_t proto, ip4_t src, ip4_t dst, const uint8_t *payload,
-                       size_t plen)
+static inline size_t cap_ipv4(uint8_t *f, uint8_t proto, ip4_t src, ip4_t dst,
+                              const uint8_t *payload, size_t plen)
 {
     size_t o = cap_eth(f, ETH_P_IP);
     uint8_t *h = f + o;
@@ -101,8 +101,8 @@ static size_t cap_ipv4(uint8_t *f, uint8_t proto, ip4_t src, ip4_t dst, const ui
     return o + IP_HLEN + plen;
 }
 
-static void cap_arp(uint8_t *f, uint16_t op, const uint8_t sha[6], ip4_t spa, const uint8_t tha[6],
-                    ip4_t tpa)
+static inline void cap_arp(uint8_t *f, uint16_t op, const uint8_t sha[6], ip4_t spa,
+                           const uint8_t tha[6], ip4_t tpa)
 {
     uint8_t *a = f + cap_eth(f, ETH_P_ARP);
     wr16(a, 1); wr16(a + 2, ETH_P_IP); a[4] = 6; a[5] = 4; wr16(a + 6, op);
@@ -110,9 +110,9 @@ static void cap_arp(uint8_t *f, uint16_t op, const uint8_t sha[6], ip4_t spa, co
 }
 
 /* A TCP segment from src:sport to dst:dport carrying plen bytes of 'p'. */
-static size_t cap_tcp(uint8_t *f, ip4_t src, ip4_t dst, uint16_t sport, uint16_t dport,
-                      uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd, const uint8_t *opts,
-                      size_t optlen, size_t plen)
+static inline size_t cap_tcp(uint8_t *f, ip4_t src, ip4_t dst, uint16_t sport, uint16_t dport,
+                             uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
+                             const uint8_t *opts, size_t optlen, size_t plen)
 {
     uint8_t t[60 + 1460] = {0};
     size_t hl = TCP_HLEN + optlen;
@@ -132,7 +132,7 @@ static size_t cap_tcp(uint8_t *f, ip4_t src, ip4_t dst, uint16_t sport, uint16_t
 }
 
 /* The TCP header of captured frame i (NULL if it is not TCP). */
-static const uint8_t *cap_tcp_hdr(unsigned i)
+static inline const uint8_t *cap_tcp_hdr(unsigned i)
 {
     if (i >= cap.nsent)
         return NULL;
