@@ -150,8 +150,10 @@ define native_link
 	rm -f $@.1 $@.ksyms.S $@.ksyms.o
 endef
 NATIVE_DEPS := $(NATIVE_LIB) $(NATIVE_LD) platform/native/ksyms.sh
+# An app whose native image differs from its hosted program (a front end and its nodes) names
+# the image's sources in <name>_NATIVE_SRCS.
 define native_app
-$(B)/native/$(1).elf: $(call objs,native,$($(1)_SRCS)) $(NATIVE_DEPS)
+$(B)/native/$(1).elf: $(call objs,native,$(or $($(1)_NATIVE_SRCS),$($(1)_SRCS))) $(NATIVE_DEPS)
 	$$(native_link)
 endef
 $(foreach a,$(sort $(HOSTED_APPS) $(NATIVE_APPS)),$(eval $(call native_app,$(a))))

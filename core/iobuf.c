@@ -51,6 +51,7 @@ struct iobuf *iobuf_alloc(size_t cap, size_t headroom)
     b->len = 0;
     b->mem = m;
     b->flags = IOBUF_EMBEDDED;
+    b->offload = (struct iobuf_offload){0};
     return b;
 }
 
@@ -64,6 +65,7 @@ struct iobuf *iobuf_wrap_static(const void *p, size_t len)
     b->cap = b->len = len;
     b->mem = NULL;
     b->flags = 0;
+    b->offload = (struct iobuf_offload){0};
     return b;
 }
 
@@ -87,6 +89,7 @@ struct iobuf *iobuf_wrap(void *p, size_t cap, size_t len, void (*release)(void *
     b->len = len;
     b->mem = m;
     b->flags = IOBUF_EMBEDDED;
+    b->offload = (struct iobuf_offload){0};
     return b;
 }
 
@@ -157,6 +160,8 @@ struct iobuf *iobuf_coalesce_copy(const struct iobuf *chain, size_t headroom)
     if (!b)
         return NULL;
     iobuf_copy_out(chain, 0, iobuf_append(b, n), n);
+    if (chain)
+        b->offload = chain->offload;
     return b;
 }
 

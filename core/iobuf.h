@@ -9,6 +9,24 @@
 
 struct iobuf_mem;
 
+/* What a network device is to do with a packet, or did with it (net/netif.h says who sets what):
+ * the fields and values of the virtio-net header (virtio 1.x, 5.1.6; also Linux's tap with
+ * IFF_VNET_HDR), so a driver copies them as they are. Carried by the head of a chain; all zero
+ * means "nothing". */
+struct iobuf_offload {
+    uint8_t flags;        /* IOBUF_CSUM_* */
+    uint8_t gso_type;     /* IOBUF_GSO_* */
+    uint16_t hdr_len;     /* Ethernet + IP + TCP header bytes of a GSO frame */
+    uint16_t gso_size;    /* payload bytes per segment of a GSO frame */
+    uint16_t csum_start;  /* CSUM_PARTIAL: checksumming starts here (from the frame's start) */
+    uint16_t csum_offset; /* ... and the result goes at csum_start + csum_offset */
+};
+#define IOBUF_CSUM_PARTIAL 1 /* VIRTIO_NET_HDR_F_NEEDS_CSUM: the checksum field holds the
+                              * pseudo-header's sum; the rest is to be added */
+#define IOBUF_CSUM_VALID 2   /* VIRTIO_NET_HDR_F_DATA_VALID: the device checked the checksums */
+#define IOBUF_GSO_NONE 0
+#define IOBUF_GSO_TCPV4 1    /* VIRTIO_NET_HDR_GSO_TCPV4: a TCP/IPv4 frame to cut at gso_size */
+
 struct iobuf {
     struct iobuf *next, *prev;
     uint8_t *data;          /* start of the view */
@@ -17,6 +35,7 @@ struct iobuf {
     size_t cap;             /* bytes of memory */
     struct iobuf_mem *mem;  /* NULL: static memory */
     unsigned flags;         /* private to iobuf.c */
+    struct iobuf_offload offload; /* meaningful on a chain's head */
 };
 
 /* A buffer of `cap` bytes with the view empty at `headroom`. NULL if memory ran out. */
@@ -35,7 +54,7 @@ bool iobuf_is_shared(const struct iobuf *b);
 struct iobuf *iobuf_clone_one(struct iobuf *b);
 /* A new chain sharing the memory of the whole chain. */
 struct iobuf *iobuf_clone(struct iobuf *chain);
-/* Copies a chain into one new buffer with `headroom`. */
+/* Copies a chain into one new buffer with `headroom` (and the head's offload). */
 struct iobuf *iobuf_coalesce_copy(const struct iobuf *chain, size_t headroom);
 void iobuf_free(struct iobuf *chain); /* the whole chain; NULL is fine */
 

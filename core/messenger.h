@@ -22,6 +22,7 @@
 #include "core/ebb.h"
 #include "core/future.h"
 #include "core/iobuf.h"
+#include <errno.h>
 #include "ebbs/messenger.gen.h" /* the Messenger Ebb: ebbs/messenger.ebb.h */
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the wire format is little-endian");
@@ -146,6 +147,15 @@ void ebb_msg_transport_stop(void);
  * pending calls fail with err). Incoming calls it serves itself with ebb_msg_serve(). */
 void ebb_msg_reply_received(unsigned from, const struct ebb_msg_hdr *h, const uint8_t *payload);
 void ebb_msg_node_failed(unsigned node, int err);
+/* The peer node proved itself on a connection (the NodeAllocator learns that a node is up). */
+void ebb_msg_node_up(unsigned node);
+/* Closes the connection to node (its calls fail with err) and forgets its address: calls to it
+ * fail with EHOSTUNREACH until ebb_msg_transport_peer names it again. */
+void ebb_msg_transport_forget(unsigned node, int err);
+/* cluster=: a node without an address of its own is at net + node + 1, port port. */
+int ebb_msg_transport_cluster(const char *net, uint16_t port);
+/* Opens the connection to node now (the handshake runs; no call needed). */
+int ebb_msg_transport_connect(unsigned node);
 
 /* ---- setup ---- */
 
@@ -160,9 +170,19 @@ static inline int ebb_messenger_peer(unsigned node, const char *addr, uint16_t p
 {
     return messenger_peer(EBB_ID_MESSENGER, node, addr, port);
 }
+/* A node that exited, crashed or was freed (the NodeAllocator's word, docs/cluster.md): the calls
+ * pending on it fail with this error. */
+#define EBB_ENODEDOWN EHOSTDOWN
+/* Node is gone: its pending calls fail with err, its connection closes, calls to it fail with
+ * EHOSTUNREACH until ebb_messenger_peer names it again. Any core. */
+void ebb_messenger_node_down(unsigned node, int err);
+/* fn(node) runs on the Messenger's core each time a node proves itself on a connection. */
+void ebb_messenger_on_node_up(void (*fn)(unsigned node));
 /* Closes every connection; pending calls fail with ECONNRESET. */
 static inline void ebb_messenger_stop(void) { messenger_stop(EBB_ID_MESSENGER); }
-/* From the configuration: node=N (this node), listen=PORT, peers=N@ADDR:PORT,... Returns 0,
+/* From the configuration: node=N (this node), listen=PORT, peers=N@ADDR:PORT,...,
+ * cluster=NET:PORT (node N not in peers= is at NET + N + 1, port PORT; a node other than 0 then
+ * connects to node 0 at once: how a node the NodeAllocator booted says it is up). Returns 0,
  * or -EINVAL with a message on the console for a malformed value. */
 int ebb_messenger_configure(void);
 /* Parses a peers= value (N@ADDR:PORT,...), calling fn for each; -EINVAL with a message for a

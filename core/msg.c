@@ -151,6 +151,42 @@ struct mrep {
     uint32_t seq;
 };
 static struct mrep *msgr;     /* this node's (the Ebb is shared: one rep) */
+static void (*node_up_fn)(unsigned node);
+
+void ebb_messenger_on_node_up(void (*fn)(unsigned node)) { node_up_fn = fn; }
+
+void ebb_msg_node_up(unsigned node)
+{
+    if (node_up_fn)
+        node_up_fn(node);
+}
+
+struct node_down {
+    unsigned node;
+    int err;
+};
+
+static void node_down_event(void *arg)
+{
+    struct node_down *d = arg;
+    ebb_msg_transport_forget(d->node, d->err);
+    ebb_msg_node_failed(d->node, d->err); /* calls still waiting for the connection */
+    free(d);
+}
+
+void ebb_messenger_node_down(unsigned node, int err)
+{
+    struct node_down *d = malloc(sizeof *d);
+    if (!d || !msgr || node >= EBB_MAX_NODES) {
+        free(d);
+        return;
+    }
+    *d = (struct node_down){ node, err };
+    if (ebb_core() == msgr->core)
+        node_down_event(d);
+    else
+        ebb_spawn_on(msgr->core, node_down_event, d);
+}
 
 static void fail_call(ebb_promise_t p, ebb_msg_unpack_fn unpack, void *arg, int err)
 {
@@ -481,6 +517,22 @@ int ebb_messenger_configure(void)
         }
         memset(key, 0, sizeof key);
     }
+    const char *cl = ebb_config_get("cluster");
+    if (cl) {
+        unsigned cport;
+        char net[20];
+        const char *colon = strrchr(cl, ':');
+        if (!colon || colon - cl >= (long)sizeof net ||
+            dec_field(colon + 1, colon + strlen(colon), 65535, &cport) || cport == 0 ||
+            (memcpy(net, cl, (size_t)(colon - cl)), net[colon - cl] = 0,
+             ebb_msg_transport_cluster(net, (uint16_t)cport) < 0)) {
+            ebb_warn("messenger: cluster=%s: expected A.B.C.D:PORT", cl);
+            return -EINVAL;
+        }
+    }
     long port = ebb_config_int("listen", 0, 0, 65535);
-    return ebb_messenger_listen(ebb_config_str("listen_addr", "127.0.0.1"), (uint16_t)port);
+    int err = ebb_messenger_listen(ebb_config_str("listen_addr", "127.0.0.1"), (uint16_t)port);
+    if (!err && cl && ebb_node() != 0)
+        err = ebb_msg_transport_connect(0);
+    return err;
 }

@@ -46,8 +46,9 @@ __attribute__((noreturn)) void platform_halt(int code);
  * getrandom() hosted, RDRAND native. Never fails: a native machine without a source stops at
  * boot with a message saying so, before anything could use it. */
 void ebb_random(void *buf, size_t n);
-/* Reads a secret (the Messenger's cluster key) from path into buf: its length, or -errno
- * (-EPERM: the file is readable by other users; -ENOSYS: no files on this platform). */
+/* Reads a secret (the Messenger's cluster key) from path into buf: its length, or -errno.
+ * Hosted: a file, -EPERM if other users can read it. Native: the QEMU fw_cfg file named path
+ * (-fw_cfg name=opt/ebbrt/key,file=F), -ENOENT if there is none. */
 int platform_read_key(const char *path, void *buf, size_t cap);
 static inline uint64_t ebb_random_u64(void)
 {

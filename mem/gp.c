@@ -6,25 +6,25 @@
 #include <string.h>
 
 static const uint32_t class_size[GP_NCLASSES] = {
-    16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024,
+    8, 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024,
     1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336,
     16384,
 };
 const unsigned char gp_class_small[129] = {
-    0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 8, 8, 9, 9, 9, 9, 10, 10, 10, 10, 11,
-    11, 11, 11, 12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14,
-    14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 18, 18, 18, 18, 18,
-    18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19,
-    19, 19, 19,
+    0, 0, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 9, 9, 10, 10, 10, 10, 11, 11, 11, 11,
+    12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15,
+    15, 15, 15, 15, 16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17, 17,
+    17, 17, 17, 17, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19,
+    19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20,
+    20, 20, 20, 20,
 };
 const unsigned char gp_class_mid[129] = {
-    0, 7, 11, 13, 15, 16, 17, 18, 19, 20, 20, 21, 21, 22, 22, 23, 23, 24, 24, 24, 24, 25, 25, 25,
-    25, 26, 26, 26, 26, 27, 27, 27, 27, 28, 28, 28, 28, 28, 28, 28, 28, 29, 29, 29, 29, 29, 29, 29,
-    29, 30, 30, 30, 30, 30, 30, 30, 30, 31, 31, 31, 31, 31, 31, 31, 31, 32, 32, 32, 32, 32, 32, 32,
-    32, 32, 32, 32, 32, 32, 32, 32, 32, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33, 33,
-    33, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 35, 35, 35, 35, 35, 35, 35,
-    35, 35, 35, 35, 35, 35, 35, 35, 35,
+    1, 8, 12, 14, 16, 17, 18, 19, 20, 21, 21, 22, 22, 23, 23, 24, 24, 25, 25, 25, 25, 26, 26, 26,
+    26, 27, 27, 27, 27, 28, 28, 28, 28, 29, 29, 29, 29, 29, 29, 29, 29, 30, 30, 30, 30, 30, 30, 30,
+    30, 31, 31, 31, 31, 31, 31, 31, 31, 32, 32, 32, 32, 32, 32, 32, 32, 33, 33, 33, 33, 33, 33, 33,
+    33, 33, 33, 33, 33, 33, 33, 33, 33, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34,
+    34, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 36, 36, 36, 36, 36, 36, 36,
+    36, 36, 36, 36, 36, 36, 36, 36, 36,
 };
 
 struct slab_class gp_classes[GP_NCLASSES];
@@ -81,8 +81,8 @@ struct gp *gp_acquire(unsigned node)
                       (uint32_t)(offsetof(struct gp, cls) + i * sizeof(struct slab_cpu)), slots, k);
         slots += k;
     }
-    for (unsigned i = 0; i < 65; i++)
-        g->small[i] = &g->cls[gp_class_of(i * 16)];
+    for (unsigned i = 0; i < 129; i++)
+        g->small[i] = &g->cls[gp_class_of(i * 8)];
     __atomic_store_n(&reps[nreps], g, __ATOMIC_RELEASE);
     __atomic_store_n(&nreps, nreps + 1, __ATOMIC_RELEASE);
     spin_unlock(&pool_lock);
@@ -118,10 +118,37 @@ void gp_fork_unlock(void)
 unsigned gp_nreps(void) { return __atomic_load_n(&nreps, __ATOMIC_ACQUIRE); }
 struct gp *gp_rep(unsigned i) { return i < gp_nreps() ? reps[i] : NULL; }
 
+/* Large classes: pages p in (2^o, 2^(o+1)] round up to a multiple of 2^(o-2) pages. */
+static unsigned large_class(size_t pages)
+{
+    unsigned o = 63 - (unsigned)__builtin_clzll(pages - 1);
+    size_t step = (size_t)1 << (o - 2);
+    return (o - 2) * 4 + (unsigned)((pages + step - 1) / step) - 5;
+}
+
+static size_t large_class_pages(unsigned c) { return (size_t)(c % 4 + 5) << (c / 4); }
+
+/* The large cache's blocks back to the page allocator. Caller holds its lock. */
+static void large_flush(struct gp_large *l)
+{
+    for (unsigned c = 0; c < GP_NLARGE; c++) {
+        while (l->top[c]) {
+            void *p = l->top[c];
+            l->top[c] = *(void **)p;
+            mem_page_of(p)->state = MEM_PG_LARGE;
+            mem_pages_free_n(p, large_class_pages(c));
+        }
+    }
+    l->bytes = 0;
+}
+
 void gp_trim(struct gp *g)
 {
     for (unsigned i = 0; i < GP_NCLASSES; i++)
         slab_trim(&g->cls[i]);
+    spin_lock(&g->large.lock);
+    large_flush(&g->large);
+    spin_unlock(&g->large.lock);
 }
 
 void gp_trim_all(void)
@@ -133,7 +160,7 @@ void gp_trim_all(void)
 
 size_t gp_cached_bytes(const struct gp *g)
 {
-    size_t n = 0;
+    size_t n = __atomic_load_n(&g->large.bytes, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < GP_NCLASSES; i++)
         n += slab_cached_bytes(&g->cls[i]);
     return n;
@@ -149,6 +176,15 @@ size_t gp_trim_idle(struct gp *g)
         else /* keeps the idle test's view of the cache current */
             g->cls[i].seen = __atomic_load_n(&g->cls[i].slow, __ATOMIC_RELAXED);
     }
+    struct gp_large *l = &g->large;
+    uint32_t uses = __atomic_load_n(&l->uses, __ATOMIC_RELAXED);
+    if (over && uses == l->seen && __atomic_load_n(&l->bytes, __ATOMIC_RELAXED) &&
+        spin_trylock(&l->lock)) {
+        n += l->bytes;
+        large_flush(l);
+        spin_unlock(&l->lock);
+    }
+    l->seen = uses;
     return n;
 }
 
@@ -193,11 +229,55 @@ static void *large_alloc(struct gp *g, size_t n, size_t align)
     return vmem_alloc_large(npages << MEM_PAGE_SHIFT, align);
 }
 
+/* A large block of a class: from the rep's cache, else from the page allocator. */
+static void *large_class_alloc(struct gp *g, size_t n)
+{
+    unsigned c = large_class((n + MEM_PAGE_SIZE - 1) >> MEM_PAGE_SHIFT);
+    struct gp_large *l = &g->large;
+    spin_lock(&l->lock);
+    l->uses++;
+    void *p = l->top[c];
+    if (p) {
+        l->top[c] = *(void **)p;
+        l->bytes -= large_class_pages(c) << MEM_PAGE_SHIFT;
+        mem_page_of(p)->state = MEM_PG_LARGE;
+    }
+    spin_unlock(&l->lock);
+    return p ? p : large_alloc(g, large_class_pages(c) << MEM_PAGE_SHIFT, MEM_PAGE_SIZE);
+}
+
+/* Keeps a freed block of npages for the rep's next allocation of its class, if it is a class's
+ * size and the cache has room. */
+static bool large_cache_put(struct gp *g, struct mem_page *pg, void *p, size_t npages)
+{
+    if (npages > GP_LARGE_MAX >> MEM_PAGE_SHIFT || npages <= GP_SMALL_MAX >> MEM_PAGE_SHIFT)
+        return false;
+    unsigned c = large_class(npages);
+    size_t bytes = npages << MEM_PAGE_SHIFT;
+    struct gp_large *l = &g->large;
+    if (large_class_pages(c) != npages ||
+        __atomic_load_n(&l->bytes, __ATOMIC_RELAXED) + bytes > GP_LARGE_CACHE)
+        return false;
+    spin_lock(&l->lock);
+    l->uses++;
+    bool kept = l->bytes + bytes <= GP_LARGE_CACHE;
+    if (kept) {
+        pg->state = MEM_PG_CACHED; /* a second free of it is a double free */
+        *(void **)p = l->top[c];
+        l->top[c] = p;
+        l->bytes += bytes;
+    }
+    spin_unlock(&l->lock);
+    return kept;
+}
+
 void *gp_malloc(struct gp *g, size_t n)
 {
     void *p;
     if (__builtin_expect(n <= GP_SMALL_MAX, 1))
-        p = slab_alloc(n <= 1024 ? g->small[(n + 15) >> 4] : &g->cls[gp_class_of(n)]);
+        p = slab_alloc(n <= 1024 ? g->small[(n + 7) >> 3] : &g->cls[gp_class_of(n)]);
+    else if (n <= GP_LARGE_MAX)
+        p = large_class_alloc(g, n);
     else
         p = large_alloc(g, n, MEM_PAGE_SIZE);
     if (!p)
@@ -219,12 +299,13 @@ void gp_free(struct gp *g, void *p)
          * large as everything the trimmers let stay resident goes back at once. */
         if (pg->npages >= GP_DIRTY_MAX)
             mem_platform_release(p, (size_t)pg->npages << MEM_PAGE_SHIFT);
-        mem_pages_free_n(p, pg->npages);
+        if (!large_cache_put(g, pg, p, pg->npages))
+            mem_pages_free_n(p, pg->npages);
         return;
     }
     if (!pg && vmem_free_large(p) == 0)
         return;
-    if (pg && pg->state == MEM_PG_FREE)
+    if (pg && (pg->state == MEM_PG_FREE || pg->state == MEM_PG_CACHED))
         mem_fatal("mem: free(%p): double free (the page is free)", p);
     mem_fatal("mem: free(%p): pointer was not returned by the allocator", p);
 }
@@ -281,7 +362,8 @@ void *gp_realloc(struct gp *g, void *p, size_t n)
 
 void *gp_memalign(struct gp *g, size_t align, size_t n)
 {
-    if (align <= 16)
+    /* Blocks of 8 bytes or less are only 8-byte aligned (all a type that fits needs). */
+    if (align <= 8 || (align <= 16 && n > 8))
         return gp_malloc(g, n);
     if (align & (align - 1)) {
         errno = EINVAL;

@@ -1,9 +1,14 @@
 /* The general-purpose allocator: malloc semantics over the slab caches and the page allocator.
  *
- * Sizes up to GP_SMALL_MAX go to one of GP_NCLASSES size classes (16..128 by 16, then four
- * classes per doubling up to 16 KiB; every block is 16-byte aligned, as glibc's), each a per-core slab cache. Larger sizes are whole
- * pages from the buddy allocator (the unused tail of the power-of-two block goes straight back)
- * and return to it on free; sizes beyond the largest buddy block come from vmem regions.
+ * Sizes up to GP_SMALL_MAX go to one of GP_NCLASSES size classes (8, then 16..128 by 16, then
+ * four classes per doubling up to 16 KiB), each a per-core slab cache. Every block is 16-byte
+ * aligned, as glibc's, but those of 8 bytes or less: 8-byte aligned (as jemalloc's and
+ * mimalloc's), all that a type that fits in them needs, at half the memory. Larger sizes are whole
+ * pages from the buddy allocator (the unused tail of the power-of-two block goes straight back);
+ * up to GP_LARGE_MAX they are rounded up to one of GP_NLARGE classes (four per doubling), and a
+ * rep keeps the blocks it frees, up to GP_LARGE_CACHE bytes, for its next allocations of their
+ * class: no lock shared with other cores, no split and merge, and the block comes with the pages
+ * its previous user made resident. Sizes beyond the largest buddy block come from vmem regions.
  *
  * A struct gp is one rep: a core's (or, hosted, one thread's) set of caches. It is the rep of the
  * malloc Ebb (ebbs/malloc.ebb.h): it begins with the method table. Reps are never destroyed;
@@ -13,18 +18,31 @@
 #include <stddef.h>
 #include "mem/slab.h"
 
-#define GP_NCLASSES  36
+#define GP_NCLASSES  37
 #define GP_SMALL_MAX 16384
 #define GP_MAX_REPS  1024
+#define GP_NLARGE    24               /* 5..8 pages by 1, 10..16 by 2, ... 160..256 by 64 */
+#define GP_LARGE_MAX (256 * MEM_PAGE_SIZE)
+#define GP_LARGE_CACHE (8u << 20)
+
+/* A rep's cache of free large blocks: a stack per class, linked through the blocks' first word.
+ * Its lock is the owner's but for the idle trimmer's rare look. */
+struct gp_large {
+    int lock;
+    uint32_t uses, seen;          /* operations, and their count at the idle trimmer's last look */
+    size_t bytes;
+    void *top[GP_NLARGE];
+};
 
 struct gp {
     const void *ops;              /* struct mem_malloc */
     unsigned node;
     unsigned index;               /* in gp_reps[] */
     struct gp *pool_next;
-    /* The cache for a request of n <= 1024 bytes: small[(n + 15) >> 4] (every class up to 1024
-     * is a multiple of 16), one shift and one load on the fast path. */
-    struct slab_cpu *small[65];
+    /* The cache for a request of n <= 1024 bytes: small[(n + 7) >> 3] (every class up to 1024
+     * is a multiple of 8), one shift and one load on the fast path. */
+    struct slab_cpu *small[129];
+    struct gp_large large;
     struct slab_cpu cls[GP_NCLASSES];
 };
 

@@ -13,8 +13,8 @@ static size_t header_size(uint32_t nobj)
 void slab_class_init(struct slab_class *cls, uint32_t size)
 {
     memset(cls, 0, sizeof *cls);
-    if (size < 2 * sizeof(void *)) /* a link and, in remote batches, a count */
-        size = 2 * sizeof(void *);
+    if (size < sizeof(void *)) /* free objects on lists hold a link */
+        size = sizeof(void *);
     uint32_t align = size & -size;
     if (align > MEM_PAGE_SIZE)
         align = MEM_PAGE_SIZE;
@@ -35,6 +35,10 @@ void slab_class_init(struct slab_class *cls, uint32_t size)
      * bound on what a core may hoard is the sum: about 24 MiB (slab_trim returns it all). */
     uint32_t hw = (uint32_t)((size <= 128 ? 2048u << 10 : 256u << 10) / size);
     cls->hiwater = hw > cls->nobj ? hw : cls->nobj;
+    /* An outgoing batch holds up to 128 KiB of objects (at least 16, at most a page of them):
+     * what a core that frees others' objects keeps from their owners meanwhile. */
+    uint32_t rc = (uint32_t)((128u << 10) / size);
+    cls->rcap = rc < 16 ? 16 : rc > SLAB_BATCH_SLOTS ? (uint32_t)SLAB_BATCH_SLOTS : rc;
 }
 
 uint32_t slab_mag_slots(const struct slab_class *cls)
@@ -132,34 +136,6 @@ static void slab_release(struct slab_cpu *c, struct slab *s)
     slab_pages_free(c, s);
 }
 
-/* The incoming list is a stack of batches linked through the objects; each batch's first object
- * holds, in its second word, the number of objects in it and in every batch below it, so taking
- * the whole list needs no walk through (cold) objects to count them. (A pusher reads that count
- * from the head it links to: if that object went through the owner and back to the top of the
- * list between the read and the compare-and-swap, the count is off. It only steers when to
- * flush, and resets whenever the list runs empty.) */
-static inline uintptr_t *remote_count(void *head) { return (uintptr_t *)head + 1; }
-
-/* Takes the owner's incoming batches. */
-static int take_remote(struct slab_cpu *c)
-{
-    if (!__atomic_load_n(&c->remote, __ATOMIC_RELAXED))
-        return 0;
-    void *list = __atomic_exchange_n(&c->remote, NULL, __ATOMIC_ACQUIRE);
-    if (!list)
-        return 0;
-    uint32_t n = (uint32_t)*remote_count(list);
-    if (c->free) { /* not on the refill path: append the list (walked) to ours */
-        void *last = list;
-        while (*(void **)last)
-            last = *(void **)last;
-        *(void **)last = c->free;
-    }
-    c->free = list;
-    c->nfree += n;
-    return 1;
-}
-
 /* Moves up to k objects from the list to the array. */
 static void list_to_mag(struct slab_cpu *c, uint32_t k)
 {
@@ -200,6 +176,50 @@ static int depot_room(struct slab_cpu *c, uint32_t k)
     return 1;
 }
 
+/* Keeps an emptied batch for this cache's own outgoing frees (a few; the rest go back). Caller
+ * holds the lock. */
+static void batch_keep(struct slab_cpu *c, struct slab_batch *b)
+{
+    if (c->nspare < 2) {
+        b->next = c->spares;
+        c->spares = b;
+        c->nspare++;
+    } else {
+        mem_pages_free(b, 0);
+    }
+}
+
+/* Takes the incoming batches: their objects into the depot, or (beyond the high-water mark, or
+ * without pages for a bigger depot) onto the list. Caller holds the lock. Each batch's `below`
+ * counts the objects of the batches under it, so the cache's size is known without a walk
+ * (a pusher reads it from the head it links to: if that batch went through the owner and back
+ * to the top of the stack between the read and the compare-and-swap, the count is off; it is
+ * only an estimate for the trimmers). */
+static int take_remote(struct slab_cpu *c)
+{
+    if (!__atomic_load_n(&c->remote, __ATOMIC_RELAXED))
+        return 0;
+    struct slab_batch *b = __atomic_exchange_n(&c->remote, NULL, __ATOMIC_ACQUIRE);
+    if (!b)
+        return 0;
+    while (b) {
+        struct slab_batch *next = b->next;
+        if (depot_room(c, b->n)) {
+            memcpy(c->depot + c->ndepot, b->obj, b->n * sizeof(void *));
+            c->ndepot += b->n;
+        } else {
+            for (uint32_t i = 0; i < b->n; i++) {
+                *(void **)b->obj[i] = c->free;
+                c->free = b->obj[i];
+            }
+            c->nfree += b->n;
+        }
+        batch_keep(c, b);
+        b = next;
+    }
+    return 1;
+}
+
 /* The depot's objects go to the list (before they go back to their slabs). */
 static void depot_to_list(struct slab_cpu *c)
 {
@@ -219,6 +239,10 @@ static void *refill_locked(struct slab_cpu *c)
      * the incoming list is memory nobody can use until this core takes it. */
     if (!c->free)
         take_remote(c);
+    if (c->nfree + c->ndepot > c->hiwater) { /* more came back than the cache may keep */
+        depot_to_list(c);
+        slab_flush(c, c->nfree / 2);
+    }
     if (!c->free && c->ndepot) {
         uint32_t k = (uint32_t)(c->end - c->mag) / 2;
         if (k > c->ndepot)
@@ -325,17 +349,45 @@ void slab_flush(struct slab_cpu *c, uint32_t n)
 
 void slab_remote_flush(struct slab_cpu *c)
 {
-    if (!c->rcount)
+    struct slab_batch *b = c->rbatch;
+    if (!b)
         return;
     struct slab_cpu *t = c->rtarget;
-    void *old = __atomic_load_n(&t->remote, __ATOMIC_ACQUIRE);
+    struct slab_batch *old = __atomic_load_n(&t->remote, __ATOMIC_ACQUIRE);
     do {
-        *(void **)c->rtail = old;
-        *remote_count(c->rhead) = c->rcount + (old ? *remote_count(old) : 0);
-    } while (!__atomic_compare_exchange_n(&t->remote, &old, c->rhead, true, __ATOMIC_ACQ_REL,
+        b->next = old;
+        b->below = old ? old->below + old->n : 0;
+    } while (!__atomic_compare_exchange_n(&t->remote, &old, b, true, __ATOMIC_ACQ_REL,
                                           __ATOMIC_ACQUIRE));
-    c->rhead = c->rtail = NULL;
-    c->rcount = 0;
+    c->rbatch = NULL;
+    c->rtarget = NULL;
+}
+
+void slab_remote_start(struct slab_cpu *c, struct slab_cpu *owner, void *p)
+{
+    slab_remote_flush(c);
+    spin_lock(&c->lock);
+    struct slab_batch *b = c->spares;
+    if (b) {
+        c->spares = b->next;
+        c->nspare--;
+    }
+    spin_unlock(&c->lock);
+    if (!b && !(b = mem_pages_alloc(c->node, 0))) {
+        /* No page for a batch: the object goes straight onto the owner's list. */
+        spin_lock(&owner->lock);
+        *(void **)p = owner->free;
+        owner->free = p;
+        owner->nfree++;
+        spin_unlock(&owner->lock);
+        return;
+    }
+    b->n = 1;
+    b->obj[0] = p;
+    c->rbatch = b;
+    c->rtarget = owner;
+    if (b->n >= c->cls->rcap)
+        slab_remote_flush(c);
 }
 
 /* Everything but the array and the outgoing batch back to the slabs and the page allocator. */
@@ -349,6 +401,12 @@ static size_t trim_locked(struct slab_cpu *c)
     }
     size_t bytes = (size_t)c->nfree * c->cls->size;
     slab_flush(c, UINT32_MAX);
+    while (c->spares) {
+        struct slab_batch *b = c->spares;
+        c->spares = b->next;
+        mem_pages_free(b, 0);
+    }
+    c->nspare = 0;
     if (c->spare) {
         struct slab *s = c->spare;
         c->spare = NULL;
@@ -386,9 +444,9 @@ size_t slab_cached_bytes(const struct slab_cpu *c)
                __atomic_load_n(&c->nfree, __ATOMIC_RELAXED);
     /* Objects other cores gave back and the owner has not taken yet: memory too (the count in
      * the list's head may be stale if the owner takes it meanwhile; this is an estimate). */
-    void *r = __atomic_load_n(&c->remote, __ATOMIC_ACQUIRE);
+    struct slab_batch *r = __atomic_load_n(&c->remote, __ATOMIC_ACQUIRE);
     if (r)
-        n += (uint32_t)__atomic_load_n(remote_count(r), __ATOMIC_RELAXED);
+        n += __atomic_load_n(&r->below, __ATOMIC_RELAXED) + __atomic_load_n(&r->n, __ATOMIC_RELAXED);
     size_t bytes = n * c->cls->size;
     if (__atomic_load_n(&c->spare, __ATOMIC_RELAXED))
         bytes += MEM_PAGE_SIZE << c->cls->order;

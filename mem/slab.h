@@ -7,9 +7,12 @@
  * objects: popping from an array does not wait on a load from the object just popped, and an
  * array moves in batches by copying, without touching the (by then cold) objects. Alloc and
  * free of the core's own objects touch only its slab_cpu: no lock, no atomic. An object freed on
- * another core is put in that core's outgoing batch for the owner; a full batch (or one for a
- * different owner) is pushed onto the owner's `remote` list with one CAS, and the owner takes
- * the whole list when it runs dry. When a core's depot and list together grow past its
+ * another core is put in that core's outgoing batch for the owner, an array of pointers (struct
+ * slab_batch); a full batch (or one for a different owner) is pushed onto the owner's `remote`
+ * stack with one CAS, and the owner takes the whole stack when it runs dry and copies the
+ * pointers into its depot: neither side touches the objects (lines the other core last wrote),
+ * and the emptied batch is the owner's to fill with its own remote frees. When a core's depot
+ * and list together grow past its
  * high-water mark, the depot joins the list and half of that goes back to the slabs; a slab
  * whose objects are all back is kept as the spare or returned to the page allocator. A cache
  * that stops taking slow paths is trimmed by slab_trim_idle (from an idle handler or a timer). */
@@ -26,6 +29,7 @@
 
 struct slab_class {
     uint32_t size;     /* object size */
+    uint32_t rcap;     /* objects in a full outgoing batch */
     uint32_t nobj;     /* objects per slab */
     uint32_t data_off; /* offset of the first object from the slab start */
     uint32_t hiwater;  /* per-core list length that triggers a flush to the slabs */
@@ -46,6 +50,15 @@ struct slab {                       /* at the start of each slab */
     uint64_t live[];                /* MEM_CHECKS: a bit per object handed out to a user */
 };
 
+/* Objects freed on a core other than their owner's, on their way back: one page. */
+struct slab_batch {
+    struct slab_batch *next;        /* the owner's incoming stack, or a cache's spare batches */
+    uint32_t n;                     /* objects in obj[] */
+    uint32_t below;                 /* objects in the batches under it (an estimate, see slab.c) */
+    void *obj[];
+};
+#define SLAB_BATCH_SLOTS ((MEM_PAGE_SIZE - sizeof(struct slab_batch)) / sizeof(void *))
+
 struct slab_cpu {
     /* Top of the LIFO: the array mag[0..top), room up to end. A pointer, not a count, so the
      * fast paths are one load, compare and store of it (and no load of mag). */
@@ -63,22 +76,22 @@ struct slab_cpu {
     struct slab *spare;
     unsigned node;
     uint32_t off;                   /* of this cache within its rep: free finds it from the rep */
-    /* Held by the slow paths (refill, spill, trim), never by the fast paths: everything but the
-     * array's top and the outgoing batch may then be trimmed from another thread. */
+    /* Held by the slow paths (refill, spill, trim, taking a batch), never by the fast paths:
+     * everything but the array's top and the outgoing batch may then be trimmed from another
+     * thread. */
     int lock;
     uint32_t slow;                  /* slow paths taken (under lock) */
     uint32_t seen;                  /* `slow` at the idle trimmer's previous look */
-    /* Outgoing: frees of other cores' objects, batched per destination. */
+    uint32_t nspare;                /* batches on `spares` */
+    struct slab_batch *spares;      /* emptied incoming batches, for outgoing ones (under lock) */
+    /* Outgoing: frees of other cores' objects, batched for one destination. */
     struct slab_cpu *rtarget;
-    void *rhead, *rtail;
-    uint32_t rcount;
+    struct slab_batch *rbatch;
     size_t slabs;                   /* slabs owned */
     /* Incoming: batches pushed by other cores; on its own cache line. */
-    _Alignas(64) void *remote;      /* accessed with __atomic builtins */
+    _Alignas(64) struct slab_batch *remote; /* accessed with __atomic builtins */
     char pad_[56];
 };
-
-#define SLAB_REMOTE_BATCH 64
 
 /* Fills a class for objects of `size` bytes (aligned to its lowest set bit, up to a page). */
 void slab_class_init(struct slab_class *cls, uint32_t size);
@@ -91,6 +104,8 @@ void *slab_refill(struct slab_cpu *c);                /* slow path of slab_alloc
 void slab_spill(struct slab_cpu *c, void *p);         /* slow path of a local free */
 void slab_flush(struct slab_cpu *c, uint32_t n);      /* n objects of the list back to slabs */
 void slab_remote_flush(struct slab_cpu *c);           /* pushes the outgoing batch */
+/* Slow path of slab_free_remote: a batch for a new destination (flushing the previous one). */
+void slab_remote_start(struct slab_cpu *c, struct slab_cpu *owner, void *p);
 /* Returns everything the cache holds (list, incoming and outgoing batches, spare slab) to the
  * slabs and the page allocator. Call on the owning core (or when the owner is quiescent). */
 void slab_trim(struct slab_cpu *c);
@@ -130,16 +145,13 @@ static inline void *slab_alloc(struct slab_cpu *c)
  * class is `self`: into self's outgoing batch. */
 static inline void slab_free_remote(struct slab_cpu *self, struct slab_cpu *owner, void *p)
 {
-    if (self->rtarget != owner) {
-        if (self->rcount)
-            slab_remote_flush(self);
-        self->rtarget = owner;
+    struct slab_batch *b = self->rbatch;
+    if (__builtin_expect(self->rtarget != owner || !b, 0)) {
+        slab_remote_start(self, owner, p);
+        return;
     }
-    *(void **)p = self->rhead;
-    if (!self->rhead)
-        self->rtail = p;
-    self->rhead = p;
-    if (++self->rcount >= SLAB_REMOTE_BATCH)
+    b->obj[b->n++] = p;
+    if (b->n >= self->cls->rcap)
         slab_remote_flush(self);
 }
 

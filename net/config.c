@@ -68,6 +68,18 @@ static ebb_future_t image_up(void *arg, int err, uint64_t value)
     return ebb_future_ready(0);
 }
 
+int net_image_use(struct net *n)
+{
+    spin_lock(&image_lock);
+    bool started = image_started;
+    if (!started) {
+        image_started = image_done = true;
+        image_net = (uint64_t)(uintptr_t)n;
+    }
+    spin_unlock(&image_lock);
+    return started ? -EBUSY : 0;
+}
+
 ebb_future_t net_image(void)
 {
     struct image_waiter *w = malloc(sizeof *w);

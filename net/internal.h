@@ -60,6 +60,7 @@ struct net_stack {
     ebb_id_t netif;
     uint8_t mac[6];
     unsigned mtu;
+    unsigned features;          /* the netif's offloads (NETIF_F_*) */
     _Atomic ip4_t ip;
     ip4_t mask, gw;
     unsigned home_core;
@@ -106,6 +107,13 @@ static inline void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1]
 static inline void wr32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+/* Whether a received packet's transport checksum was checked, or needs none (netif.h). */
+static inline bool rx_csum_trusted(const struct net_stack *s, const struct iobuf *pkt)
+{
+    return (s->features & NETIF_F_RX_CSUM) &&
+           (pkt->offload.flags & (IOBUF_CSUM_VALID | IOBUF_CSUM_PARTIAL));
 }
 
 /* Internet checksum: accumulate, then fold. */

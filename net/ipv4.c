@@ -79,7 +79,8 @@ int ip_output(struct net_stack *s, ip4_t src, ip4_t dst, uint8_t proto, struct i
 {
     size_t len = iobuf_chain_len(pkt) + IP_HLEN;
     ip4_t me = stack_ip(s);
-    if (len > s->mtu || len > 0xffff || iobuf_headroom(pkt) < IP_HLEN + ETH_HLEN) {
+    size_t max = pkt->offload.gso_type != IOBUF_GSO_NONE ? 0xffff : s->mtu;
+    if (len > max || len > 0xffff || iobuf_headroom(pkt) < IP_HLEN + ETH_HLEN) {
         iobuf_free(pkt);
         return -EMSGSIZE;
     }
@@ -128,6 +129,7 @@ void icmp_input(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt)
             return;
         pkt = c;
     }
+    pkt->offload = (struct iobuf_offload){0}; /* what the request came with means nothing now */
     uint8_t *p = pkt->data;
     p[0] = ICMP_ECHO_REPLY;
     wr16(p + 2, 0);

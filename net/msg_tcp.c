@@ -55,6 +55,7 @@ struct peer {
     ip4_t ip;
     uint16_t port;
     bool known;
+    bool gone;              /* forgotten (a node that is down): no address, not even cluster= */
     struct conn *c;
 };
 
@@ -67,6 +68,8 @@ static ip4_t listen_ip;     /* accept connections to this local address only; 0:
 #define PEER_PAGE 256
 static struct peer *peer_pages[EBB_MAX_NODES / PEER_PAGE];
 static struct conn *conns;
+static ip4_t cluster_net;   /* cluster=: node N is at cluster_net + N + 1 */
+static uint16_t cluster_port;
 
 static const struct tcp_handlers conn_handlers;
 static void conn_close(struct conn *c, int err);
@@ -212,6 +215,11 @@ static struct conn *conn_to(unsigned node)
     struct peer *p = peer_of(node, false);
     if (p && p->c)
         return p->c;
+    if ((!p || (!p->known && !p->gone)) && cluster_port && (p = peer_of(node, true))) {
+        p->ip = cluster_net + node + 1;
+        p->port = cluster_port;
+        p->known = true;
+    }
     if (!p || !p->known || !msg_net())
         return NULL;
     p->c = conn_new((int)node);
@@ -347,6 +355,7 @@ static void handshake_frame(struct conn *c, const struct ebb_msg_hdr *h, const u
         c->txq = NULL;
         if (q)
             tcp_send_buffered(c->tc, q);
+        ebb_msg_node_up((unsigned)c->node);
         return;
     }
     EBB_MSG_STAT(frames_before_auth);
@@ -598,7 +607,42 @@ int ebb_msg_transport_peer(unsigned node, const char *addr, uint16_t port)
     p->ip = ip;
     p->port = port;
     p->known = true;
+    p->gone = false;
     return 0;
+}
+
+int ebb_msg_transport_cluster(const char *net, uint16_t port)
+{
+    ip4_t ip;
+    if (ip4_parse(net, &ip) || !port)
+        return -EINVAL;
+    cluster_net = ip;
+    cluster_port = port;
+    return 0;
+}
+
+int ebb_msg_transport_connect(unsigned node)
+{
+    return node < EBB_MAX_NODES && conn_to(node) ? 0 : -EHOSTUNREACH;
+}
+
+void ebb_msg_transport_forget(unsigned node, int err)
+{
+    struct peer *p = node < EBB_MAX_NODES ? peer_of(node, true) : NULL;
+    if (!p)
+        return;
+    p->known = false;
+    p->gone = true;
+    /* Connections it dialled in, not yet (or no longer) the node's, go too. */
+    for (struct conn *c = conns, *next; c; c = next) {
+        next = c->next;
+        if (c->node == (int)node && !c->closed) {
+            if (p->c == c)
+                p->c = NULL;
+            conn_close(c, err);
+        }
+    }
+    p->c = NULL;
 }
 
 void ebb_msg_transport_stop(void)

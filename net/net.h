@@ -88,5 +88,8 @@ ebb_future_t net_start_from_config(void);
 /* The same network for everyone who asks (the application, the Messenger): started once by
  * net_start_from_config(). */
 ebb_future_t net_image(void);
+/* Makes n the image's network instead of the configuration's (a front end's cluster switch,
+ * docs/cluster.md): 0, or -EBUSY once net_image() has been asked. */
+int net_image_use(struct net *n);
 /* The local address (0 if none yet, or for Linux sockets). */
 ip4_t net_addr(struct net *n);

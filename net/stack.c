@@ -49,6 +49,10 @@ struct net_stack *net_stack_new(ebb_id_t netif, const struct net_stack_config *c
     const struct netif_ops *ops = netif_ops(netif, &rep);
     ops->mac(rep, s->mac);
     s->mtu = ops->mtu(rep);
+    s->features = ops->features ? ops->features(rep) : 0;
+    /* TSO is only asked for with a partial checksum (as virtio-net and Linux require). */
+    if (!(s->features & NETIF_F_TX_CSUM))
+        s->features &= ~NETIF_F_TSO4;
     s->udp_next_port = (uint16_t)(49152 + net_random(s) % 16384);
     s->up_future = ebb_promise_new(&s->up_promise);
     s->up_pending = true;

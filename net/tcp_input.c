@@ -319,11 +319,15 @@ static bool process_ack(struct tcp_pcb *p, const struct seg *g)
             p->cwnd += p->mss;
             tcp_timer_set(p, T_RTO, tcp_rto_now(p));
         }
-    } else if (p->cwnd < p->ssthresh) {
-        p->cwnd += acked < p->mss ? acked : p->mss;
-    } else {
-        uint32_t inc = (uint32_t)((uint64_t)p->mss * p->mss / p->cwnd);
-        p->cwnd += inc ? inc : 1;
+    } else if (p->cwnd < CWND_MAX) {
+        /* Byte counting (RFC 3465) without its per-ACK limit, as Linux does: a receiver of TSO
+         * frames sends one ACK per frame, which the limit would turn into a crawl. */
+        if (p->cwnd < p->ssthresh) {
+            p->cwnd += acked;
+        } else {
+            uint32_t inc = (uint32_t)((uint64_t)p->mss * acked / p->cwnd);
+            p->cwnd += inc ? inc : 1;
+        }
     }
     p->dupacks = 0;
 
@@ -487,7 +491,8 @@ static void segment_synchronized(struct tcp_pcb *p, struct seg *g)
         }
         if (!ooo_drain(p))
             return;
-        if (had_ooo || ++p->segs_unacked >= 2)
+        p->segs_unacked += plen > p->mss ? 2 : 1; /* a coalesced segment is several */
+        if (had_ooo || p->segs_unacked >= 2)
             tcp_send_ack(p);
         else
             tcp_ack_later(p);
@@ -744,7 +749,8 @@ void tcp_input(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt)
         NET_STAT(s, tcp_bad);
         goto drop;
     }
-    if (csum_fold(csum_add(csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len), h, len)) != 0) {
+    if (!rx_csum_trusted(s, pkt) &&
+        csum_fold(csum_add(csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)len), h, len)) != 0) {
         NET_STAT(s, tcp_bad_checksum);
         goto drop;
     }

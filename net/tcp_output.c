@@ -4,14 +4,20 @@
 #include <string.h>
 #include "net/tcp_var.h"
 
-/* Sends one segment; data (if any) is cloned, not taken. */
-void tcp_xmit(struct net_stack *s, ip4_t lip, uint16_t lport, ip4_t rip, uint16_t rport,
+/* The largest payload of one TSO frame: an IPv4 packet of 64 KiB with full TCP options. */
+#define TSO_MAX_PAYLOAD (0xffffu - IP_HLEN - TCP_HLEN - 40)
+
+/* Sends one segment, or with gso_size a TSO frame the netif cuts into segments of gso_size
+ * bytes; data (if any) is taken. */
+static void xmit(struct net_stack *s, ip4_t lip, uint16_t lport, ip4_t rip, uint16_t rport,
                  uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd, const uint8_t *opts,
-                 size_t optlen, struct iobuf *data)
+                 size_t optlen, struct iobuf *data, uint16_t gso_size)
 {
     struct iobuf *pkt = iobuf_alloc(NET_HEADROOM + TCP_HLEN + 40, NET_HEADROOM);
-    if (!pkt)
+    if (!pkt) {
+        iobuf_free(data);
         return;
+    }
     size_t hlen = TCP_HLEN + optlen;
     uint8_t *h = iobuf_append(pkt, hlen);
     wr16(h, lport);
@@ -25,17 +31,34 @@ void tcp_xmit(struct net_stack *s, ip4_t lip, uint16_t lport, ip4_t rip, uint16_
     wr16(h + 18, 0);
     if (optlen)
         memcpy(h + TCP_HLEN, opts, optlen);
-    if (data) {
-        struct iobuf *c = iobuf_clone(data);
-        if (!c) {
-            iobuf_free(pkt);
-            return;
-        }
-        pkt = iobuf_chain_append(pkt, c);
-    }
+    pkt = iobuf_chain_append(pkt, data);
     size_t len = iobuf_chain_len(pkt);
-    wr16(h + 16, csum_fold(csum_add_chain(csum_pseudo(lip, rip, IP_PROTO_TCP, (uint16_t)len), pkt, 0)));
+    uint32_t pseudo = csum_pseudo(lip, rip, IP_PROTO_TCP, (uint16_t)len);
+    if (s->features & NETIF_F_TX_CSUM) {
+        /* The netif sums the rest (netif.h): the field holds the pseudo-header's sum. */
+        wr16(h + 16, (uint16_t)~csum_fold(pseudo));
+        pkt->offload = (struct iobuf_offload){
+            .flags = IOBUF_CSUM_PARTIAL, .csum_start = ETH_HLEN + IP_HLEN, .csum_offset = 16,
+        };
+        if (gso_size && len - hlen > gso_size) {
+            pkt->offload.gso_type = IOBUF_GSO_TCPV4;
+            pkt->offload.gso_size = gso_size;
+            pkt->offload.hdr_len = (uint16_t)(ETH_HLEN + IP_HLEN + hlen);
+        }
+    } else {
+        wr16(h + 16, csum_fold(csum_add_chain(pseudo, pkt, 0)));
+    }
     ip_output(s, lip, rip, IP_PROTO_TCP, pkt);
+}
+
+void tcp_xmit(struct net_stack *s, ip4_t lip, uint16_t lport, ip4_t rip, uint16_t rport,
+              uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd, const uint8_t *opts,
+              size_t optlen, struct iobuf *data)
+{
+    struct iobuf *c = NULL;
+    if (data && !(c = iobuf_clone(data)))
+        return;
+    xmit(s, lip, lport, rip, rport, seq, ack, flags, wnd, opts, optlen, c, 0);
 }
 
 void tcp_unlink_ack(struct tcp_pcb *p)
@@ -83,7 +106,8 @@ size_t tcp_sack_option(struct tcp_pcb *p, uint8_t *o)
     return 4 + 8 * k;
 }
 
-void tcp_send_seg(struct tcp_pcb *p, uint32_t seq, uint8_t flags, struct iobuf *data)
+/* Sends a segment (data taken), or a TSO frame when data holds more than one segment. */
+static void send_seg(struct tcp_pcb *p, uint32_t seq, uint8_t flags, struct iobuf *data)
 {
     uint8_t opts[40];
     size_t optlen = 0;
@@ -101,9 +125,11 @@ void tcp_send_seg(struct tcp_pcb *p, uint32_t seq, uint8_t flags, struct iobuf *
     } else if (p->sack_ok && p->ooo) {
         /* Only where it fits: a full-sized segment has no room for options. */
         optlen = tcp_sack_option(p, opts);
-        if (data && iobuf_chain_len(data) + optlen > p->s->mtu - 40)
+        if (data && iobuf_chain_len(data) <= p->mss && iobuf_chain_len(data) + optlen > p->s->mtu - 40)
             optlen = 0;
     }
+    /* Each segment of a TSO frame carries the options: its payload makes room for them. */
+    uint16_t gso = data && iobuf_chain_len(data) > p->mss ? (uint16_t)(p->mss - optlen) : 0;
     if (p->state != SYN_SENT)
         flags |= TH_ACK;
     if (flags & TH_ACK) {
@@ -111,8 +137,16 @@ void tcp_send_seg(struct tcp_pcb *p, uint32_t seq, uint8_t flags, struct iobuf *
             tcp_unlink_ack(p);
         p->segs_unacked = 0;
     }
-    tcp_xmit(p->s, p->lip, p->lport, p->rip, p->rport, seq, p->rcv_nxt, flags,
-         tcp_wnd_field(p, flags & TH_SYN), opts, optlen, data);
+    xmit(p->s, p->lip, p->lport, p->rip, p->rport, seq, p->rcv_nxt, flags,
+         tcp_wnd_field(p, flags & TH_SYN), opts, optlen, data, gso);
+}
+
+void tcp_send_seg(struct tcp_pcb *p, uint32_t seq, uint8_t flags, struct iobuf *data)
+{
+    struct iobuf *c = NULL;
+    if (data && !(c = iobuf_clone(data)))
+        return;
+    send_seg(p, seq, flags, c);
 }
 
 /* A pure ACK carries snd_max, not snd_nxt: after a timeout snd_nxt goes back to snd_una, and the
@@ -184,9 +218,23 @@ void tcp_send_rst(struct net_stack *s, const struct seg *g)
     }
 }
 
-/* Sends queued segments from snd_nxt as the congestion and the peer's windows allow. */
+/* Marks a queued segment as (re)sent now. */
+static void mark_sent(struct tcp_pcb *p, struct tcp_seg *g, uint64_t now)
+{
+    if (g->sent) {
+        g->rexmit = true;
+        NET_STAT(p->s, tcp_retransmits);
+    }
+    g->sent = true;
+    g->sent_ns = now;
+}
+
+/* Sends queued segments from snd_nxt as the congestion and the peer's windows allow. With TSO,
+ * consecutive data segments go out as one frame (the queue keeps them one MSS each, so ACKs,
+ * retransmissions and SACK work on segments whatever was sent together). */
 void tcp_output(struct tcp_pcb *p)
 {
+    bool tso = p->s->features & NETIF_F_TSO4;
     while (p->nxt_seg) {
         struct tcp_seg *g = p->nxt_seg;
         uint32_t cw = tcp_eff_cwnd(p);
@@ -195,15 +243,26 @@ void tcp_output(struct tcp_pcb *p)
         bool control = g->data == NULL; /* SYN or FIN alone: not held back by the window */
         if (!control && in_flight + g->len > wnd && !(in_flight == 0 && p->snd_wnd >= g->len))
             break;
-        if (g->sent) {
-            g->rexmit = true;
-            NET_STAT(p->s, tcp_retransmits);
+        uint64_t now = ebb_now_ns();
+        mark_sent(p, g, now);
+        struct iobuf *data = NULL;
+        if (g->data && !(data = iobuf_clone(g->data)))
+            break;
+        uint32_t end = g->seq + g->len;
+        struct tcp_seg *n = g->next;
+        while (tso && !control && n && n->data && end - g->seq + n->len <= TSO_MAX_PAYLOAD &&
+               in_flight + (end - g->seq) + n->len <= wnd) {
+            struct iobuf *c = iobuf_clone(n->data);
+            if (!c)
+                break;
+            data = iobuf_chain_append(data, c);
+            mark_sent(p, n, now);
+            end = n->seq + n->len;
+            n = n->next;
         }
-        g->sent = true;
-        g->sent_ns = ebb_now_ns();
-        tcp_send_seg(p, g->seq, g->flags | (g->data ? TH_PSH : 0), g->data);
-        p->snd_nxt = g->seq + g->len;
-        p->nxt_seg = g->next;
+        send_seg(p, g->seq, g->flags | (g->data ? TH_PSH : 0), data);
+        p->snd_nxt = end;
+        p->nxt_seg = n;
     }
     tcp_rearm(p, false);
 }

@@ -31,6 +31,7 @@ enum tcp_state {
 
 #define RCV_WSCALE 7
 #define RCV_WND (1u << 20)
+#define CWND_MAX (1u << 30) /* beyond any window: only keeps the sums from wrapping */
 #define SYN_RETRIES 6
 #define DATA_RETRIES 12
 #define MS 1000000ull

@@ -44,7 +44,7 @@ void udp_input(struct net_stack *s, ip4_t src, ip4_t dst, struct iobuf *pkt)
         goto drop;
     }
     iobuf_retreat(pkt, pkt->len - ulen);
-    if (rd16(h + 6) != 0 &&
+    if (rd16(h + 6) != 0 && !rx_csum_trusted(s, pkt) &&
         csum_fold(csum_add(csum_pseudo(src, dst, IP_PROTO_UDP, (uint16_t)ulen), h, ulen)) != 0) {
         NET_STAT(s, udp_bad_checksum);
         goto drop;
@@ -95,6 +95,7 @@ int udp_output(struct net_stack *s, ip4_t src, uint16_t sport, ip4_t dst, uint16
         iobuf_append(pkt, UDP_HLEN);
         pkt = iobuf_chain_append(pkt, data);
     }
+    pkt->offload = (struct iobuf_offload){0}; /* data may be a received buffer, with its flags */
     uint8_t *h = pkt->data;
     ip4_t from = src ? src : stack_ip(s);
     wr16(h, sport);

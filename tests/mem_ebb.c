@@ -97,7 +97,7 @@ static void next_step(void *arg)
             if (bsearch(&p, objs, N, sizeof objs[0], cmp))
                 reused++;
         }
-        ok(reused >= N - SLAB_REMOTE_BATCH, "%d of %d objects freed on core 1 came back to core 0", reused, N);
+        ok(reused >= N - (int)SLAB_BATCH_SLOTS, "%d of %d objects freed on core 1 came back to core 0", reused, N);
         void *pa = page_allocator_rep(EBB_ID_PAGES);
         void *blk = EBB_OPS(pa, struct page_allocator)->alloc(pa, 3);
         ok(blk && ((uintptr_t)blk & 32767) == 0, "the page allocator Ebb hands out aligned blocks");
@@ -122,7 +122,7 @@ static void next_step(void *arg)
             void *p = EBB_OPS(sr, struct slab_cache)->alloc(sr);
             reused += bsearch(&p, objs, N, sizeof objs[0], cmp) != NULL;
         }
-        ok(reused >= N - SLAB_REMOTE_BATCH, "slab cache: %d of %d objects freed remotely reused", reused, N);
+        ok(reused >= N - (int)SLAB_BATCH_SLOTS, "slab cache: %d of %d objects freed remotely reused", reused, N);
         ebb_spawn_on(1, on_core1, NULL);
         break;
     }

@@ -55,6 +55,15 @@ static void double_free_large(void)
     gp_free(g, p);
     (void)keep;
 }
+static void double_free_huge(void) /* beyond the largest class: straight to the buddy lists */
+{
+    struct gp *g = gp_self();
+    void *keep = gp_malloc(g, 3 << 20);
+    void *p = gp_malloc(g, 3 << 20);
+    gp_free(g, p);
+    gp_free(g, p);
+    (void)keep;
+}
 static void interior_pointer(void)
 {
     struct gp *g = gp_self();
@@ -75,7 +84,7 @@ static void large_interior(void)
 
 int main(void)
 {
-    tap_plan(5);
+    tap_plan(6);
     tap_deadline(120);
     setenv("EBB_ARENA_MB", "256", 1);
     char buf[4096];
@@ -90,6 +99,9 @@ int main(void)
     ab = run(double_free_large, buf, sizeof buf);
     ok(ab && (strstr(buf, "double free") || strstr(buf, "not returned")),
        "double free of a large block is reported: %.80s", buf);
+    ab = run(double_free_huge, buf, sizeof buf);
+    ok(ab && (strstr(buf, "double free") || strstr(buf, "not returned")),
+       "double free of a 3 MiB block is reported: %.80s", buf);
     if (MEM_CHECKS) {
         ab = run(double_free_small, buf, sizeof buf);
         ok(ab && strstr(buf, "double free"), "double free of a small object is reported: %.80s", buf);

@@ -22,6 +22,7 @@ void mc_defer(void (*fn)(void *), void *arg) { fn(arg); } /* no concurrent reade
 struct mc_counters *mc_counters_here(void) { return &counters; }
 void mc_counters_sum(struct mc_counters *out) { *out = counters; }
 void mc_stats_reset(void) { memset(&counters, 0, sizeof counters); }
+void mc_process_stats(mc_stat_fn fn, void *arg) { fn(arg, "pid", "1"); }
 
 static int initialized;
 
@@ -102,6 +103,9 @@ static const char *ascii_seeds[] = {
     "get\r\nbogus\r\n\r\nmn\r\nquit\r\n",
     "set big 0 0 2000000\r\nxxxxxxxx\r\n",
     "set k 0 -1 5\r\nhello\r\nset k 4294967295 2592001 0\r\n\r\nget k k k k k k k k k k k\r\n",
+    "ms m 3 T10 F5 c k Oab\r\nabc\r\nmg m v s f t c k h l O1 q\r\nmg Zm9v b k v N30 R5 T9\r\n",
+    "ms m 2 MA C1 I q\r\nxy\r\nmd m I T5 q\r\nmg m v\r\nmd m C9 k\r\nme m\r\nme Zm9v b\r\n",
+    "ma n N0 J10 D5 MD v t c T100 k O2\r\nma n M+ q\r\nmn\r\nms x 1 MX\r\nx\r\nmg x x x\r\n",
 };
 
 static size_t binary_seed(uint8_t *b, uint8_t op, const char *key, uint8_t extlen, const char *val)

@@ -56,6 +56,8 @@ all: $(B)/tests/mem_probe
 HOSTED_TESTS += iobuf
 iobuf_SRCS := tests/iobuf.c
 
+HOSTED_TESTS += net_switch
+net_switch_SRCS := tests/net_switch.c
 HOSTED_TESTS += net_wire
 net_wire_SRCS := tests/net_wire.c
 
@@ -132,3 +134,12 @@ fuzz-memcached: $(B)/fuzz/memcached_ascii $(B)/fuzz/memcached_binary
 	$(B)/fuzz/memcached_ascii -max_total_time=$(FUZZ_SECS) -dict=apps/memcached/fuzz.dict -max_len=4096 $(B)/fuzz/corpus_ascii
 	$(B)/fuzz/memcached_binary -max_total_time=$(FUZZ_SECS) -max_len=4096 $(B)/fuzz/corpus_binary
 .PHONY: fuzz fuzz-memcached
+
+# The cluster test (tests/cluster.t): a hosted front end and the native image of its nodes.
+HOSTED_APPS += cluster_test
+EBB_IFACES += tests/cluster/ctest.ebb.h
+cluster_test_SRCS := tests/cluster/front.c tests/cluster/ctest.c $(B)/gen/tests/cluster/ctest.gen.c
+cluster_test_NATIVE_SRCS := tests/cluster/node.c tests/cluster/ctest.c \
+                            $(B)/gen/tests/cluster/ctest.gen.c $(B)/gen/tests/cluster/bindings.gen.c
+cluster_test_MANIFEST := tests/cluster/ebb.manifest
+TEST_SCRIPTS += tests/cluster.t

@@ -1,7 +1,8 @@
 #!/bin/sh
 # 20 MB each way through our echo server with 2% of the frames dropped in both directions on the
 # tap (nftables: netem is not available here), byte-exact by sha256; and the same for our own
-# client against a Linux echo server.
+# client against a Linux echo server. Offloads are off there (offload=off) so that a drop is one
+# wire segment; then our client once more with them on, where a drop takes a whole TSO frame.
 . "$(dirname "$0")/net_lib.sh"
 make_tap "ebloss$$" $NET.1/24
 cat > "$TMP/nft" <<NFT
@@ -13,7 +14,7 @@ NFT
 in_ns nft -f "$TMP/nft" 2>"$TMP/nft.err" ||
     setup_failed "nftables netdev ingress/egress hooks on the tap: $(head -1 "$TMP/nft.err")"
 
-start_app echo "$TMP/echo.out" netif=tap:$TAP ip=$NET.2/24 port=7 cores=1
+start_app echo "$TMP/echo.out" netif=tap:$TAP ip=$NET.2/24 port=7 cores=1 offload=off
 t $? "echo app up behind a lossy tap"
 ECHO=$LAST_PID
 head -c 20000000 /dev/urandom > "$TMP/data"
@@ -26,8 +27,12 @@ stop_app $ECHO
 peer socat TCP-LISTEN:7302,bind=$NET.1,reuseaddr,fork EXEC:cat > /dev/null 2>&1
 wait_listen tcp 7302
 out=$(in_ns timeout 200 "$B/hosted/tcpsend" netif=tap:$TAP ip=$NET.3/24 host=$NET.1 port=7302 \
-      bytes=20000000 timeout=180 cores=1 2>&1)
+      bytes=20000000 timeout=180 cores=1 offload=off 2>&1)
 t $? "our client: 20 MB each way with 2% loss, intact"
+echo "# $out"
+out=$(in_ns timeout 200 "$B/hosted/tcpsend" netif=tap:$TAP ip=$NET.4/24 host=$NET.1 port=7302 \
+      bytes=20000000 timeout=180 cores=1 offload=on 2>&1)
+t $? "our client with TSO and checksum offload: 20 MB each way with 2% loss, intact"
 echo "# $out"
 
 drops=$(in_ns nft list table netdev loss | grep -o 'packets [0-9]*' | awk '{s+=$2} END {print s+0}')

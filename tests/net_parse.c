@@ -30,7 +30,7 @@ static int cap_send(void *rep, struct iobuf *f)
 static const uint8_t our_mac[6] = {0x02, 0, 0, 0, 0, 2}, peer_mac[6] = {0x02, 0, 0, 0, 0, 1};
 static void cap_mac(void *rep, uint8_t out[6]) { (void)rep; memcpy(out, our_mac, 6); }
 static unsigned cap_mtu(void *rep) { (void)rep; return 1500; }
-static const struct netif_ops cap_ops = {cap_attach, cap_send, cap_mac, cap_mtu};
+static const struct netif_ops cap_ops = {cap_attach, cap_send, cap_mac, cap_mtu, NULL};
 static struct capture cap = {.ops = &cap_ops};
 static void *cap_rep(struct ebb_root *r, unsigned core) { (void)core; return r->arg; }
 static struct ebb_root cap_root = {.name = "capture", .iface = NETIF_IFACE, .kind = EBB_SHARED,

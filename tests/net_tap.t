@@ -1,7 +1,9 @@
 #!/bin/sh
 # The stack against Linux's own over a tap device (root): ping, TCP both ways (Linux client to
 # our echo server, our client to a Linux echo server), UDP echo, and the real NPtcp and iperf2
-# clients against apps/netpipe and apps/iperf.
+# clients against apps/netpipe and apps/iperf. Offloads (virtio-net header: TSO and checksums
+# both ways) are on by default; bulk transfers also run with offload=off, and on a multiqueue tap
+# with a queue per core.
 . "$(dirname "$0")/net_lib.sh"
 make_tap "ebtap$$" $NET.1/24
 
@@ -58,4 +60,48 @@ rc=$?
 t "$([ $rc = 0 ] && wait_file "$TMP/iperf.out" "bytes in" && grep -q "Bytes" "$TMP/iperf.log"; echo $?)" "iperf client completes against apps/iperf"
 grep "sec" "$TMP/iperf.log" | tail -1 | sed 's/^/# /'
 stop_app $ip_pid
+
+# Bulk both ways with offloads and without: byte-exact, and the frame count shows which way the
+# bytes went (TSO frames of up to 64 KiB, or one frame per 1448-byte segment).
+frames() { echo "$1" | sed -n 's/.*tx_frames=\([0-9]*\).*/\1/p'; }
+for off in on off; do
+    out=$(in_ns timeout 60 "$B/hosted/tcpsend" netif=tap:$TAP ip=$NET.7/24 host=$NET.1 port=7301 \
+          bytes=10000000 timeout=50 cores=1 offload=$off 2>&1)
+    rc=$?
+    f=$(frames "$out")
+    if [ $off = on ]; then few=$([ "${f:-0}" -gt 0 ] && [ "${f:-0}" -lt 2000 ]; echo $?)
+    else few=$([ "${f:-0}" -gt 6900 ]; echo $?); fi
+    t "$([ $rc = 0 ] && [ $few = 0 ]; echo $?)" "offload=$off: our client, 10 MB each way intact in $f frames sent"
+    [ $rc = 0 ] || echo "$out" | sed 's/^/# /' | head -3
+    start_app echo "$TMP/echo-$off.out" netif=tap:$TAP ip=$NET.8/24 port=7 cores=1 offload=$off
+    e=$LAST_PID
+    got=$(in_ns timeout 60 socat -t 60 -b 65536 TCP:$NET.8:7 - < "$TMP/data" | sha256sum)
+    t "$([ "$got" = "$want" ]; echo $?)" "offload=$off: 3 MB from a Linux client through our echo server, sha256 equal"
+    stop_app $e
+done
+start_app echo "$TMP/echo-bad.out" netif=tap:$TAP ip=$NET.8/24 offload=maybe
+t "$([ $? != 0 ] && grep -q "offload=maybe: expected on or off" "$TMP/echo-bad.out"; echo $?)" \
+  "offload=maybe is refused with a message"
+
+# A multiqueue tap: two cores, a queue each (the device lists both), connections served by
+# both cores, four transfers at once byte-exact.
+in_ns ip tuntap add dev "ebmq$$" mode tap multi_queue && in_ns ip addr add $NET.129/25 dev "ebmq$$" &&
+    in_ns ip link set "ebmq$$" up || setup_failed "multiqueue tap"
+in_ns ip addr del $NET.1/24 dev $TAP
+start_app echo "$TMP/mq.out" netif=tap:ebmq$$ ip=$NET.130/25 port=7 cores=2 stats=1
+mq=$LAST_PID
+nq=$(in_ns ls /sys/class/net/ebmq$$/queues | grep -c '^tx-')
+t "$([ "$nq" = 2 ]; echo $?)" "multiqueue tap: our process attached $nq queues for 2 cores"
+tp=""
+for i in 1 2 3 4; do
+    (in_ns timeout 60 socat -t 60 -b 65536 TCP:$NET.130:7 - < "$TMP/data" | sha256sum > "$TMP/mq.$i") &
+    tp="$tp $!"
+done
+for p in $tp; do wait $p; done
+ok=0
+for i in 1 2 3 4; do [ "$(cat "$TMP/mq.$i")" = "$want" ] && ok=$((ok+1)); done
+t "$([ $ok = 4 ]; echo $?)" "multiqueue tap: 4 transfers of 3 MB at once, $ok byte-exact"
+wait_file "$TMP/mq.out" "connections per core: [1-9][0-9]* [1-9]"
+t $? "multiqueue tap: connections served on both cores ($(grep 'per core' "$TMP/mq.out" | tail -1 | sed 's/.*core: //'))"
+stop_app $mq
 done_tests

@@ -4,63 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "apps/memcached/mc.h"
+#include "apps/memcached/text.h"
 
 #define LINE_MAX_PLAIN 2048    /* beyond this without a newline only get/gets may go on */
 #define LINE_MAX_GET 65536     /* ...and they up to this (memcached has no bound here) */
 #define MAX_TOKENS 8
-
-struct tok {
-    const char *p;
-    size_t n;
-};
-
-static bool is(struct tok t, const char *s)
-{
-    size_t n = strlen(s);
-    return t.n == n && memcmp(t.p, s, n) == 0;
-}
-
-/* Unsigned decimal as strtoull takes it from a token: optional '+', digits, no overflow. */
-static bool parse_u64(struct tok t, uint64_t *v)
-{
-    size_t i = t.n && t.p[0] == '+' ? 1 : 0;
-    if (i == t.n)
-        return false;
-    uint64_t x = 0;
-    for (; i < t.n; i++) {
-        if (t.p[i] < '0' || t.p[i] > '9')
-            return false;
-        unsigned d = (unsigned)(t.p[i] - '0');
-        if (x > (UINT64_MAX - d) / 10)
-            return false;
-        x = x * 10 + d;
-    }
-    *v = x;
-    return true;
-}
-
-/* A signed 32-bit decimal (memcached's safe_strtol). */
-static bool parse_i32(struct tok t, int32_t *v)
-{
-    bool neg = t.n && t.p[0] == '-';
-    struct tok u = t;
-    if (neg) { u.p++; u.n--; }
-    uint64_t x;
-    if (!parse_u64(u, &x) || x > (neg ? 2147483648ull : 2147483647ull) || (neg && u.n && u.p[0] == '+'))
-        return false;
-    *v = neg ? (int32_t)-(int64_t)x : (int32_t)x;
-    return true;
-}
-
-static char *fmt_u64(char *p, uint64_t v)
-{
-    char t[20];
-    int n = 0;
-    do t[n++] = (char)('0' + v % 10); while ((v /= 10));
-    while (n)
-        *p++ = t[--n];
-    return p;
-}
 
 static void reply(struct mc_out *o, bool noreply, const char *s)
 {
@@ -121,9 +69,12 @@ static size_t storage(struct mc_session *s, struct tok *t, int nt, size_t linele
         return linelen;
     }
     size_t need = (size_t)vlen + 2;
-    if (t[1].n + (size_t)vlen + MC_ITEM_OVERHEAD > mc_settings.item_max) {
-        /* Refused before it arrives: reply now, discard the data as it comes. */
+    if (mc_too_large(t[1].n, (size_t)vlen)) {
+        /* Refused before it arrives: reply now, discard the data as it comes. A set also
+         * drops the old value (memcached would otherwise serve it as if stored). */
         mc_counters_here()->store_too_large++;
+        if (op == MC_SET)
+            mc_drop(t[1].p, t[1].n);
         reply(o, noreply, "SERVER_ERROR object too large for cache\r\n");
         s->swallow = need;
         return linelen;
@@ -139,7 +90,7 @@ static size_t storage(struct mc_session *s, struct tok *t, int nt, size_t linele
     mc_counters_here()->cmd_set++;
     struct mc_src v = {in, linelen, (size_t)vlen};
     enum mc_res r = mc_store(op, t[1].p, t[1].n, (uint32_t)flags, mc_exptime(exptime), &v, cas,
-                             NULL);
+                             0, NULL);
     if (r == MC_TOO_LARGE)
         mc_counters_here()->store_too_large++;
     if (r == MC_NO_MEMORY)
@@ -218,7 +169,7 @@ static void retrieval(struct tok *t, const char *rest, const char *end, struct m
 static void arith(struct tok *t, int nt, struct mc_out *o)
 {
     bool noreply = nt == 4 && is(t[3], "noreply");
-    uint64_t delta, v;
+    uint64_t delta;
     if (t[1].n > MC_KEY_MAX) {
         mc_out_str(o, "CLIENT_ERROR bad command line format\r\n");
         return;
@@ -227,10 +178,11 @@ static void arith(struct tok *t, int nt, struct mc_out *o)
         mc_out_str(o, "CLIENT_ERROR invalid numeric delta argument\r\n");
         return;
     }
-    enum mc_res r = mc_arith(t[1].p, t[1].n, t[0].p[0] == 'i', delta, false, 0, 0, 0, &v, NULL);
+    struct mc_arith a = {.incr = t[0].p[0] == 'i', .delta = delta};
+    enum mc_res r = mc_arith(t[1].p, t[1].n, &a);
     if (r == MC_OK) {
         char b[24];
-        char *e = fmt_u64(b, v);
+        char *e = fmt_u64(b, a.value);
         *e++ = '\r';
         *e++ = '\n';
         if (!noreply)
@@ -328,14 +280,28 @@ static void simple(struct mc_session *s, struct tok *t, int nt, struct mc_out *o
             reply(o, noreply, "CLIENT_ERROR bad command line format\r\n");
             return;
         }
-        mc_settings.verbosity = (unsigned)level;
+        mc_settings.verbosity = level > 2 ? 2 : (unsigned)level; /* memcached's highest */
         reply(o, noreply, "OK\r\n");
+    } else if (is(t[0], "cache_memlimit") && (nt == 2 || nt == 3)) {
+        uint64_t mib;
+        bool noreply = is(t[nt - 1], "noreply");
+        /* memcached's bounds; the new limit applies from the next store on (evicting then) */
+        if (!parse_u64(t[1], &mib))
+            reply(o, noreply, "ERROR\r\n");
+        else if (mib < 8)
+            reply(o, noreply, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+        else if (mib > 1000000000)
+            reply(o, noreply, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
+        else {
+            __atomic_store_n(&mc_settings.mem_limit, (size_t)mib << 20, __ATOMIC_RELAXED);
+            reply(o, noreply, "OK\r\n");
+        }
+    } else if (is(t[0], "shutdown")) {
+        mc_out_str(o, "ERROR: shutdown not enabled\r\n"); /* as memcached without -A */
     } else if (is(t[0], "quit")) {
         s->close = true;
     } else if (is(t[0], "stats")) {
         stats(t, nt, o);
-    } else if (is(t[0], "mn")) {
-        mc_out_str(o, "MN\r\n");
     } else {
         mc_out_str(o, "ERROR\r\n");
     }
@@ -347,6 +313,12 @@ static size_t command(struct mc_session *s, const char *line, size_t n, size_t l
 {
     if (n && line[n - 1] == '\r')
         n--;
+    /* memcached's meta commands: a two-character command word starting with 'm' */
+    const char *w = line;
+    while (w < line + n && *w == ' ')
+        w++;
+    if (line + n - w >= 2 && w[0] == 'm' && (line + n - w == 2 || w[2] == ' '))
+        return mc_meta_one(s, line, n, linelen, in, avail, o);
     struct tok t[MAX_TOKENS];
     int nt = 0;
     const char *p = line, *end = line + n, *rest = end;

@@ -149,7 +149,7 @@ static void store(const struct req *r, const struct iobuf *in, struct mc_out *o)
     uint64_t cas = 0;
     mc_counters_here()->cmd_set++;
     enum mc_res res = mc_store(op, r->key, r->keylen, flags, exp, &v,
-                               op == MC_ADD ? 0 : r->cas, &cas);
+                               op == MC_ADD ? 0 : r->cas, 0, &cas);
     uint16_t st = ST_OK;
     switch (res) {
     case MC_STORED: break;
@@ -171,14 +171,16 @@ static void arith(const struct req *r, struct mc_out *o)
 {
     bool incr = r->op == OP_INCR || r->op == OP_INCRQ;
     uint32_t e = get32(r->ext + 16);
-    uint64_t v, cas = 0;
-    enum mc_res res = mc_arith(r->key, r->keylen, incr, get64(r->ext), e != 0xffffffffu,
-                               get64(r->ext + 8), mc_exptime((int32_t)e), r->cas, &v, &cas);
+    /* a missing key is created only without a CAS */
+    struct mc_arith a = {.incr = incr, .create = e != 0xffffffffu && !r->cas,
+                         .delta = get64(r->ext), .initial = get64(r->ext + 8), .cas = r->cas,
+                         .exptime = mc_exptime((int32_t)e)};
+    enum mc_res res = mc_arith(r->key, r->keylen, &a);
     if (res == MC_OK) {
         if (!quiet(r->op)) {
-            header(o, r, ST_OK, 0, 0, 8, cas);
+            header(o, r, ST_OK, 0, 0, 8, a.cas_out);
             uint8_t b[8];
-            put64(b, v);
+            put64(b, a.value);
             mc_out_bytes(o, b, 8);
         }
         return;
@@ -250,7 +252,14 @@ size_t mc_binary_one(struct mc_session *s, const struct iobuf *in, size_t avail,
         s->close = true;
         return 0;
     }
-    if (is_store(r.op) && r.keylen + value_len + MC_ITEM_OVERHEAD > mc_settings.item_max) {
+    if (is_store(r.op) && mc_too_large(r.keylen, value_len)) {
+        /* A set also drops the old value, as memcached: wait for the key. */
+        if (avail < 24u + r.extlen + r.keylen)
+            return 0;
+        if (r.op == OP_SET || r.op == OP_SETQ) {
+            iobuf_copy_out(in, 24u + r.extlen, r.key, r.keylen);
+            mc_drop(r.key, r.keylen);
+        }
         mc_counters_here()->store_too_large++;
         error(o, &r, ST_TOO_LARGE);
         s->swallow = r.bodylen;

@@ -42,6 +42,9 @@ unsigned mc_core(void);
 unsigned mc_ncores(void);
 uint64_t mc_mono_ns(void);
 int64_t mc_unix_now(void);
+/* The process's own `stats` lines (hosted: pid, rusage_user, rusage_system; natively none). */
+typedef void (*mc_stat_fn)(void *arg, const char *name, const char *value);
+void mc_process_stats(mc_stat_fn fn, void *arg);
 /* Runs fn(arg) once no lock-free reader can still see what was unlinked before the call. */
 void mc_defer(void (*fn)(void *), void *arg);
 
@@ -55,12 +58,17 @@ struct mc_item {
     uint32_t exptime;               /* server time (mc_time()) it dies at; 0: never */
     uint32_t nbytes;                /* value length */
     uint32_t stored;                /* mc_time() when stored: for flush_all with a delay */
+    uint32_t atime;                 /* mc_time() of the last access (meta commands' `l`) */
     size_t held;                    /* bytes counted against memory= */
     struct iobuf *val;              /* kept buffers (zero copy), or NULL: value inline */
     uint8_t accessed, fetched, linked;
+    uint8_t meta;                   /* MC_META_*, changed under the shard lock */
     uint8_t nkey;
     char key[];                     /* key, then the value when inline */
 };
+#define MC_META_BINKEY 1   /* stored by a meta command with a base64 key: `k` answers in base64 */
+#define MC_META_STALE 2    /* invalidated (md I, or ms I with an older CAS) */
+#define MC_META_WON 4      /* a client has been told it won the right to recache it */
 static inline const uint8_t *mc_item_inline(const struct mc_item *it)
 {
     return (const uint8_t *)it->key + it->nkey;
@@ -91,15 +99,44 @@ enum mc_res {
 /* Lookup without a lock: the item stays readable until the current event ends. `touch`
  * (exptime != NULL) updates its expiry under the lock. Counts expired/flushed lookups. */
 struct mc_item *mc_get(const char *key, size_t nkey, const uint32_t *new_exptime);
+static inline bool mc_too_large(size_t nkey, size_t nbytes)
+{
+    return nkey + nbytes + MC_ITEM_OVERHEAD > mc_settings.item_max;
+}
+/* mc_store's `how` bits */
+#define MC_STORE_BINKEY 1    /* the key came base64-encoded (MC_META_BINKEY) */
+#define MC_STORE_STALE_OK 2  /* MC_CAS: a CAS lower than the item's stores it, marked stale */
+#define MC_STORE_DROP 4      /* refused for size or memory: the old value goes too (ms) */
 /* Stores per op; for MC_CAS (or any op with cas != 0 from the binary protocol) the item must
- * have that CAS. *cas_out gets the new item's CAS. */
+ * have that CAS (append/prepend of a missing key are NOT_STORED all the same). *cas_out gets
+ * the new item's CAS. A set refused for size or memory removes the old value, as memcached. */
 enum mc_res mc_store(enum mc_op op, const char *key, size_t nkey, uint32_t flags, uint32_t exptime,
-                     const struct mc_src *v, uint64_t cas, uint64_t *cas_out);
+                     const struct mc_src *v, uint64_t cas, unsigned how, uint64_t *cas_out);
 enum mc_res mc_delete(const char *key, size_t nkey, uint64_t cas);
-/* incr/decr on a decimal value. create: binary protocol's initial value when missing. */
-enum mc_res mc_arith(const char *key, size_t nkey, bool incr, uint64_t delta, bool create,
-                     uint64_t initial, uint32_t exptime, uint64_t cas, uint64_t *value,
-                     uint64_t *cas_out);
+/* Removes the key's item if any, counting nothing. */
+void mc_drop(const char *key, size_t nkey);
+/* incr/decr on a decimal value. */
+struct mc_arith {
+    bool incr, create;       /* create: a missing key gets `initial` with `exptime` */
+    uint64_t delta, initial;
+    uint64_t cas;            /* nonzero: the item must have it */
+    uint32_t exptime;
+    bool touch;              /* the result gets `new_exptime` (meta ma T), unless created */
+    uint32_t new_exptime;
+    uint64_t value, cas_out; /* results */
+    uint32_t exptime_was;    /* the result's expiry before `touch` */
+    bool created;
+};
+enum mc_res mc_arith(const char *key, size_t nkey, struct mc_arith *a);
+/* Meta commands: fn sees the key's live item (NULL when missing) with its shard locked, so it
+ * may change its exptime and meta bits and answer from a consistent state. With `create` a
+ * missing key first gets an empty item (flags and expiry 0), and `created` says so. fn's
+ * answer may unlink the item or give it a new CAS. */
+enum mc_act { MC_KEEP, MC_UNLINK, MC_NEW_CAS };
+typedef enum mc_act (*mc_locked_fn)(struct mc_item *it, bool created, void *arg);
+void mc_locked(const char *key, size_t nkey, bool create, mc_locked_fn fn, void *arg);
+/* What a read does to an item (mc_get does it; meta `u` skips it). */
+void mc_bump(struct mc_item *it);
 /* flush_all: `at` 0: everything now; else a server time (mc_exptime()) from which on what was
  * stored before it is gone. */
 void mc_flush(uint32_t at);
@@ -109,6 +146,7 @@ unsigned mc_reclaim_some(unsigned buckets);
 struct mc_store_stats {
     uint64_t curr_items, total_items, bytes, evictions, reclaimed, expired_unfetched,
         evicted_unfetched, evicted_active, outofmemory, hash_buckets;
+    bool hash_growing;
 };
 void mc_store_stats(struct mc_store_stats *s);
 
@@ -136,6 +174,10 @@ struct mc_session {
     bool noreply_pending; /* binary: quiet replies suppressed since the last flush point */
 };
 
+/* The meta commands (meta.c): one command line of n bytes (without its newline) that takes
+ * linelen bytes of input; returns the bytes consumed, 0 if more input is needed. */
+size_t mc_meta_one(struct mc_session *s, const char *line, size_t n, size_t linelen,
+                   const struct iobuf *in, size_t avail, struct mc_out *o);
 /* Parses and executes the complete requests in *in, appending replies to o, until o holds
  * `limit` bytes. Consumed input is trimmed from *in. Stops early if s->close. */
 void mc_process(struct mc_session *s, struct iobuf **in, struct mc_out *o, size_t limit);
@@ -144,6 +186,5 @@ void mc_process(struct mc_session *s, struct iobuf **in, struct mc_out *o, size_
 size_t mc_ascii_one(struct mc_session *s, const struct iobuf *in, size_t avail, struct mc_out *o);
 size_t mc_binary_one(struct mc_session *s, const struct iobuf *in, size_t avail, struct mc_out *o);
 /* The stats replies, shared by both protocols: fn(arg, name, value) per line. */
-typedef void (*mc_stat_fn)(void *arg, const char *name, const char *value);
 bool mc_stats(const char *group, mc_stat_fn fn, void *arg);
 void mc_stats_reset(void);

@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef EBB_HOSTED
+#include <sys/resource.h>
+#include <unistd.h>
+#endif
 #include "apps/memcached/mc.h"
 #include "core/config.h"
 #include "core/ebb.h"
@@ -57,6 +61,23 @@ int64_t mc_unix_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return ts.tv_sec;
+}
+
+void mc_process_stats(mc_stat_fn fn, void *arg)
+{
+#ifdef EBB_HOSTED
+    char b[32];
+    struct rusage ru;
+    snprintf(b, sizeof b, "%ld", (long)getpid());
+    fn(arg, "pid", b);
+    getrusage(RUSAGE_SELF, &ru);
+    snprintf(b, sizeof b, "%ld.%06ld", (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
+    fn(arg, "rusage_user", b);
+    snprintf(b, sizeof b, "%ld.%06ld", (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
+    fn(arg, "rusage_system", b);
+#else
+    (void)fn, (void)arg; /* one image, no process: nothing to report */
+#endif
 }
 
 void mc_counters_sum(struct mc_counters *out)

@@ -97,6 +97,7 @@ static void stats_general(mc_stat_fn fn, void *arg)
     mc_counters_sum(&c);
     mc_store_stats(&st);
     uint32_t now = mc_time();
+    mc_process_stats(fn, arg); /* pid first, as memcached */
     stat_u(fn, arg, "uptime", now - 2);
     stat_u(fn, arg, "time", mc_started_unix() + now);
     fn(arg, "version", MC_VERSION);
@@ -108,8 +109,10 @@ static void stats_general(mc_stat_fn fn, void *arg)
 #undef X
     stat_u(fn, arg, "limit_maxbytes", mc_settings.mem_limit);
     stat_u(fn, arg, "threads", mc_settings.cores);
+    fn(arg, "accepting_conns", "1");
     stat_u(fn, arg, "hash_power_level", (uint64_t)__builtin_ctzll(st.hash_buckets));
     stat_u(fn, arg, "hash_bytes", st.hash_buckets * sizeof(void *));
+    stat_u(fn, arg, "hash_is_expanding", st.hash_growing);
     stat_u(fn, arg, "bytes", st.bytes);
     stat_u(fn, arg, "curr_items", st.curr_items);
     stat_u(fn, arg, "total_items", st.total_items);
@@ -137,6 +140,8 @@ static void stats_settings(mc_stat_fn fn, void *arg)
     stat_u(fn, arg, "item_size_max", mc_settings.item_max);
     fn(arg, "flush_enabled", "yes");
     fn(arg, "lru_crawler", "yes");
+    fn(arg, "shutdown_command", "no");
+    fn(arg, "detail_enabled", "no");
 }
 
 /* One pseudo slab class (1) holds everything: items are allocated at their size. */

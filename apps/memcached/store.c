@@ -189,7 +189,7 @@ static void unlink_item(struct shard *s, struct mc_item *it)
 /* Puts `it` in the table, in place of `old` if given. */
 static void link_item(struct shard *s, struct mc_item *it, struct mc_item *old)
 {
-    it->stored = mc_time();
+    it->stored = it->atime = mc_time();
     it->cas = next_cas();
     it->linked = 1;
     lru_push(s, it);
@@ -443,11 +443,22 @@ struct mc_item *mc_get(const char *key, size_t nkey, const uint32_t *new_exptime
         if (!it)
             return NULL;
     }
+    mc_bump(it);
+    return it;
+}
+
+void mc_bump(struct mc_item *it)
+{
     if (!it->accessed)
         it->accessed = 1;
-    if (!it->fetched)
+    if (!it->fetched) {
         it->fetched = 1;
-    return it;
+    } else {
+        /* memcached moves an item's access time on its second fetch and later ones */
+        uint32_t now = mc_time();
+        if (it->atime != now)
+            it->atime = now;
+    }
 }
 
 /* append/prepend: the old value and the new bytes in one new item. */
@@ -472,10 +483,14 @@ static struct mc_item *item_concat(const struct mc_item *old, const struct mc_sr
 }
 
 enum mc_res mc_store(enum mc_op op, const char *key, size_t nkey, uint32_t flags, uint32_t exptime,
-                     const struct mc_src *v, uint64_t cas, uint64_t *cas_out)
+                     const struct mc_src *v, uint64_t cas, unsigned how, uint64_t *cas_out)
 {
-    if (nkey + v->n + MC_ITEM_OVERHEAD > mc_settings.item_max)
+    bool drop = op == MC_SET || (how & MC_STORE_DROP);
+    if (mc_too_large(nkey, v->n)) {
+        if (drop)
+            mc_drop(key, nkey);
         return MC_TOO_LARGE;
+    }
     uint32_t hash = mc_hash(key, nkey);
     struct shard *s = &shards[hash % MC_NSHARDS];
     struct mc_item *it = NULL;
@@ -484,14 +499,26 @@ enum mc_res mc_store(enum mc_op op, const char *key, size_t nkey, uint32_t flags
         it = item_from_src(key, nkey, flags, exptime, v, &zc);
         if (!it || !make_room(it->held)) {
             if (it) item_free(it);
+            if (drop)
+                mc_drop(key, nkey);
             return MC_NO_MEMORY;
         }
+        if (how & MC_STORE_BINKEY)
+            it->meta = MC_META_BINKEY;
     }
     spin_lock(&s->lock);
     struct mc_item *old = find_live(s, key, nkey, hash);
     enum mc_res r = MC_STORED;
-    if (op == MC_CAS || cas) {
-        r = !old ? MC_NOT_FOUND : old->cas != cas ? MC_EXISTS : MC_STORED;
+    if ((op == MC_APPEND || op == MC_PREPEND) && !old) {
+        r = MC_NOT_STORED; /* whatever the CAS, as memcached */
+    } else if (op == MC_CAS || cas) {
+        r = !old ? MC_NOT_FOUND : old->cas == cas ? MC_STORED : MC_EXISTS;
+        if (r == MC_EXISTS && it && (how & MC_STORE_STALE_OK) && cas < old->cas) {
+            /* ms I: an older writer's value is kept, but marked stale and with the old TTL */
+            r = MC_STORED;
+            it->exptime = old->exptime;
+            it->meta |= MC_META_STALE | (old->meta & MC_META_WON);
+        }
         struct mc_counters *c = mc_counters_here();
         if (op == MC_CAS) {
             if (r == MC_NOT_FOUND) c->cas_misses++;
@@ -511,8 +538,8 @@ enum mc_res mc_store(enum mc_op op, const char *key, size_t nkey, uint32_t flags
         it = item_concat(old, v, op == MC_APPEND);
         if (!it)
             r = MC_NO_MEMORY;
-        else if (it->nbytes + nkey + MC_ITEM_OVERHEAD > mc_settings.item_max)
-            r = MC_TOO_LARGE;
+        else if (mc_too_large(nkey, it->nbytes))
+            r = MC_NOT_STORED; /* memcached: the grown item cannot be allocated */
     }
     if (r == MC_STORED) {
         link_item(s, it, old);
@@ -530,6 +557,51 @@ enum mc_res mc_store(enum mc_op op, const char *key, size_t nkey, uint32_t flags
     if (r == MC_STORED)
         maybe_grow();
     return r;
+}
+
+void mc_drop(const char *key, size_t nkey)
+{
+    uint32_t hash = mc_hash(key, nkey);
+    struct shard *s = &shards[hash % MC_NSHARDS];
+    spin_lock(&s->lock);
+    struct mc_item *it = find_live(s, key, nkey, hash);
+    if (it)
+        unlink_item(s, it);
+    spin_unlock(&s->lock);
+}
+
+void mc_locked(const char *key, size_t nkey, bool create, mc_locked_fn fn, void *arg)
+{
+    uint32_t hash = mc_hash(key, nkey);
+    struct shard *s = &shards[hash % MC_NSHARDS];
+    struct mc_item *fresh = NULL;
+    if (create) {
+        /* made before the lock: making room may evict from any shard */
+        fresh = item_alloc(key, nkey, 0, 0, 0, true);
+        if (fresh && !make_room(fresh->held)) {
+            item_free(fresh);
+            fresh = NULL;
+        }
+    }
+    spin_lock(&s->lock);
+    struct mc_item *it = find_live(s, key, nkey, hash);
+    bool created = false;
+    if (!it && fresh) {
+        link_item(s, fresh, NULL);
+        it = fresh;
+        fresh = NULL;
+        created = true;
+    }
+    enum mc_act a = fn(it, created, arg);
+    if (it && a == MC_UNLINK)
+        unlink_item(s, it);
+    else if (it && a == MC_NEW_CAS)
+        __atomic_store_n(&it->cas, next_cas(), __ATOMIC_RELAXED);
+    spin_unlock(&s->lock);
+    if (fresh)
+        item_free(fresh);
+    if (created)
+        maybe_grow();
 }
 
 enum mc_res mc_delete(const char *key, size_t nkey, uint64_t cas)
@@ -590,10 +662,10 @@ static struct mc_item *item_number(const char *key, size_t nkey, uint32_t flags,
     return it;
 }
 
-enum mc_res mc_arith(const char *key, size_t nkey, bool incr, uint64_t delta, bool create,
-                     uint64_t initial, uint32_t exptime, uint64_t cas, uint64_t *value,
-                     uint64_t *cas_out)
+enum mc_res mc_arith(const char *key, size_t nkey, struct mc_arith *a)
 {
+    bool incr = a->incr;
+    uint64_t delta = a->delta, cas = a->cas;
     uint32_t hash = mc_hash(key, nkey);
     struct shard *s = &shards[hash % MC_NSHARDS];
     struct mc_counters *c = mc_counters_here();
@@ -603,12 +675,15 @@ enum mc_res mc_arith(const char *key, size_t nkey, bool incr, uint64_t delta, bo
     struct mc_item *old = find_live(s, key, nkey, hash), *it = NULL;
     enum mc_res r = MC_OK;
     uint64_t v = 0;
+    a->created = false;
     if (!old) {
         if (incr) c->incr_misses++; else c->decr_misses++;
-        if (!create || cas)
+        if (!a->create)
             r = MC_NOT_FOUND;
-        else if (!(it = item_number(key, nkey, 0, exptime, v = initial, 0)))
+        else if (!(it = item_number(key, nkey, 0, a->exptime, v = a->initial, 0)))
             r = MC_NO_MEMORY;
+        else
+            a->created = true;
     } else if (cas && old->cas != cas) {
         r = MC_EXISTS;
     } else if (!parse_u64_value(old, &v)) {
@@ -616,14 +691,18 @@ enum mc_res mc_arith(const char *key, size_t nkey, bool incr, uint64_t delta, bo
     } else {
         if (incr) { c->incr_hits++; v += delta; }
         else { c->decr_hits++; v = delta > v ? 0 : v - delta; }
-        if (!(it = item_number(key, nkey, old->flags, old->exptime, v, old->nbytes)))
+        if (!(it = item_number(key, nkey, old->flags, a->touch ? a->new_exptime : old->exptime,
+                               v, old->nbytes)))
             r = MC_NO_MEMORY;
+        else
+            a->exptime_was = old->exptime;
     }
     if (it) {
+        if (a->created)
+            a->exptime_was = it->exptime;
         link_item(s, it, old);
-        *value = v;
-        if (cas_out)
-            *cas_out = it->cas;
+        a->value = v;
+        a->cas_out = it->cas;
     }
     spin_unlock(&s->lock);
     if (it && !old)
@@ -685,4 +764,5 @@ void mc_store_stats(struct mc_store_stats *s)
     s->evicted_active = atomic_load(&n_evicted_active);
     s->outofmemory = atomic_load(&n_outofmemory);
     s->hash_buckets = __atomic_load_n(&tab, __ATOMIC_ACQUIRE)->mask + 1;
+    s->hash_growing = __atomic_load_n(&growing, __ATOMIC_RELAXED);
 }

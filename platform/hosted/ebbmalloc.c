@@ -114,7 +114,7 @@ API void *malloc(size_t n)
     struct gp *g = mem_self_gp;
     if (__builtin_expect(n <= 1024 && !MEM_CHECKS, 1)) {
         /* The fast path of gp_malloc/slab_alloc, inlined. */
-        struct slab_cpu *c = g->small[(n + 15) >> 4];
+        struct slab_cpu *c = g->small[(n + 7) >> 3];
         void **t = c->top;
         if (__builtin_expect(t != c->mag, 1)) {
             c->top = t - 1;

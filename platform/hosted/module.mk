@@ -1,6 +1,7 @@
 HOSTED_SRCS += platform/hosted/main.c platform/hosted/random.c
 HOSTED_SRCS += platform/hosted/mem_arena.c platform/hosted/mem_thread.c \
-               platform/hosted/net_tap.c platform/hosted/net_linux.c platform/hosted/net_config.c
+               platform/hosted/net_tap.c platform/hosted/net_linux.c platform/hosted/net_config.c \
+               platform/hosted/switch.c platform/hosted/node_allocator.c
 
 # libebbmalloc.so: the general-purpose allocator for unmodified programs (LD_PRELOAD). Its own
 # position-independent objects; only the malloc family is exported.

@@ -2,7 +2,6 @@
  * machine without it stops with a clear message before the first ISN, nonce or key is drawn.
  * Under TCG RDRAND needs `-cpu max` or `-cpu qemu64,+rdrand` (scripts/qemu-run passes it). */
 #include "core/platform.h"
-#include <errno.h>
 #include <string.h>
 
 static int rdrand64(uint64_t *v)
@@ -45,10 +44,4 @@ void ebb_random(void *buf, size_t n)
         p += k;
         n -= k;
     }
-}
-
-int platform_read_key(const char *path, void *buf, size_t cap)
-{
-    (void)path, (void)buf, (void)cap;
-    return -ENOSYS; /* no files: a native node gets its key from the front end (not yet) */
 }

@@ -58,3 +58,10 @@ bench-native-spawn: $(B)/native/native_spawn.elf
 BENCHES += bench-native-net
 bench-native-net: $(B)/native/netpipe.elf $(B)/native/iperf.elf $(B)/native/echo.elf
 	tests/bench/native_net.sh
+
+# make bench-cluster: a native node from allocation to its first answered call against a Linux
+# VM's boot to its first ping; remote-call round trips front end -> native, native -> native
+# against hosted -> hosted (tests/bench/cluster.sh, docs/cluster.md).
+BENCHES += bench-cluster
+bench-cluster: $(B)/hosted/cluster_test $(B)/native/cluster_test.elf $(B)/hosted/bench/msgbench
+	tests/bench/cluster.sh

@@ -31,6 +31,9 @@ int ebb_msg_transport_peer(unsigned node, const char *addr, uint16_t port)
     return 0;
 }
 void ebb_msg_transport_stop(void) {}
+void ebb_msg_transport_forget(unsigned node, int err) { (void)node, (void)err; }
+int ebb_msg_transport_cluster(const char *net, uint16_t port) { (void)net, (void)port; return 0; }
+int ebb_msg_transport_connect(unsigned node) { (void)node; return 0; }
 
 void fuzz_init(void)
 {

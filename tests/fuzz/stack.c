@@ -38,7 +38,7 @@ static int cap_send(void *rep, struct iobuf *f)
 static void cap_attach(void *rep, struct net_stack *st) { (void)rep, (void)st; }
 static void cap_mac(void *rep, uint8_t out[6]) { (void)rep; memcpy(out, our_mac, 6); }
 static unsigned cap_mtu(void *rep) { (void)rep; return 1500; }
-static const struct netif_ops cap_ops = {cap_attach, cap_send, cap_mac, cap_mtu};
+static const struct netif_ops cap_ops = {cap_attach, cap_send, cap_mac, cap_mtu, NULL};
 static struct { const struct netif_ops *ops; } cap = {&cap_ops};
 static void *cap_rep(struct ebb_root *r, unsigned core) { (void)core; return r->arg; }
 static struct ebb_root cap_root = {.name = "fuzz-capture", .iface = NETIF_IFACE,

@@ -15,3 +15,17 @@ struct net *net_linux_new(ip4_t listen_ip);
 
 /* The stack net_start_from_config() made (NULL for netif=linux): for its counters. */
 struct net_stack *net_config_stack(void);
+
+/* The unix-socket Ethernet switch (switch.c, docs/cluster.md): listens on path (mode 0600),
+ * polled on this core; its local port is a network interface Ebb with address mac, bound to
+ * *id. NULL and *err (-errno) on failure. */
+struct eth_switch;
+struct eth_switch_stats {
+    uint64_t frames, floods, runts, bad_length, dropped_outq, macs_replaced;
+    uint64_t ports_opened, ports_closed, ports_refused;
+};
+struct eth_switch *eth_switch_new(const char *path, const uint8_t mac[6], ebb_id_t *id, int *err);
+/* Closes every port and the socket (removed); the local port drops what it is sent. On the
+ * switch's core. */
+void eth_switch_close(struct eth_switch *sw);
+void eth_switch_stats(const struct eth_switch *sw, struct eth_switch_stats *out);

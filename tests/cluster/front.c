@@ -1,0 +1,179 @@
+/* The cluster test's front end (tests/cluster.t runs it): boots two native nodes through the
+ * NodeAllocator and checks calls both ways and between the nodes, that a node killed in the
+ * middle of a call fails the call with EBB_ENODEDOWN, and freeing. TAP on stdout.
+ *
+ *   cluster_test [mode=hold]   hold: one node, print "up", then wait to be stopped by a signal
+ *   cluster_test mode=bench [bench_calls=N]   make bench-cluster's numbers (tests/bench/cluster.sh):
+ *                allocation to the first answered call (3 times), round trips front end ->
+ *                native and native -> native (medians of N calls) */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "core/config.h"
+#include "core/event.h"
+#include "core/messenger.h"
+#include "core/platform.h"
+#include "ebbs/node_allocator.gen.h"
+#include "tests/cluster/ctest.gen.h"
+#include "tests/tap.h"
+
+static ebb_future_t allocate(void)
+{
+    struct node_options opt = { .image = "cluster_test", .cores = 1, .memory_mb = 64,
+                                .args = ebb_config_get("node_args") };
+    return node_allocator_allocate(EBB_ID_NODE_ALLOCATOR, &opt);
+}
+
+static uint64_t call(ebb_future_t f, int *err)
+{
+    uint64_t v = 0;
+    *err = ebb_future_block(f, &v);
+    return v;
+}
+
+static void nap_done(void *arg) { ebb_promise_set(*(ebb_promise_t *)arg, 0); }
+static void nap(unsigned ms)
+{
+    static struct ebb_timer t;
+    ebb_promise_t p;
+    ebb_future_t f = ebb_promise_new(&p);
+    ebb_timer_start(&t, ms * 1000000ull, nap_done, &p);
+    ebb_future_block(f, NULL);
+}
+
+/* Kills node k's QEMU from outside the allocator (as a crash would), by its pid file. */
+static int kill_node(unsigned k)
+{
+    char path[PATH_MAX];
+    const char *x = getenv("XDG_RUNTIME_DIR");
+    snprintf(path, sizeof path, "%s/ebbrt-cluster-%u/run-%d/node-%u.pid", x && *x ? x : "/tmp",
+             (unsigned)getuid(), (int)getpid(), k);
+    FILE *f = fopen(path, "r");
+    int pid = 0;
+    if (f) {
+        if (fscanf(f, "%d", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    return pid > 0 ? kill(pid, SIGKILL) : -1;
+}
+
+static void hold(void)
+{
+    int err;
+    unsigned k = (unsigned)call(allocate(), &err);
+    if (err) {
+        printf("allocation failed: %s\n", strerror(err));
+        ebb_exit(1);
+        return;
+    }
+    printf("up %u\n", k);
+    fflush(stdout);
+    ebb_promise_t never;
+    ebb_future_block(ebb_promise_new(&never), NULL); /* until a signal */
+}
+
+uint64_t ctest_rtt_median(unsigned target, uint64_t calls);
+
+static void bench(void)
+{
+    uint64_t n = (uint64_t)ebb_config_int("bench_calls", 2000, 1, 1000000);
+    int err;
+    for (int i = 0; i < 3; i++) {
+        uint64_t t0 = platform_now_ns();
+        unsigned k = (unsigned)call(allocate(), &err);
+        if (!err)
+            call(ctest_echo_at(k, EBB_ID_CTEST, 1), &err);
+        if (err) {
+            printf("bench: node %u: %s\n", k, strerror(err));
+            ebb_exit(1);
+            return;
+        }
+        printf("alloc_first_call_ms %.1f\n", (platform_now_ns() - t0) / 1e6);
+        node_allocator_free(EBB_ID_NODE_ALLOCATOR, k);
+        while (node_allocator_count(EBB_ID_NODE_ALLOCATOR))
+            nap(10);
+    }
+    ebb_future_t fs[2] = { allocate(), allocate() };
+    uint64_t ids[2];
+    if ((err = ebb_future_block(ebb_future_when_all(fs, 2, ids), NULL)) != 0) {
+        printf("bench: allocation: %s\n", strerror(err));
+        ebb_exit(1);
+        return;
+    }
+    /* Warm: connections up, reps built, both ways. */
+    call(ctest_rtt_at((unsigned)ids[0], EBB_ID_CTEST, (uint32_t)ids[1], 10), &err);
+    ctest_rtt_median((unsigned)ids[0], 10);
+    printf("rtt_hosted_native_ns %llu\n", (unsigned long long)ctest_rtt_median((unsigned)ids[0], n));
+    printf("rtt_native_native_ns %llu\n",
+           (unsigned long long)call(ctest_rtt_at((unsigned)ids[0], EBB_ID_CTEST, (uint32_t)ids[1], n), &err));
+    fflush(stdout);
+    ebb_exit(err ? 1 : 0);
+}
+
+static void test(void *arg)
+{
+    (void)arg;
+    const char *mode = ebb_config_str("mode", "test");
+    if (strcmp(mode, "test")) {
+        atomic_store(&tap_finished, 1); /* no TAP in these modes */
+        if (!strcmp(mode, "bench"))
+            bench();
+        else
+            hold();
+        return;
+    }
+    tap_plan(17);
+    tap_deadline(240);
+    int err;
+    uint64_t t0 = platform_now_ns();
+    ebb_future_t fs[2] = { allocate(), allocate() };
+    uint64_t ids[2];
+    err = ebb_future_block(ebb_future_when_all(fs, 2, ids), NULL);
+    is(err, 0, "two native nodes allocated (%.0f ms)", (platform_now_ns() - t0) / 1e6);
+    if (err) {
+        tap_done();
+        ebb_exit(1);
+        return;
+    }
+    ok((ids[0] == 1 && ids[1] == 2) || (ids[0] == 2 && ids[1] == 1), "they are nodes 1 and 2");
+    is(node_allocator_count(EBB_ID_NODE_ALLOCATOR), 2, "the allocator counts two nodes");
+
+    is(call(ctest_echo_at(1, EBB_ID_CTEST, 5), &err), 1005, "front end -> node 1");
+    is(call(ctest_echo_at(2, EBB_ID_CTEST, 6), &err), 2006, "front end -> node 2");
+    is(call(ctest_relay_at(1, EBB_ID_CTEST, 0, 7), &err), 7, "node 1 -> front end");
+    is(call(ctest_relay_at(2, EBB_ID_CTEST, 0, 8), &err), 8, "node 2 -> front end");
+    is(call(ctest_relay_at(1, EBB_ID_CTEST, 2, 9), &err), 2009, "node 1 -> node 2 (native to native)");
+    is(call(ctest_relay_at(2, EBB_ID_CTEST, 1, 10), &err), 1010, "node 2 -> node 1 (native to native)");
+
+    /* A node killed while our call waits on it: the call fails with the named error. */
+    ebb_future_t pending = ctest_sleep_at(2, EBB_ID_CTEST, 60000);
+    nap(300); /* the call is on node 2 now */
+    is(kill_node(2), 0, "node 2's QEMU killed in the middle of a call");
+    uint64_t t1 = platform_now_ns();
+    call(pending, &err);
+    double ms = (platform_now_ns() - t1) / 1e6;
+    is(err, EBB_ENODEDOWN, "the pending call fails with EBB_ENODEDOWN (%s) after %.0f ms",
+       strerror(err), ms);
+    ok(ms < 10000, "soon after the kill, not at the call's timeout");
+    nap(100);
+    is(node_allocator_count(EBB_ID_NODE_ALLOCATOR), 1, "one node left");
+    call(ctest_echo_at(2, EBB_ID_CTEST, 1), &err);
+    is(err, EHOSTUNREACH, "a new call to the dead node fails at once (%s)", strerror(err));
+
+    /* Freeing a node with a call pending on it. */
+    pending = ctest_sleep_at(1, EBB_ID_CTEST, 60000);
+    nap(300);
+    is(node_allocator_free(EBB_ID_NODE_ALLOCATOR, 1), 0, "node 1 freed");
+    call(pending, &err);
+    is(err, EBB_ENODEDOWN, "its pending call fails with EBB_ENODEDOWN (%s)", strerror(err));
+    nap(200);
+    is(node_allocator_count(EBB_ID_NODE_ALLOCATOR), 0, "no node left");
+    ebb_exit(tap_done());
+}
+
+void app_main(void) { ebb_spawn(test, NULL); }
