@@ -63,5 +63,7 @@ bench-native-net: $(B)/native/netpipe.elf $(B)/native/iperf.elf $(B)/native/echo
 # VM's boot to its first ping; remote-call round trips front end -> native, native -> native
 # against hosted -> hosted (tests/bench/cluster.sh, docs/cluster.md).
 BENCHES += bench-cluster
-bench-cluster: $(B)/hosted/cluster_test $(B)/native/cluster_test.elf $(B)/hosted/bench/msgbench
+bench-cluster: $(B)/hosted/cluster_test $(B)/native/cluster_test.elf $(B)/hosted/bench/msgbench \
+               $(B)/hosted/tests/gidmap
 	tests/bench/cluster.sh
+	tests/bench/gidmap.sh
