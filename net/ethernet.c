@@ -44,9 +44,7 @@ void eth_output(struct net_stack *s, const uint8_t dst[6], uint16_t type, struct
     memcpy(h, dst, 6);
     memcpy(h + 6, s->mac, 6);
     wr16(h + 12, type);
-    void *rep;
-    const struct netif_ops *ops = netif_ops(s->netif, &rep);
     NET_STAT(s, tx_frames);
-    if (ops->send(rep, pkt) < 0)
+    if (netif_send(s->netif, pkt) < 0)
         NET_STAT(s, tx_errors);
 }

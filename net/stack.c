@@ -45,18 +45,16 @@ struct net_stack *net_stack_new(ebb_id_t netif, const struct net_stack_config *c
     uint8_t secret[32];
     ebb_random(secret, sizeof secret);
     hmac_sha256_init(&s->cookie_mac, secret, sizeof secret);
-    void *rep;
-    const struct netif_ops *ops = netif_ops(netif, &rep);
-    ops->mac(rep, s->mac);
-    s->mtu = ops->mtu(rep);
-    s->features = ops->features ? ops->features(rep) : 0;
+    netif_mac(netif, s->mac);
+    s->mtu = netif_mtu(netif);
+    s->features = netif_features(netif);
     /* TSO is only asked for with a partial checksum (as virtio-net and Linux require). */
     if (!(s->features & NETIF_F_TX_CSUM))
         s->features &= ~NETIF_F_TSO4;
     s->udp_next_port = (uint16_t)(49152 + net_random(s) % 16384);
     s->up_future = ebb_promise_new(&s->up_promise);
     s->up_pending = true;
-    ops->attach(rep, s);
+    netif_attach(netif, s);
     arp_start(s);
     if (cfg->ip) {
         ip4_t mask = cfg->prefix ? ~(ip4_t)0 << (32 - cfg->prefix) : 0;

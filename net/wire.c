@@ -11,7 +11,7 @@
 struct wire;
 
 struct wire_side {
-    const struct netif_ops *ops; /* first: a rep */
+    const struct netif *ops; /* first: a rep */
     struct wire *w;
     unsigned idx;
     unsigned core;
@@ -118,11 +118,13 @@ static int wire_send(void *rep, struct iobuf *frame)
 }
 
 static void wire_attach(void *rep, struct net_stack *s) { ((struct wire_side *)rep)->stack = s; }
-static void wire_mac(void *rep, uint8_t out[6]) { memcpy(out, ((struct wire_side *)rep)->mac, 6); }
+static void wire_mac(void *rep, uint8_t *out) { memcpy(out, ((struct wire_side *)rep)->mac, 6); }
 static unsigned wire_mtu(void *rep) { (void)rep; return 1500; }
+static unsigned wire_features(void *rep) { (void)rep; return 0; }
 
-static const struct netif_ops wire_ops = {
+static const struct netif wire_ops = {
     .attach = wire_attach, .send = wire_send, .mac = wire_mac, .mtu = wire_mtu,
+    .features = wire_features,
 };
 
 static void *side_rep(struct ebb_root *root, unsigned core)
@@ -164,8 +166,7 @@ int wire_create(const struct wire_faults *f, const unsigned cores[2], ebb_id_t i
 
 static struct wire *wire_of(ebb_id_t side)
 {
-    void *rep = ebb_rep(side, NETIF_IFACE);
-    return ((struct wire_side *)rep)->w;
+    return ((struct wire_side *)netif_rep(side))->w;
 }
 
 void wire_counts(ebb_id_t side, struct wire_counts *out)

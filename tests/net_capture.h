@@ -8,7 +8,7 @@
 
 #define CAP_KEEP 64
 struct capture {
-    const struct netif_ops *ops;
+    const struct netif *ops;
     struct iobuf *sent[CAP_KEEP];
     unsigned nsent;
     uint64_t total;        /* frames sent since the start */
@@ -29,9 +29,10 @@ static int cap_send(void *rep, struct iobuf *f)
     iobuf_free(f);
     return 0;
 }
-static void cap_mac(void *rep, uint8_t out[6]) { (void)rep; memcpy(out, our_mac, 6); }
+static void cap_mac(void *rep, uint8_t *out) { (void)rep; memcpy(out, our_mac, 6); }
 static unsigned cap_mtu(void *rep) { (void)rep; return 1500; }
-static const struct netif_ops cap_ops = {cap_attach, cap_send, cap_mac, cap_mtu, NULL};
+static unsigned cap_features(void *rep) { (void)rep; return 0; }
+static const struct netif cap_ops = {cap_attach, cap_send, cap_mac, cap_mtu, cap_features};
 static void *cap_rep(struct ebb_root *r, unsigned core) { (void)core; return r->arg; }
 static struct ebb_root cap_root = {.name = "capture", .iface = NETIF_IFACE, .kind = EBB_SHARED,
                                    .create_rep = cap_rep, .arg = &cap};

@@ -10,7 +10,7 @@
 
 /* A network interface that keeps what the stack sends. */
 struct capture {
-    const struct netif_ops *ops;
+    const struct netif *ops;
     struct net_stack *s;
     struct iobuf *sent[64];
     unsigned nsent;
@@ -28,9 +28,10 @@ static int cap_send(void *rep, struct iobuf *f)
     return 0;
 }
 static const uint8_t our_mac[6] = {0x02, 0, 0, 0, 0, 2}, peer_mac[6] = {0x02, 0, 0, 0, 0, 1};
-static void cap_mac(void *rep, uint8_t out[6]) { (void)rep; memcpy(out, our_mac, 6); }
+static void cap_mac(void *rep, uint8_t *out) { (void)rep; memcpy(out, our_mac, 6); }
 static unsigned cap_mtu(void *rep) { (void)rep; return 1500; }
-static const struct netif_ops cap_ops = {cap_attach, cap_send, cap_mac, cap_mtu, NULL};
+static unsigned cap_features(void *rep) { (void)rep; return 0; }
+static const struct netif cap_ops = {cap_attach, cap_send, cap_mac, cap_mtu, cap_features};
 static struct capture cap = {.ops = &cap_ops};
 static void *cap_rep(struct ebb_root *r, unsigned core) { (void)core; return r->arg; }
 static struct ebb_root cap_root = {.name = "capture", .iface = NETIF_IFACE, .kind = EBB_SHARED,

@@ -49,7 +49,7 @@ struct tap_queue {
 };
 
 struct tap {
-    const struct netif_ops *ops; /* first: a rep */
+    const struct netif *ops; /* first: a rep */
     uint8_t mac[6];
     unsigned mtu;
     bool offload;
@@ -158,14 +158,14 @@ static void tap_attach(void *rep, struct net_stack *s)
 {
     atomic_store_explicit(&((struct tap *)rep)->stack, s, memory_order_release);
 }
-static void tap_mac(void *rep, uint8_t out[6]) { memcpy(out, ((struct tap *)rep)->mac, 6); }
+static void tap_mac(void *rep, uint8_t *out) { memcpy(out, ((struct tap *)rep)->mac, 6); }
 static unsigned tap_mtu(void *rep) { return ((struct tap *)rep)->mtu; }
 static unsigned tap_features(void *rep)
 {
     return ((struct tap *)rep)->offload ? NETIF_F_TX_CSUM | NETIF_F_TSO4 | NETIF_F_RX_CSUM : 0;
 }
 
-static const struct netif_ops tap_ops = {
+static const struct netif tap_ops = {
     .attach = tap_attach, .send = tap_send, .mac = tap_mac, .mtu = tap_mtu,
     .features = tap_features,
 };
@@ -298,6 +298,6 @@ int netif_tap_open(const char *name, ebb_id_t *id)
 
 uint64_t netif_tap_tx_dropped(ebb_id_t id)
 {
-    struct tap *t = ebb_rep(id, NETIF_IFACE);
+    struct tap *t = netif_rep(id);
     return atomic_load(&t->tx_dropped);
 }

@@ -49,7 +49,7 @@ struct port_ev { /* what an fd event names: the switch and the port */
 };
 
 struct eth_switch {
-    const struct netif_ops *ops; /* first: the local port is a network interface rep */
+    const struct netif *ops; /* first: the local port is a network interface rep */
     int lfd;
     unsigned core;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -297,11 +297,12 @@ static int sw_send(void *rep, struct iobuf *frame)
 }
 
 static void sw_attach(void *rep, struct net_stack *s) { ((struct eth_switch *)rep)->stack = s; }
-static void sw_mac(void *rep, uint8_t out[6]) { memcpy(out, ((struct eth_switch *)rep)->mac, 6); }
+static void sw_mac(void *rep, uint8_t *out) { memcpy(out, ((struct eth_switch *)rep)->mac, 6); }
 static unsigned sw_mtu(void *rep) { (void)rep; return 1500; }
+static unsigned sw_features(void *rep) { (void)rep; return 0; }
 
-static const struct netif_ops sw_ops = {
-    .attach = sw_attach, .send = sw_send, .mac = sw_mac, .mtu = sw_mtu,
+static const struct netif sw_ops = {
+    .attach = sw_attach, .send = sw_send, .mac = sw_mac, .mtu = sw_mtu, .features = sw_features,
 };
 
 static void *sw_rep(struct ebb_root *root, unsigned core)

@@ -312,13 +312,8 @@ void virtq_kick(struct virtq *q)
         need = !(__atomic_load_n(&q->used->flags, __ATOMIC_ACQUIRE) & VRING_USED_F_NO_NOTIFY);
     }
     q->kicked_idx = now;
-    if (!need || now == old)
-        return;
-    q->kicks++;
-    if (q->dev->modern)
-        *q->notify_mmio = q->index;
-    else
-        outw((uint16_t)(q->dev->io + L_Q_NOTIFY), q->index);
+    if (need && now != old)
+        virtq_notify(q);
 }
 
 bool virtq_has_used(const struct virtq *q)
@@ -366,4 +361,21 @@ void virtq_irq_off(struct virtq *q)
     q->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
     if (q->event_idx) /* an index already passed: no interrupt until it wraps */
         __atomic_store_n(used_event(q), (uint16_t)(q->last_used - 1), __ATOMIC_RELAXED);
+}
+
+uint16_t virtq_used_idx(const struct virtq *q) { return __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE); }
+
+void virtq_notify(struct virtq *q)
+{
+    q->kicks++;
+    if (q->dev->modern)
+        *q->notify_mmio = q->index;
+    else
+        outw((uint16_t)(q->dev->io + L_Q_NOTIFY), q->index);
+}
+
+int virtq_format(const struct virtq *q, char *buf, size_t len)
+{
+    return snprintf(buf, len, "avail=%u used=%u taken=%u free=%u kicks=%llu", q->avail_idx,
+                    virtq_used_idx(q), q->last_used, q->num_free, (unsigned long long)q->kicks);
 }

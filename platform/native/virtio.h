@@ -76,3 +76,9 @@ bool virtq_has_used(const struct virtq *q);
 /* Interrupts for used buffers on (returns true if some arrived meanwhile: take them) or off. */
 bool virtq_irq_on(struct virtq *q);
 void virtq_irq_off(struct virtq *q);
+/* The device's used index: how many chains it has given back (mod 2^16). */
+uint16_t virtq_used_idx(const struct virtq *q);
+/* Notifies the device whatever it asked (recovering a notification that was lost). */
+void virtq_notify(struct virtq *q);
+/* "avail=.. used=.. taken=.. free=.. kicks=..": the ring's indices, for diagnostics. */
+int virtq_format(const struct virtq *q, char *buf, size_t len);

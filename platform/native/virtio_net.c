@@ -53,6 +53,7 @@
 #define MAX_MRG_BUFS 32        /* a merged frame over more buffers is dropped */
 #define TX_SEGS 32             /* descriptors per frame; longer chains are copied into one */
 #define TX_FULL_SPIN_NS 2000000ull /* wait this long for the device to free TX descriptors */
+#define CHECK_NS 50000000ull   /* the lost-notification check's period */
 
 /* Adaptive polling defaults (the keys net_poll_window_us, net_poll_enter, net_poll_exit,
  * net_poll_hold override them). */
@@ -71,6 +72,8 @@ struct vnet_rxq {
     struct ebb_idle idle;
     uint64_t win_start;
     unsigned win_pkts, low_wins;
+    struct ebb_timer check;    /* the lost-notification check */
+    uint16_t check_taken, check_used, check_tx_avail, check_tx_used;
     struct iobuf *partial;     /* a merged frame being collected */
     unsigned partial_left;
     bool partial_drop;
@@ -84,7 +87,7 @@ struct vnet_txq {
 } __attribute__((aligned(64)));
 
 struct vnet {
-    const struct netif_ops *ops; /* first: a rep */
+    const struct netif *ops; /* first: a rep */
     struct virtio_dev dev;
     uint8_t mac[6];
     unsigned hdr_len;          /* 12 (modern, or merged RX buffers) or 10 */
@@ -268,6 +271,42 @@ static void intx_irq(void *arg)
     rx_irq(&n->rx[0]);
 }
 
+/* A notification lost by either side stalls a queue for good: with EVENT_IDX neither side
+ * looks again (a hypervisor that drops the guest's memory barriers does this, see
+ * scripts/qemu-run). So every CHECK_NS each pair is looked at on its core: used RX buffers that
+ * waited a whole period untaken mean a lost interrupt, TX chains the device left untouched a
+ * whole period a lost kick. Both are recovered, and counted (lost=irqs/kicks in vnet_stats). */
+static void queue_check(void *arg)
+{
+    struct vnet_rxq *q = arg;
+    struct vnet *n = q->n;
+    uint16_t used = virtq_used_idx(&q->vq);
+    if (!q->polling && q->check_used != q->check_taken && q->vq.last_used == q->check_taken) {
+        q->st.lost_irqs++;
+        rx_irq(q);
+    }
+    q->check_taken = q->vq.last_used;
+    q->check_used = used;
+    struct vnet_txq *t = &n->tx[q - n->rx];
+    spin_lock(&t->lock);
+    uint16_t tx_used = virtq_used_idx(&t->vq), tx_avail = t->vq.kicked_idx;
+    if (q->check_tx_avail != q->check_tx_used && tx_used == q->check_tx_used) {
+        q->st.lost_kicks++;
+        virtq_notify(&t->vq);
+    }
+    q->check_tx_avail = tx_avail;
+    q->check_tx_used = tx_used;
+    spin_unlock(&t->lock);
+    ebb_timer_start(&q->check, CHECK_NS, queue_check, q);
+}
+
+static void queue_check_start(void *arg)
+{
+    struct vnet_rxq *q = arg;
+    q->check_taken = q->check_used = q->vq.last_used;
+    ebb_timer_start(&q->check, CHECK_NS, queue_check, q);
+}
+
 /* ---- transmit ---- */
 
 static void tx_reclaim(struct vnet_txq *q)
@@ -365,11 +404,13 @@ static void vnet_attach(void *rep, struct net_stack *s)
 {
     __atomic_store_n(&((struct vnet *)rep)->stack, s, __ATOMIC_RELEASE);
 }
-static void vnet_mac(void *rep, uint8_t out[6]) { memcpy(out, ((struct vnet *)rep)->mac, 6); }
+static void vnet_mac(void *rep, uint8_t *out) { memcpy(out, ((struct vnet *)rep)->mac, 6); }
 static unsigned vnet_mtu(void *rep) { (void)rep; return 1500; }
+static unsigned vnet_features(void *rep) { (void)rep; return 0; }
 
-static const struct netif_ops vnet_ops = {
+static const struct netif vnet_ops = {
     .attach = vnet_attach, .send = vnet_send, .mac = vnet_mac, .mtu = vnet_mtu,
+    .features = vnet_features,
 };
 
 static void *vnet_rep(struct ebb_root *root, unsigned core)
@@ -544,11 +585,12 @@ static void print_stats(void *arg)
     for (unsigned k = 0; k < n->npairs && len < sizeof line; k++) {
         const struct vnet_stats *st = &n->rx[k].st;
         len += (size_t)snprintf(line + len, sizeof line - len,
-                                " q%u rx=%llu irqs=%llu polled=%llu polls=%llu/%llu tx=%llu full=%llu;", k,
+                                " q%u rx=%llu irqs=%llu polled=%llu polls=%llu/%llu tx=%llu full=%llu lost=%llu/%llu;", k,
                                 (unsigned long long)st->rx_packets, (unsigned long long)st->rx_irqs,
                                 (unsigned long long)st->rx_polled, (unsigned long long)st->poll_entries,
                                 (unsigned long long)st->poll_exits, (unsigned long long)n->tx[k].packets,
-                                (unsigned long long)n->tx[k].full_drops);
+                                (unsigned long long)n->tx[k].full_drops, (unsigned long long)st->lost_irqs,
+                                (unsigned long long)st->lost_kicks);
     }
     printf("%s\n", line);
     ebb_timer_start(&stats_timer, (uint64_t)ebb_config_int("vnet_stats", 0, 0, 3600) * 1000000000ull,
@@ -590,6 +632,8 @@ int virtio_net_open(ebb_id_t *id)
     if (err)
         return err;
     the_vnet = n;
+    for (unsigned k = 0; k < n->npairs; k++)
+        ebb_spawn_on(n->rx[k].core, queue_check_start, &n->rx[k]);
     if (ebb_config_int("vnet_stats", 0, 0, 3600))
         print_stats(n);
     return 0;
