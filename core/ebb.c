@@ -18,32 +18,26 @@ static struct leaf leaf0;
 static struct mid mid0 = { .leaf = { &leaf0 } };
 static struct mid *top[1u << (32 - MID_BITS - LEAF_BITS)] = { &mid0 };
 
+/* *pp, made (zeroed, n bytes) if it is NULL and make is true; NULL if absent or out of memory. */
+static void *level(void **pp, size_t n, bool make)
+{
+    void *l = __atomic_load_n(pp, __ATOMIC_ACQUIRE), *seen = NULL;
+    if (l || !make || !(l = calloc(1, n)))
+        return l;
+    if (!__atomic_compare_exchange_n(pp, &seen, l, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        free(l); /* another core made it meanwhile */
+        l = seen;
+    }
+    return l;
+}
+
 /* The slot of id's root; NULL if its leaf does not exist and make is false (or memory ran out). */
 static struct ebb_root **root_slot(ebb_id_t id, bool make)
 {
-    struct mid **mp = &top[id >> (MID_BITS + LEAF_BITS)];
-    struct mid *m = __atomic_load_n(mp, __ATOMIC_ACQUIRE);
-    if (!m) {
-        if (!make || !(m = calloc(1, sizeof *m)))
-            return NULL;
-        struct mid *seen = NULL;
-        if (!__atomic_compare_exchange_n(mp, &seen, m, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-            free(m);
-            m = seen;
-        }
-    }
-    struct leaf **lp = &m->leaf[(id >> LEAF_BITS) & ((1u << MID_BITS) - 1)];
-    struct leaf *l = __atomic_load_n(lp, __ATOMIC_ACQUIRE);
-    if (!l) {
-        if (!make || !(l = calloc(1, sizeof *l)))
-            return NULL;
-        struct leaf *seen = NULL;
-        if (!__atomic_compare_exchange_n(lp, &seen, l, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-            free(l);
-            l = seen;
-        }
-    }
-    return &l->root[id & ((1u << LEAF_BITS) - 1)];
+    struct mid *m = level((void **)&top[id >> (MID_BITS + LEAF_BITS)], sizeof *m, make);
+    struct leaf *l = m ? level((void **)&m->leaf[(id >> LEAF_BITS) & ((1u << MID_BITS) - 1)],
+                               sizeof *l, make) : NULL;
+    return l ? &l->root[id & ((1u << LEAF_BITS) - 1)] : NULL;
 }
 
 /* EbbAllocator: a bitmap of this node's dynamic indices. */

@@ -62,13 +62,23 @@ void ebb_id_free(ebb_id_t id);
  * differs from the root's, or an id with no root, stops the program with a clear message. */
 void *ebb_fault(ebb_id_t id, uint64_t iface);
 
+/* id, as the index of its slot in EBB_LTT. gcc 12 drops the %gs prefix of a slot load whose
+ * constant offset needs a 64-bit absolute address (a constant id of node 4096 or above): such an
+ * id goes through a register; any other compiles as it is. */
+static inline ebb_id_t ebb_slot(ebb_id_t id)
+{
+    if (__builtin_constant_p(id) && id >= (1u << 28))
+        __asm__("" : "+r"(id));
+    return id;
+}
+
 /* Drops cached reps of id on this core (used before rebinding in tests). */
-static inline void ebb_ltt_clear(ebb_id_t id) { EBB_LTT[id] = NULL; }
+static inline void ebb_ltt_clear(ebb_id_t id) { EBB_LTT[ebb_slot(id)] = NULL; }
 
 /* The fast path: one load, one test, one predicted branch. */
 static inline void *ebb_rep(ebb_id_t id, uint64_t iface)
 {
-    void *r = EBB_LTT[id];
+    void *r = EBB_LTT[ebb_slot(id)];
     if (__builtin_expect(r != NULL, 1))
         return r;
     return ebb_fault(id, iface);

@@ -17,6 +17,7 @@
 #include "ebb_hosted.h"
 #include "ebbs/globalidmap.gen.h"
 #include "tap.h"
+#include "tests/msg_raw.h"
 #include "tests/sample_rep.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -265,25 +266,6 @@ void app_main(void)
         ebb_spawn(ebb_node() == 0 ? node0 : node1, NULL);
 }
 
-static uint16_t free_port(uint16_t not)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    unsigned start = (unsigned)(ts.tv_nsec ^ getpid()) % 12000;
-    for (unsigned i = 0; i < 12000; i++) {
-        uint16_t port = (uint16_t)(20000 + (start + i) % 12000);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-        int free = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-        if (fd >= 0)
-            close(fd);
-        if (free && port != not)
-            return port;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     /* Arguments pass through to both nodes (globalidmap=, key_file=, bench=, role=...). */
@@ -309,7 +291,7 @@ int main(int argc, char **argv)
         tap_plan(16); /* 1 here, 7 by node 1, 8 by node 0 */
         tap_deadline(200);
     }
-    uint16_t port0 = free_port(0), port1 = free_port(port0);
+    uint16_t port0 = msg_free_port(0), port1 = msg_free_port(port0);
     if (!bench_mode && !ok(port0 && port1, "two free loopback ports (%u, %u)", port0, port1))
         return tap_done();
     char listen0[32], listen1[32], peers1[64];

@@ -221,35 +221,13 @@ void app_main(void)
         server();
 }
 
-/* A port free now, below Linux's ephemeral range (32768-60999): the nodes bind it later (node 0
- * only after 0.3 s), and a port the kernel hands out for bind(0) could meanwhile be taken by any
- * outgoing connection. Other tests pick from a random start too (tests/lib.sh). */
-static uint16_t free_port(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    unsigned start = (unsigned)(ts.tv_nsec ^ getpid()) % 12000;
-    for (unsigned i = 0; i < 12000; i++) {
-        uint16_t port = (uint16_t)(20000 + (start + i) % 12000);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-        int free = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-        if (fd >= 0)
-            close(fd);
-        if (free && port != port0)
-            return port;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     (void)argc;
     tap_plan(23); /* 1 here, 19 made by the client, then 3 here */
     tap_deadline(120);
-    port0 = free_port();
-    uint16_t port1 = free_port();
+    port0 = msg_free_port(0);
+    uint16_t port1 = msg_free_port(port0);
     if (!ok(port0 && port1, "two free loopback ports (%u, %u)", port0, port1))
         return tap_done();
     char listen0[32], listen1[32], peers0[64], peers1[64];

@@ -27,7 +27,7 @@ static void probe(void *arg)
 {
     unsigned c = (unsigned)(uintptr_t)arg;
     core_seen[c] = ebb_core();
-    EBB_LTT[SLOT] = (void *)(uintptr_t)(0xA0 + c);
+    EBB_LTT[ebb_slot(SLOT)] = (void *)(uintptr_t)(0xA0 + c);
     top_rep[c] = ebb_rep(TOP, 0);
     __atomic_add_fetch(&done, 1, __ATOMIC_SEQ_CST);
 }
@@ -36,9 +36,9 @@ static void check(void *arg);
 static void readback(void *arg)
 {
     unsigned c = (unsigned)(uintptr_t)arg;
-    ok(EBB_LTT[SLOT] == (void *)(uintptr_t)(0xA0 + c), "core %u reads back its own value of slot %#x",
+    ok(EBB_LTT[ebb_slot(SLOT)] == (void *)(uintptr_t)(0xA0 + c), "core %u reads back its own value of slot %#x",
        c, SLOT);
-    EBB_LTT[SLOT] = NULL;
+    EBB_LTT[ebb_slot(SLOT)] = NULL;
     if (__atomic_add_fetch(&done, 1, __ATOMIC_SEQ_CST) == 4)
         ebb_spawn_on(0, check, NULL);
 }
