@@ -81,7 +81,7 @@ struct gp *gp_acquire(unsigned node)
                       (uint32_t)(offsetof(struct gp, cls) + i * sizeof(struct slab_cpu)), slots, k);
         slots += k;
     }
-    for (unsigned i = 0; i < 129; i++)
+    for (unsigned i = 0; i < GP_SMALL_SLOTS; i++)
         g->small[i] = &g->cls[gp_class_of(i * 8)];
     __atomic_store_n(&reps[nreps], g, __ATOMIC_RELEASE);
     __atomic_store_n(&nreps, nreps + 1, __ATOMIC_RELEASE);

@@ -21,6 +21,7 @@
 #define GP_NCLASSES  37
 #define GP_SMALL_MAX 16384
 #define GP_MAX_REPS  1024
+#define GP_SMALL_SLOTS 129            /* struct gp's small[]: sizes 0..1024 by 8 */
 #define GP_NLARGE    24               /* 5..8 pages by 1, 10..16 by 2, ... 160..256 by 64 */
 #define GP_LARGE_MAX (256 * MEM_PAGE_SIZE)
 #define GP_LARGE_CACHE (8u << 20)
@@ -41,7 +42,7 @@ struct gp {
     struct gp *pool_next;
     /* The cache for a request of n <= 1024 bytes: small[(n + 7) >> 3] (every class up to 1024
      * is a multiple of 8), one shift and one load on the fast path. */
-    struct slab_cpu *small[129];
+    struct slab_cpu *small[GP_SMALL_SLOTS];
     struct gp_large large;
     struct slab_cpu cls[GP_NCLASSES];
 };

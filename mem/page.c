@@ -264,7 +264,17 @@ static struct mem_range *checked_range(const void *p, const char *what)
     return r;
 }
 
-void mem_pages_free(void *p, unsigned order)
+static void pages_free(void *p, unsigned order, uint32_t dirty);
+
+void mem_pages_free(void *p, unsigned order) { pages_free(p, order, (uint32_t)1 << order); }
+
+void mem_pages_free_released(void *p, unsigned order)
+{
+    mem_platform_release(p, MEM_PAGE_SIZE << order);
+    pages_free(p, order, 0);
+}
+
+static void pages_free(void *p, unsigned order, uint32_t dirty)
 {
     struct mem_range *r = checked_range(p, "mem_pages_free");
     struct mem_page *pg = &r->pages[((uintptr_t)p - r->start) >> MEM_PAGE_SHIFT];
@@ -276,7 +286,7 @@ void mem_pages_free(void *p, unsigned order)
     pg->owner = NULL;
     struct buddy *b = &nodes[r->node];
     spin_lock(&b->lock);
-    block_free(b, r, (uintptr_t)p, order, (uint32_t)1 << order);
+    block_free(b, r, (uintptr_t)p, order, dirty);
     spin_unlock(&b->lock);
 }
 

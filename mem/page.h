@@ -71,6 +71,9 @@ size_t mem_pages_takes(unsigned node);
 /* Blocks of 2^order pages, aligned to their size. NULL when the node has no such block. */
 void *mem_pages_alloc(unsigned node, unsigned order);
 void mem_pages_free(void *p, unsigned order);
+/* Frees a block after giving its memory back to the platform: for a big block the caller knows
+ * it will not reuse soon (it goes back clean, not to the dirty pages the trimmers release). */
+void mem_pages_free_released(void *p, unsigned order);
 /* npages pages aligned to 2^align_order pages; the unused tail of the block goes back at once.
  * Marks the head MEM_PG_LARGE with npages. Freed with mem_pages_free_n(). */
 void *mem_pages_alloc_n(unsigned node, size_t npages, unsigned align_order);

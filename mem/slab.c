@@ -1,5 +1,6 @@
 /* Per-core slab caches (see slab.h). */
 #include "mem/slab.h"
+#include "core/platform.h"
 #include <string.h>
 
 static size_t header_size(uint32_t nobj)
@@ -35,9 +36,9 @@ void slab_class_init(struct slab_class *cls, uint32_t size)
      * bound on what a core may hoard is the sum: about 24 MiB (slab_trim returns it all). */
     uint32_t hw = (uint32_t)((size <= 128 ? 2048u << 10 : 256u << 10) / size);
     cls->hiwater = hw > cls->nobj ? hw : cls->nobj;
-    /* An outgoing batch holds up to 128 KiB of objects (at least 16, at most a page of them):
+    /* An outgoing batch holds up to 32 KiB of objects (at least 16, at most a page of them):
      * what a core that frees others' objects keeps from their owners meanwhile. */
-    uint32_t rc = (uint32_t)((128u << 10) / size);
+    uint32_t rc = (uint32_t)((32u << 10) / size);
     cls->rcap = rc < 16 ? 16 : rc > SLAB_BATCH_SLOTS ? (uint32_t)SLAB_BATCH_SLOTS : rc;
 }
 
@@ -152,6 +153,17 @@ static void list_to_mag(struct slab_cpu *c, uint32_t k)
         c->nfree = 0; /* the count is exact but for a rare race on remote batches (take_remote) */
 }
 
+/* An outgrown or trimmed depot goes back; one of 64 KiB or more (as much memory as its 8 KiB
+ * of 8-byte objects, at least) leaves the resident set at once: nothing else may want it soon. */
+static void depot_free(struct slab_cpu *c)
+{
+    if (c->dorder >= 4)
+        mem_pages_free_released(c->depot, c->dorder);
+    else
+        mem_pages_free(c->depot, c->dorder);
+    c->depot = NULL;
+}
+
 /* Room in the depot for k more entries. False beyond the high-water mark (the depot is at most
  * 2 * 8 / size of the memory it caches) or if the page allocator has no pages to give. */
 static int depot_room(struct slab_cpu *c, uint32_t k)
@@ -169,18 +181,18 @@ static int depot_room(struct slab_cpu *c, uint32_t k)
         return 0;
     if (c->depot) {
         memcpy(d, c->depot, c->ndepot * sizeof(void *));
-        mem_pages_free(c->depot, c->dorder);
+        depot_free(c);
     }
     c->depot = d;
     c->dorder = order;
     return 1;
 }
 
-/* Keeps an emptied batch for this cache's own outgoing frees (a few; the rest go back). Caller
+/* Keeps an emptied batch for this cache's own outgoing frees (one; the rest go back). Caller
  * holds the lock. */
 static void batch_keep(struct slab_cpu *c, struct slab_batch *b)
 {
-    if (c->nspare < 2) {
+    if (!c->nspare) {
         b->next = c->spares;
         c->spares = b;
         c->nspare++;
@@ -233,6 +245,100 @@ static void depot_to_list(struct slab_cpu *c)
     c->ndepot = 0;
 }
 
+/* The objects of s that overlap page i of it: [*first, *last]. False if none does. */
+static bool page_objects(const struct slab *s, size_t i, size_t *first, size_t *last)
+{
+    const struct slab_class *cls = s->cls;
+    uintptr_t base = (uintptr_t)s + cls->data_off;
+    uintptr_t ps = (uintptr_t)s + i * MEM_PAGE_SIZE, pe = ps + MEM_PAGE_SIZE;
+    if (pe <= base)
+        return false;
+    *first = ps <= base ? 0 : (ps - base) / cls->size;
+    *last = (pe - 1 - base) / cls->size;
+    if (*last >= cls->nobj)
+        *last = cls->nobj - 1;
+    return *first <= *last;
+}
+
+#define HIDE_MAX_OBJS 4096 /* objects per slab the page release handles (a bitmap on the stack) */
+
+/* Gives back the pages of s (on c's partial list) that lie below its bump pointer and whose
+ * objects are all on its free list; those objects leave the list. Caller holds the lock. */
+static void release_pages(struct slab_cpu *c, struct slab *s)
+{
+    const struct slab_class *cls = c->cls;
+    size_t npages = (size_t)1 << cls->order;
+    if (npages > 64 || cls->nobj > HIDE_MAX_OBJS || (size_t)s->nfree * cls->size < MEM_PAGE_SIZE)
+        return;
+    uint64_t isfree[HIDE_MAX_OBJS / 64];
+    memset(isfree, 0, sizeof isfree);
+    uintptr_t base = (uintptr_t)s + cls->data_off;
+    for (void *p = s->free; p; p = *(void **)p) {
+        size_t k = ((uintptr_t)p - base) / cls->size;
+        isfree[k / 64] |= 1ull << (k % 64);
+    }
+    uint64_t rel = 0;
+    for (size_t i = 1; i < npages; i++) { /* page 0 holds the header */
+        size_t first, last;
+        if ((s->released >> i & 1) || (uintptr_t)s + (i + 1) * MEM_PAGE_SIZE > (uintptr_t)s->bump ||
+            !page_objects(s, i, &first, &last))
+            continue;
+        size_t k = first;
+        while (k <= last && (isfree[k / 64] >> (k % 64) & 1))
+            k++;
+        if (k > last)
+            rel |= 1ull << i;
+    }
+    if (!rel)
+        return;
+    s->released |= rel;
+    void *keep = NULL;
+    uint32_t kept = 0;
+    for (void *p = s->free, *next; p; p = next) {
+        next = *(void **)p;
+        uintptr_t a = (uintptr_t)p - (uintptr_t)s, z = a + cls->size - 1;
+        if ((s->released >> (a / MEM_PAGE_SIZE) & 1) || (s->released >> (z / MEM_PAGE_SIZE) & 1)) {
+            s->nhidden++;
+            continue;
+        }
+        *(void **)p = keep;
+        keep = p;
+        kept++;
+    }
+    s->free = keep;
+    s->nfree = kept;
+    for (size_t i = 1; i < npages; i++) {
+        size_t j = i;
+        while (j < npages && (rel >> j & 1))
+            j++;
+        if (j > i)
+            mem_platform_release((char *)s + i * MEM_PAGE_SIZE, (j - i) * MEM_PAGE_SIZE);
+        i = j;
+    }
+}
+
+/* The hidden objects of s back on its list (they are all free: nothing hands them out). */
+static void unhide(struct slab *s)
+{
+    const struct slab_class *cls = s->cls;
+    size_t npages = (size_t)1 << cls->order;
+    size_t next = 0; /* objects below this one are done (one may overlap two released pages) */
+    for (size_t i = 1; i < npages; i++) {
+        size_t first, last;
+        if (!(s->released >> i & 1) || !page_objects(s, i, &first, &last))
+            continue;
+        for (size_t k = first > next ? first : next; k <= last; k++) {
+            void *p = (char *)s + cls->data_off + k * cls->size;
+            *(void **)p = s->free;
+            s->free = p;
+            s->nfree++;
+        }
+        next = last + 1;
+    }
+    s->nhidden = 0;
+    s->released = 0;
+}
+
 static void *refill_locked(struct slab_cpu *c)
 {
     /* Objects other cores gave back come first, then the list, then the depot: what waits in
@@ -263,6 +369,8 @@ static void *refill_locked(struct slab_cpu *c)
             }
             partial_add(c, s);
         }
+        if (!s->free && s->nhidden)
+            unhide(s);
         if (s->free) {
             /* The slab's whole free list moves to the core's list in O(1). */
             c->free = s->free;
@@ -283,7 +391,7 @@ static void *refill_locked(struct slab_cpu *c)
             s->bump += (size_t)k * cls->size;
             s->inuse += k;
         }
-        if (!s->free && s->bump == s->end)
+        if (!s->free && s->bump == s->end && !s->nhidden)
             partial_del(c, s);
     }
     list_to_mag(c, (uint32_t)(c->end - c->mag) / 2);
@@ -395,10 +503,8 @@ static size_t trim_locked(struct slab_cpu *c)
 {
     take_remote(c);
     depot_to_list(c);
-    if (c->depot) {
-        mem_pages_free(c->depot, c->dorder);
-        c->depot = NULL;
-    }
+    if (c->depot)
+        depot_free(c);
     size_t bytes = (size_t)c->nfree * c->cls->size;
     slab_flush(c, UINT32_MAX);
     while (c->spares) {
@@ -413,12 +519,15 @@ static size_t trim_locked(struct slab_cpu *c)
         /* Not on the partial list and empty: give it back (slab_release would re-spare it). */
         slab_pages_free(c, s);
     }
-    /* Partial slabs with nothing in use (fresh ones only carved into the list just flushed). */
+    /* Partial slabs with nothing in use (fresh ones only carved into the list just flushed) go
+     * back; the others give back their pages of free objects. */
     for (struct slab *s = c->partial, *next; s; s = next) {
         next = s->next;
         if (s->inuse == 0) {
             partial_del(c, s);
             slab_pages_free(c, s);
+        } else {
+            release_pages(c, s);
         }
     }
     return bytes;

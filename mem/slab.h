@@ -15,7 +15,10 @@
  * and list together grow past its
  * high-water mark, the depot joins the list and half of that goes back to the slabs; a slab
  * whose objects are all back is kept as the spare or returned to the page allocator. A cache
- * that stops taking slow paths is trimmed by slab_trim_idle (from an idle handler or a timer). */
+ * that stops taking slow paths is trimmed by slab_trim_idle (from an idle handler or a timer),
+ * which also gives back the pages of its partly used slabs whose objects are all free: those
+ * objects leave the slab's list (they are "hidden"; the release zeroes their links) and come
+ * back, by their position, when the slab has nothing else to give. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +50,8 @@ struct slab {                       /* at the start of each slab */
     struct slab_cpu *cpu;           /* the owning core's cache */
     const struct slab_class *cls;
     uint8_t on_partial;
+    uint32_t nhidden;               /* free objects on released pages (not on `free`) */
+    uint64_t released;              /* pages (of a slab of up to 64) given back to the platform */
     uint64_t live[];                /* MEM_CHECKS: a bit per object handed out to a user */
 };
 

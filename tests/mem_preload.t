@@ -11,7 +11,7 @@ n=0
 check() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 
 out=$(LD_PRELOAD=$LIB timeout 60 "$PROBE" trim); rc=$?
-check $rc "the malloc family works under the library, across threads and fork ($out)"
+check $rc "the malloc family works under the library, across threads (a first call of any size) and fork ($out)"
 case $out in *usable1=8\ *) r=0 ;; *) r=1 ;; esac
 check $r "malloc(1) has the library's 8-byte class, so the library served it"
 plain=$(timeout 60 "$PROBE")

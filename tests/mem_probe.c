@@ -97,6 +97,18 @@ static void *churn(void *arg)
     return NULL;
 }
 
+/* A thread whose first call is a malloc of `arg` bytes (its rep is made on that call). */
+static void *first_call(void *arg)
+{
+    size_t n = (size_t)arg;
+    unsigned char *p = malloc(n);
+    if (!p)
+        return (void *)1;
+    memset(p, 1, n);
+    free(p);
+    return NULL;
+}
+
 static void *producer(void *arg)
 {
     (void)arg;
@@ -165,6 +177,14 @@ int main(int argc, char **argv)
         unsigned char *q = handoff[i];
         bad += q[0] != 0x5a || q[i % 500] != 0x5a;
         free(q);
+    }
+    /* A new thread's first call may be of any size. */
+    static const size_t firsts[] = { 1, 8, 100, 520, 800, 1024, 4000, 100000 };
+    for (size_t i = 0; i < sizeof firsts / sizeof firsts[0]; i++) {
+        void *ret = (void *)1;
+        pthread_create(&t, NULL, first_call, (void *)firsts[i]);
+        pthread_join(t, &ret);
+        bad += ret != NULL;
     }
     /* fork while another thread allocates: the child must find no lock held. */
     pthread_t ch;

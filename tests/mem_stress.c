@@ -5,11 +5,13 @@
  * overlap or a lost realloc copy shows up); at checkpoints all threads stop and every live block
  * is checked for alignment and overlap with every other. At the end everything is freed and
  * every page must be back in the buddy lists. Also: a producer whose objects another thread frees
- * gets them back (memory stays flat), and a freed large block is reused for its class. */
+ * gets them back (memory stays flat), a freed large block is reused for its class, and a trim gives
+ * back the pages of partly used slabs whose objects are free, and hands those objects out again. */
 #define _GNU_SOURCE
 #include "mem/gp.h"
 #include "mem/page.h"
 #include "tap.h"
+#include "attack_util.h"
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -232,9 +234,46 @@ static void large_blocks(struct gp *g)
     gp_free(g, b);
 }
 
+/* The pages of partly used slabs whose objects are all free go back when the cache is
+ * trimmed, and those objects are handed out again later. */
+static void partial_slab_pages(struct gp *g)
+{
+    enum { K = 8192, SZ = 1000 };
+    static unsigned char *o[K];
+    for (int i = 0; i < K; i++)
+        if ((o[i] = gp_malloc(g, SZ)))
+            memset(o[i], i, SZ);
+    size_t used0 = mem_pages_used(0);
+    long rss0 = rss_kb();
+    for (int i = 0; i < K; i++)
+        if (i % 64) {
+            gp_free(g, o[i]);
+            o[i] = NULL;
+        }
+    gp_trim(g);
+    long rss1 = rss_kb();
+    ok(rss0 - rss1 > 6 * 1024, "a trim gives back the free pages of slabs that keep one object in "
+       "64: RSS %ld KiB, then %ld KiB", rss0, rss1);
+    int bad = 0;
+    for (int i = 0; i < K; i++)
+        if (!o[i] && !(o[i] = gp_malloc(g, SZ)))
+            bad++;
+        else if (i % 64)
+            memset(o[i], 0xee, SZ);
+    for (int i = 0; i < K; i += 64)
+        for (int j = 0; j < SZ; j++)
+            bad += o[i][j] != (unsigned char)i;
+    size_t used1 = mem_pages_used(0);
+    ok(!bad && used1 <= used0 + 16, "the objects of those pages are handed out again: pages in use "
+       "%zu before the frees, %zu after as many allocations; the kept objects are intact", used0,
+       used1);
+    for (int i = 0; i < K; i++)
+        gp_free(g, o[i]);
+}
+
 int main(void)
 {
-    tap_plan(14);
+    tap_plan(16);
     tap_deadline(240);
     setenv("EBB_ARENA_MB", "2048", 1);
     struct gp *g0 = gp_self();  /* this thread's rep: makes the arena */
@@ -267,6 +306,7 @@ int main(void)
 
     producer_consumer(g0);
     large_blocks(g0);
+    partial_slab_pages(g0);
 
     /* Memory is all back once every rep has handed its cross-thread batches to their owners
      * and returned its caches; only the reps themselves stay allocated. */

@@ -7,7 +7,7 @@
 
 /* Until a thread has its rep it points at this empty one, on which every fast path fails (no
  * object to pop, no page owned), so the fast paths need no NULL test. */
-struct gp gp_none = { .small = { [0 ... 64] = &gp_none.cls[0] } };
+struct gp gp_none = { .small = { [0 ... GP_SMALL_SLOTS - 1] = &gp_none.cls[0] } };
 __thread struct gp *mem_self_gp __attribute__((tls_model("initial-exec"))) = &gp_none;
 static pthread_key_t key;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
