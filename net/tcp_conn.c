@@ -167,6 +167,7 @@ static int pcb_send(struct tcp_conn *c, struct iobuf *data)
         iobuf_free(data);
         return -ENOTCONN;
     }
+    uint32_t max = tcp_seg_max(p);
     while (data) {
         struct iobuf *rest;
         size_t n = iobuf_chain_len(data);
@@ -174,8 +175,8 @@ static int pcb_send(struct tcp_conn *c, struct iobuf *data)
             iobuf_free(data);
             break;
         }
-        struct iobuf *part = n > p->mss ? iobuf_chain_split(data, p->mss, &rest) : data;
-        if (n <= p->mss)
+        struct iobuf *part = n > max ? iobuf_chain_split(data, max, &rest) : data;
+        if (n <= max)
             rest = NULL;
         if (!part) {
             iobuf_free(rest);

@@ -1,5 +1,6 @@
 /* TCP output: building and sending segments, SACK blocks in our ACKs, delayed ACKs, the send
  * queue cut by the congestion and the peer's windows. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "net/tcp_var.h"
@@ -241,6 +242,13 @@ void tcp_output(struct tcp_pcb *p)
         uint32_t wnd = cw < p->snd_wnd ? cw : p->snd_wnd;
         uint32_t in_flight = p->snd_nxt - p->snd_una;
         bool control = g->data == NULL; /* SYN or FIN alone: not held back by the window */
+        uint32_t room = wnd > in_flight ? wnd - in_flight : 0;
+        if (!control && g->len > p->mss && g->len > room && (room >= p->mss || in_flight == 0)) {
+            /* A TSO-sized segment larger than the window: send what fits, in whole MSS. */
+            uint32_t k = room / p->mss * p->mss;
+            if (tcp_split_seg(p, g, k ? k : p->mss) < 0)
+                break;
+        }
         if (!control && in_flight + g->len > wnd && !(in_flight == 0 && p->snd_wnd >= g->len))
             break;
         uint64_t now = ebb_now_ns();
@@ -265,6 +273,37 @@ void tcp_output(struct tcp_pcb *p)
         p->nxt_seg = n;
     }
     tcp_rearm(p, false);
+}
+
+uint32_t tcp_seg_max(struct tcp_pcb *p)
+{
+    if (!(p->s->features & NETIF_F_TSO4))
+        return p->mss;
+    return TSO_MAX_PAYLOAD / p->mss * p->mss;
+}
+
+int tcp_split_seg(struct tcp_pcb *p, struct tcp_seg *g, uint32_t k)
+{
+    struct tcp_seg *n = calloc(1, sizeof *n);
+    if (!n)
+        return -ENOMEM;
+    struct iobuf *rest;
+    struct iobuf *front = iobuf_chain_split(g->data, k, &rest);
+    if (!front) {
+        g->data = rest;
+        free(n);
+        return -ENOMEM;
+    }
+    *n = *g;
+    n->seq = g->seq + k;
+    n->len = g->len - k;
+    n->data = rest;
+    g->data = front;
+    g->len = k;
+    g->next = n;
+    if (p->q_tail == g)
+        p->q_tail = n;
+    return 0;
 }
 
 void tcp_queue_seg(struct tcp_pcb *p, uint8_t flags, struct iobuf *data, uint32_t len)

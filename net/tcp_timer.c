@@ -132,6 +132,9 @@ void tcp_retransmit_first(struct tcp_pcb *p)
     struct tcp_seg *g = p->q;
     if (!g)
         return;
+    /* What was lost is one segment on the wire: resend that, not a whole TSO frame. */
+    if (g->data && g->len > p->mss)
+        tcp_split_seg(p, g, p->mss);
     NET_STAT(p->s, tcp_retransmits);
     g->rexmit = true;
     g->sent_ns = ebb_now_ns();

@@ -187,6 +187,11 @@ void tcp_ooo_release(struct tcp_pcb *p, uint32_t charge);
 void tcp_output(struct tcp_pcb *p);
 /* Appends to the send queue len bytes of sequence space (data, or a SYN or FIN alone). */
 void tcp_queue_seg(struct tcp_pcb *p, uint8_t flags, struct iobuf *data, uint32_t len);
+/* The most payload a queued segment holds: one MSS, or with TSO what one TSO frame carries
+ * (tcp_output and retransmissions cut it to what the window or the loss calls for). */
+uint32_t tcp_seg_max(struct tcp_pcb *p);
+/* Cuts queued data segment g after k bytes (0 < k < g->len). 0, or -ENOMEM. */
+int tcp_split_seg(struct tcp_pcb *p, struct tcp_seg *g, uint32_t k);
 
 /* SYN cookies (tcp_cookie.c): the ISN of a SYN-ACK sent without keeping state, and the check of
  * the ACK that answers it (0 and the MSS, or -1). */

@@ -3,10 +3,11 @@
 # network namespace this test makes (QEMU, the tap, the Linux peers): ping, TCP echo both ways,
 # UDP echo, connections served on both cores of a 2-vCPU multiqueue device, 20 MB through 2%
 # loss byte-exact, DHCP from dnsmasq, NPtcp and iperf against the native apps, a device with
-# every optional feature off (legacy interface, INTx, no MQ/CSUM/TSO/MRG_RXBUF/EVENT_IDX), and
+# every optional feature off (legacy interface, INTx, no MQ/CSUM/TSO/MRG_RXBUF/EVENT_IDX), the
+# offloads (checksums, TSO) negotiated and used, and
 # the messages for a device without a peer and for no device at all.
 B=${B:-build}
-PLAN=22
+PLAN=23
 n=0; fail=0
 t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; return 1; fi; }
 
@@ -53,12 +54,17 @@ t "$(echo "$line" | grep -qE 'core: [1-9][0-9]* [1-9]'; echo $?)" "connections s
 q=$(grep "virtio-net stats" "$TMP/echo.out" | tail -1)
 t "$(echo "$q" | grep -qE 'q0 rx=[1-9].* q1 rx=[1-9]'; echo $?)" "both RX queues received frames"
 echo "# $q"
+# Offloads negotiated (checksums both ways, TSO both ways) and used: the stack sent TSO frames and
+# took the device's checksum verdicts.
+t "$(grep -q "features:.*csum guest_csum host_tso4 guest_tso4" "$TMP/echo.out" && echo "$q" | grep -qE 'tso=[1-9].*rxcsum=[1-9]'; echo $?)" \
+    "offloads: checksums and TSO negotiated, TSO frames sent, received checksums trusted"
 got=$(printf 'x' | inns timeout 5 socat - TCP:10.9.0.2:9 2>&1)
 t "$(echo "$got" | grep -qi refused; echo $?)" "a closed port answers with RST"
 stop $ECHO
 
 # ---- our client against a Linux echo server ----
-ip netns exec "$NS" socat TCP-LISTEN:7301,bind=10.9.0.1,reuseaddr,fork EXEC:cat > /dev/null 2>&1 &
+# -t 30: socat ends a connection 0.5 s after our FIN by default, with echo data still queued.
+ip netns exec "$NS" socat -t 30 TCP-LISTEN:7301,bind=10.9.0.1,reuseaddr,fork EXEC:cat > /dev/null 2>&1 &
 QPIDS="$QPIDS $!"
 sleep 0.3
 inns timeout 100 scripts/qemu-run --timeout 90 --smp 1 --net tap:tap0 "$B/native/tcpsend.elf" \
@@ -72,8 +78,9 @@ table netdev loss {
   chain out { type filter hook egress device "tap0" priority 0; numgen random mod 100 < 2 counter drop; }
 }
 NFT
-# Offloads off on the tap: one drop is then one wire frame, not a super-packet.
-inns ethtool -K tap0 tso off gso off gro off tx off > /dev/null 2>&1
+# With offloads (the default) a frame may be a TSO/GSO super-packet of up to 64 KiB: a drop then
+# takes many wire segments at once, a harsher loss than 2% of segments (and a faster run on a
+# loaded machine than offload=off, where every segment is a frame of the guest's).
 if inns nft -f "$TMP/nft" 2> "$TMP/nft.err"; then
     boot "$TMP/loss.out" --smp 1 --net tap:tap0 "$B/native/echo.elf" ip=10.9.0.4/24
     t $? "native echo up behind a lossy tap"
@@ -84,7 +91,7 @@ if inns nft -f "$TMP/nft" 2> "$TMP/nft.err"; then
     got=$(inns timeout 100 socat -t 60 -b 65536 TCP:10.9.0.4:7 - < "$TMP/big" | sha256sum)
     t "$([ "$got" = "$want" ]; echo $?)" "20 MB each way with 2% loss both ways: sha256 equal ($(( $(date +%s) - start )) s)"
     drops=$(inns nft list table netdev loss | grep -o 'packets [0-9]*' | awk '{s+=$2} END {print s+0}')
-    t "$([ "$drops" -gt 100 ]; echo $?)" "the loss was real: nftables dropped $drops frames"
+    t "$([ "$drops" -gt 5 ]; echo $?)" "the loss was real: nftables dropped $drops frames"
     stop $L
     inns nft delete table netdev loss
     rm -f "$TMP/big"

@@ -37,7 +37,7 @@ guest_start() {
     LAST=$!
     QPIDS="$QPIDS $LAST"
     for _ in $(seq 1200); do
-        grep -q "$pat" "$out" && return 0
+        grep -q "$pat" "$out" 2>/dev/null && return 0
         kill -0 $LAST 2>/dev/null || return 1
         sleep 0.1
     done

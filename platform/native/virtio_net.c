@@ -41,6 +41,11 @@
 #define NET_F_STATUS (1ull << 16)
 #define NET_F_CTRL_VQ (1ull << 17)
 #define NET_F_MQ (1ull << 22)
+#define NET_F_OFFLOADS (NET_F_CSUM | NET_F_GUEST_CSUM | NET_F_HOST_TSO4 | NET_F_GUEST_TSO4)
+
+/* The virtio-net header's flags (virtio 1.x, 5.1.6), also IOBUF_CSUM_* (core/iobuf.h). */
+#define HDR_F_NEEDS_CSUM 1
+#define HDR_F_DATA_VALID 2
 
 #define NET_S_LINK_UP 1
 #define CTRL_MQ 4
@@ -50,8 +55,10 @@
 #define QUEUE_MAX 256          /* entries asked of a modern device */
 #define RX_BUF 2048            /* header + a full Ethernet frame, one buffer each */
 #define RX_BUDGET 64           /* frames per drain before other events get a turn */
-#define MAX_MRG_BUFS 32        /* a merged frame over more buffers is dropped */
-#define TX_SEGS 32             /* descriptors per frame; longer chains are copied into one */
+#define MAX_MRG_BUFS 40        /* a merged frame over more buffers is dropped (64 KiB: 33) */
+#define TX_SEGS 96             /* descriptors per frame (a 64 KiB TSO frame: ~50); longer
+                                * chains are copied into one */
+#define HDR_SLOT 16            /* bytes per TX header slot (one slot per descriptor) */
 #define TX_FULL_SPIN_NS 2000000ull /* wait this long for the device to free TX descriptors */
 #define CHECK_NS 50000000ull   /* the lost-notification check's period */
 
@@ -82,8 +89,10 @@ struct vnet_rxq {
 
 struct vnet_txq {
     struct virtq vq;
+    uint8_t *hdrs;             /* a header slot per descriptor: for frames whose header cannot
+                                * go in front of their data */
     int lock;
-    uint64_t packets, full_drops, full_waits;
+    uint64_t packets, full_drops, full_waits, tso;
 } __attribute__((aligned(64)));
 
 struct vnet {
@@ -93,12 +102,13 @@ struct vnet {
     unsigned hdr_len;          /* 12 (modern, or merged RX buffers) or 10 */
     bool hdr_in_frame;         /* the TX header may share the frame's first descriptor */
     bool mrg;
+    bool offload;              /* offload=on (the default): checksums and TSO asked of the device */
     unsigned npairs;
     bool poll;
     uint64_t poll_window_ns;
     unsigned poll_enter, poll_exit, poll_hold;
     struct net_stack *stack;
-    uint8_t *tx_hdr;           /* a zero header: no offloads asked on TX */
+    unsigned features;         /* NETIF_F_* offered to the stack */
     struct vnet_rxq rx[MAX_PAIRS];
     struct vnet_txq tx[MAX_PAIRS];
     struct virtq ctrl;
@@ -106,6 +116,14 @@ struct vnet {
 };
 
 static struct vnet *the_vnet;
+
+static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
 
 /* Physical segments of [p, p+len) (split where the memory is not contiguous); 0 on failure
  * (no physical address, or more than max segments). */
@@ -183,7 +201,15 @@ static unsigned rx_drain(struct vnet_rxq *q, unsigned budget)
         }
         iobuf_append(b, len);
         if (!q->partial) {
-            unsigned nbufs = n->mrg ? (unsigned)(b->data[10] | b->data[11] << 8) : 1;
+            const uint8_t *h = b->data;
+            unsigned nbufs = n->mrg ? (unsigned)(h[10] | h[11] << 8) : 1;
+            b->offload = (struct iobuf_offload){
+                .flags = h[0] & (HDR_F_NEEDS_CSUM | HDR_F_DATA_VALID), .gso_type = h[1],
+                .hdr_len = le16(h + 2), .gso_size = le16(h + 4),
+                .csum_start = le16(h + 6), .csum_offset = le16(h + 8),
+            };
+            q->st.rx_csum += b->offload.flags != 0;
+            q->st.rx_gso += b->offload.gso_type != IOBUF_GSO_NONE;
             iobuf_advance(b, n->hdr_len);
             q->partial = b;
             q->partial_left = nbufs ? nbufs - 1 : 0;
@@ -330,13 +356,27 @@ static void tx_reclaim_locked(struct vnet_txq *q)
         iobuf_free(f);
 }
 
-/* The descriptors of a frame: its header (a shared zero header unless it is already in front
- * of the frame), then its buffers' memory. 0 if it needs too many. */
+/* The virtio-net header asking for what frame->offload says (the stack asks only for what
+ * vnet_features offered). */
+static void hdr_fill(struct vnet *n, uint8_t *h, const struct iobuf *frame)
+{
+    const struct iobuf_offload *o = &frame->offload;
+    memset(h, 0, n->hdr_len);
+    h[0] = o->flags & HDR_F_NEEDS_CSUM;
+    h[1] = o->gso_type;
+    put_le16(h + 2, o->hdr_len);
+    put_le16(h + 4, o->gso_size);
+    put_le16(h + 6, o->csum_start);
+    put_le16(h + 8, o->csum_offset);
+}
+
+/* The descriptors of a frame: its header (its own slot, filled later, unless it is already in
+ * front of the frame), then its buffers' memory. 0 if it needs too many. */
 static unsigned tx_segs(struct vnet *n, const struct iobuf *frame, bool hdr_in_frame, struct virtq_seg *segs)
 {
     unsigned ns = 0;
     if (!hdr_in_frame)
-        segs[ns++] = (struct virtq_seg){native_virt_to_phys(n->tx_hdr), n->hdr_len};
+        segs[ns++] = (struct virtq_seg){0, n->hdr_len};
     const struct iobuf *b = frame;
     do {
         if (b->len) {
@@ -358,7 +398,7 @@ static int vnet_send(void *rep, struct iobuf *frame)
      * or ANY_LAYOUT) and the buffer is ours alone: one descriptor fewer per frame. */
     bool in_frame = n->hdr_in_frame && iobuf_headroom(frame) >= n->hdr_len && !iobuf_is_shared(frame);
     if (in_frame)
-        memset(iobuf_prepend(frame, n->hdr_len), 0, n->hdr_len);
+        hdr_fill(n, iobuf_prepend(frame, n->hdr_len), frame);
     unsigned ns = tx_segs(n, frame, in_frame, segs);
     if (!ns) { /* too many pieces: one copy, which fits */
         if (in_frame)
@@ -370,6 +410,7 @@ static int vnet_send(void *rep, struct iobuf *frame)
             return -ENOMEM;
         }
         frame = one;
+        in_frame = false;
     }
 
     struct vnet_txq *q = &n->tx[n->npairs > 1 ? ebb_core() % n->npairs : 0];
@@ -385,11 +426,17 @@ static int vnet_send(void *rep, struct iobuf *frame)
             tx_reclaim_locked(q);
         }
     }
+    if (!in_frame && q->vq.num_free >= ns) { /* the slot of the chain's head descriptor */
+        uint8_t *h = q->hdrs + (size_t)q->vq.free_head * HDR_SLOT;
+        hdr_fill(n, h, frame);
+        segs[0].addr = native_virt_to_phys(h);
+    }
     int err = virtq_add(&q->vq, segs, ns, 0, frame);
     if (err) {
         q->full_drops++;
     } else {
         q->packets++;
+        q->tso += frame->offload.gso_type != IOBUF_GSO_NONE;
         virtq_kick(&q->vq);
     }
     spin_unlock(&q->lock);
@@ -406,7 +453,7 @@ static void vnet_attach(void *rep, struct net_stack *s)
 }
 static void vnet_mac(void *rep, uint8_t *out) { memcpy(out, ((struct vnet *)rep)->mac, 6); }
 static unsigned vnet_mtu(void *rep) { (void)rep; return 1500; }
-static unsigned vnet_features(void *rep) { (void)rep; return 0; }
+static unsigned vnet_features(void *rep) { return ((struct vnet *)rep)->features; }
 
 static const struct netif vnet_ops = {
     .attach = vnet_attach, .send = vnet_send, .mac = vnet_mac, .mtu = vnet_mtu,
@@ -475,6 +522,15 @@ static int open_device(struct vnet *n)
         want &= ~NET_F_MQ;
     if (ebb_config_int("net_event_idx", 1, 0, 1) == 0)
         want &= ~VIRTIO_F_RING_EVENT_IDX;
+    if (n->offload) {
+        /* TSO needs the matching checksum offload; 64 KiB received frames need merged
+         * buffers (ours are 2 KiB). */
+        want |= NET_F_OFFLOADS;
+        if (!(v->offered & NET_F_CSUM))
+            want &= ~NET_F_HOST_TSO4;
+        if (!(v->offered & NET_F_GUEST_CSUM) || !(v->offered & NET_F_MRG_RXBUF))
+            want &= ~NET_F_GUEST_TSO4;
+    }
     if (virtio_negotiate(v, want)) {
         ebb_warn("virtio-net: the device refused our features (%#llx of %#llx)",
                (unsigned long long)v->features, (unsigned long long)v->offered);
@@ -482,6 +538,9 @@ static int open_device(struct vnet *n)
         return -ENODEV;
     }
     n->mrg = v->features & NET_F_MRG_RXBUF;
+    n->features = (v->features & NET_F_CSUM ? NETIF_F_TX_CSUM : 0) |
+                  (v->features & NET_F_HOST_TSO4 ? NETIF_F_TSO4 : 0) |
+                  (v->features & NET_F_GUEST_CSUM ? NETIF_F_RX_CSUM : 0);
     n->hdr_len = v->modern || n->mrg ? 12 : 10;
     n->hdr_in_frame = v->modern || (v->features & VIRTIO_F_ANY_LAYOUT);
     if (v->features & NET_F_MAC) {
@@ -521,6 +580,12 @@ static int open_device(struct vnet *n)
             return -EIO;
         }
         virtq_irq_off(&n->tx[k].vq);
+        n->tx[k].hdrs = aligned_alloc(HDR_SLOT, (size_t)n->tx[k].vq.size * HDR_SLOT);
+        if (!n->tx[k].hdrs || !native_virt_to_phys(n->tx[k].hdrs)) {
+            ebb_warn("virtio-net: no memory for TX headers");
+            virtio_fail(v);
+            return -ENOMEM;
+        }
         if (v->msix) {
             pci_msix_route(v->pci, k, k, vec);
         } else if (d->irq_line == 0xFF || ebb_native_ioapic_route(d->irq_line, vec, 0, true, false)) {
@@ -585,12 +650,14 @@ static void print_stats(void *arg)
     for (unsigned k = 0; k < n->npairs && len < sizeof line; k++) {
         const struct vnet_stats *st = &n->rx[k].st;
         len += (size_t)snprintf(line + len, sizeof line - len,
-                                " q%u rx=%llu irqs=%llu polled=%llu polls=%llu/%llu tx=%llu full=%llu lost=%llu/%llu;", k,
+                                " q%u rx=%llu irqs=%llu polled=%llu polls=%llu/%llu tx=%llu full=%llu lost=%llu/%llu"
+                                " tso=%llu rxcsum=%llu rxgso=%llu;", k,
                                 (unsigned long long)st->rx_packets, (unsigned long long)st->rx_irqs,
                                 (unsigned long long)st->rx_polled, (unsigned long long)st->poll_entries,
                                 (unsigned long long)st->poll_exits, (unsigned long long)n->tx[k].packets,
                                 (unsigned long long)n->tx[k].full_drops, (unsigned long long)st->lost_irqs,
-                                (unsigned long long)st->lost_kicks);
+                                (unsigned long long)st->lost_kicks, (unsigned long long)n->tx[k].tso,
+                                (unsigned long long)st->rx_csum, (unsigned long long)st->rx_gso);
     }
     printf("%s\n", line);
     ebb_timer_start(&stats_timer, (uint64_t)ebb_config_int("vnet_stats", 0, 0, 3600) * 1000000000ull,
@@ -603,16 +670,17 @@ int virtio_net_open(ebb_id_t *id)
         ebb_warn("virtio-net: already open");
         return -EBUSY;
     }
-    struct vnet *n = aligned_alloc(64, sizeof *n);
-    uint8_t *hdr = calloc(1, 16);
-    if (!n || !hdr) {
-        free(n);
-        free(hdr);
-        return -ENOMEM;
+    const char *off = ebb_config_str("offload", "on");
+    if (strcmp(off, "on") != 0 && strcmp(off, "off") != 0) {
+        ebb_warn("virtio-net: offload=%s: expected on or off", off);
+        return -EINVAL;
     }
+    struct vnet *n = aligned_alloc(64, sizeof *n);
+    if (!n)
+        return -ENOMEM;
     memset(n, 0, sizeof *n);
     n->ops = &vnet_ops;
-    n->tx_hdr = hdr;
+    n->offload = strcmp(off, "on") == 0;
     n->poll = ebb_config_int("net_poll", 1, 0, 1);
     n->poll_window_ns = (uint64_t)ebb_config_int("net_poll_window_us", POLL_WINDOW_US, 1, 1000000) * 1000;
     n->poll_enter = (unsigned)ebb_config_int("net_poll_enter", POLL_ENTER, 1, 1000000);
@@ -655,6 +723,7 @@ void virtio_net_info(struct virtio_net_info *out)
         out->queue[k].tx_packets = n->tx[k].packets;
         out->queue[k].tx_full_drops = n->tx[k].full_drops;
         out->queue[k].tx_kicks = n->tx[k].vq.kicks;
+        out->queue[k].tx_tso = n->tx[k].tso;
     }
 }
 

@@ -12,6 +12,8 @@ struct vnet_stats {           /* one queue pair */
     uint64_t rx_packets, rx_bad, rx_nomem, rx_irqs, rx_polled, poll_entries, poll_exits;
     uint64_t tx_packets, tx_full_drops, tx_kicks;
     uint64_t lost_irqs, lost_kicks; /* notifications lost and recovered by the periodic check */
+    uint64_t tx_tso;           /* TSO frames sent */
+    uint64_t rx_csum, rx_gso;  /* frames received with a checksum verdict / as a GSO frame */
 };
 
 struct virtio_net_info {

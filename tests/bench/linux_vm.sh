@@ -11,7 +11,9 @@ set -eu
 out=${1:?usage: linux_vm.sh OUTDIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-[ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && exit 0
+# Bump when the initramfs changes: an older build in OUTDIR is then made again.
+VERSION=3
+[ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = $VERSION ] && exit 0
 for b in NPtcp iperf memcached cpio; do
     command -v $b > /dev/null || { echo "linux_vm: $b missing (scripts/deps.sh installs it)" >&2; exit 1; }
 done
@@ -25,7 +27,12 @@ mkdir "$work/x" "$work/root"
 for d in "$work"/*.deb; do dpkg-deb -x "$d" "$work/x"; done
 kver=${kpkg#linux-image-}
 r=$work/root
-mkdir -p $r/bin $r/proc $r/sys $r/dev $r/tmp $r/mods $r/lib64 $r/lib/x86_64-linux-gnu $r/usr/lib/x86_64-linux-gnu
+mkdir -p $r/bin $r/proc $r/sys $r/dev $r/tmp $r/etc $r/mods $r/lib64 $r/lib/x86_64-linux-gnu $r/usr/lib/x86_64-linux-gnu
+# memcached -u root looks root up, NPtcp looks "tcp" up (getprotobyname): the C library reads
+# these files for that.
+echo "root:x:0:0:root:/:/bin/sh" > $r/etc/passwd
+echo "root:x:0:" > $r/etc/group
+printf 'ip 0 IP\ntcp 6 TCP\nudp 17 UDP\n' > $r/etc/protocols
 cp "$work/x/bin/busybox" $r/bin/busybox
 for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net; do
     f=$(find "$work/x/lib/modules/$kver" -name "$m.ko" | head -1)
@@ -65,4 +72,5 @@ INIT
 chmod +x $r/init
 cp "$work/x/boot/vmlinuz-$kver" "$out/vmlinuz"
 (cd $r && find . | cpio -o -H newc 2>/dev/null | gzip -1 > "$out/initrd.gz")
+echo $VERSION > "$out/version"
 echo "linux_vm: $kpkg + busybox initramfs in $out"
