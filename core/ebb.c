@@ -2,6 +2,7 @@
 #include "core/ebb.h"
 #include "core/context.h"
 #include "core/event.h"
+#include "core/rcu.h"
 #include "core/spinlock.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -67,17 +68,26 @@ ebb_id_t ebb_id_alloc(void)
     return id;
 }
 
-void ebb_id_free(ebb_id_t id)
+static void id_drop_cached(void *arg) { ebb_ltt_clear((ebb_id_t)(uintptr_t)arg); }
+
+static void id_release(void *arg)
 {
-    unsigned i = EBB_ID_INDEX(id);
-    if (EBB_ID_NODE(id) != this_node)
-        return;
+    unsigned i = EBB_ID_INDEX((ebb_id_t)(uintptr_t)arg);
     spin_lock(&id_lock);
     id_used[i / 64] &= ~(1ull << (i % 64));
     spin_unlock(&id_lock);
+}
+
+/* The id goes back to the allocator only once every core has dropped its cached rep, so that
+ * the id's next owner is never served by the old rep. */
+void ebb_id_free(ebb_id_t id)
+{
+    if (id == EBB_ID_NONE || EBB_ID_NODE(id) != this_node)
+        return;
     struct ebb_root **slot = root_slot(id, false);
     if (slot)
         __atomic_store_n(slot, NULL, __ATOMIC_RELEASE);
+    ebb_rcu_each(id_drop_cached, id_release, (void *)(uintptr_t)id);
 }
 
 int ebb_bind(ebb_id_t id, struct ebb_root *root)

@@ -54,7 +54,9 @@ struct ebb_root {
 int ebb_bind(ebb_id_t id, struct ebb_root *root);
 struct ebb_root *ebb_root_of(ebb_id_t id);
 
-/* EbbAllocator: a fresh id from this node's space; 0 when the space is exhausted. */
+/* EbbAllocator: a fresh id from this node's space; 0 when the space is exhausted. A freed id is
+ * unbound at once, and handed out again after an RCU grace period (core/rcu.h) in which every
+ * core drops its cached rep of it. Call it on a core. */
 ebb_id_t ebb_id_alloc(void);
 void ebb_id_free(ebb_id_t id);
 

@@ -18,4 +18,3 @@ int ebb_log_configure(void);
 #define ebb_info(...) ebb_log_at(EBB_LOG_INFO, __VA_ARGS__)    /* what the system is doing */
 #define ebb_warn(...) ebb_log_at(EBB_LOG_WARN, __VA_ARGS__)    /* something is wrong */
 #define ebb_log(...) ebb_warn(__VA_ARGS__)
-#define ebb_log_debug(...) ebb_debug(__VA_ARGS__)

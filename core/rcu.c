@@ -8,7 +8,7 @@
 #include "core/rcu.h"
 
 struct rcu_hop {
-    ebb_fn fn;
+    ebb_fn each, fn;
     void *arg;
     unsigned start, left;
 };
@@ -21,15 +21,22 @@ static void rcu_hop(void *arg)
         free(h);
         return;
     }
+    if (h->each)
+        h->each(h->arg);
     h->left--;
     ebb_spawn_on(h->left == 0 ? h->start : (ebb_core() + 1) % ebb_ncores(), rcu_hop, h);
 }
 
-void ebb_rcu_defer(ebb_fn fn, void *arg)
+void ebb_rcu_defer(ebb_fn fn, void *arg) { ebb_rcu_each(NULL, fn, arg); }
+
+void ebb_rcu_each(ebb_fn each, ebb_fn fn, void *arg)
 {
     struct rcu_hop *h = malloc(sizeof *h);
     if (!h)
         ebb_panic("rcu: out of memory for an RCU callback");
+    if (each)
+        each(arg);
+    h->each = each;
     h->fn = fn;
     h->arg = arg;
     h->start = ebb_core();

@@ -23,15 +23,17 @@ m4_define(«EG_C_BUF», «m4_ifelse(«$3», «in», «
     ebb_msg_put_buf(&ebb_w_, $2, EG_N($@));», «$3», «inout», «
     ebb_msg_put_buf(&ebb_w_, $2, EG_N($@));», «$3», «str», «
     ebb_msg_put_str(&ebb_w_, $2);»)»)
-m4_define(«EG_C_OUTF», «m4_ifelse(«$3», «out», «EG_C_OUTF1($@)», «$3», «inout», «EG_C_OUTF1($@)»)»)
+# Output buffers (out and inout) only.
+m4_define(«EG_IF_OUT», «m4_ifelse(«$1», «out», «$2», «$1», «inout», «$2»)»)
+m4_define(«EG_C_OUTF», «EG_IF_OUT(«$3», «EG_C_OUTF1($@)»)»)
 m4_define(«EG_C_OUTF1», «
     $6;
     uint64_t ebb_n_$2;»)
-m4_define(«EG_C_OUTSET», «m4_ifelse(«$3», «out», «EG_C_OUTSET1($@)», «$3», «inout», «EG_C_OUTSET1($@)»)»)
+m4_define(«EG_C_OUTSET», «EG_IF_OUT(«$3», «EG_C_OUTSET1($@)»)»)
 m4_define(«EG_C_OUTSET1», «EG_SEP«»$2, (uint64_t)($4)»)
 # A comma before every item but the first.
 m4_define(«EG_SEP_RESET», «m4_define(«EG_SEP», «m4_define(«EG_SEP», «, »)»)»)
-m4_define(«EG_C_OUTGET», «m4_ifelse(«$3», «out», «EG_C_OUTGET1($@)», «$3», «inout», «EG_C_OUTGET1($@)»)»)
+m4_define(«EG_C_OUTGET», «EG_IF_OUT(«$3», «EG_C_OUTGET1($@)»)»)
 m4_define(«EG_C_OUTGET1», «
         ebb_msg_get_out(&ebb_r_, ebb_o_->$2, ebb_o_->ebb_n_$2, $5);»)
 
@@ -40,8 +42,8 @@ m4_define(«EG_M_UNPACK», «m4_ifelse(«$6$9», «11», «
 struct EG_I«»_$1_outs_ {EG_EACH(«EG_C_OUTF», «$8»)
 };
 
-static int EG_I«»_$1_unpack_(void *ebb_arg_, int ebb_err_, const uint8_t *ebb_p_, size_t ebb_n_,
-                         uint64_t *ebb_v_)
+static int EG_I«»_$1_unpack_(void *ebb_arg_, int ebb_err_, const uint8_t *ebb_p_,
+EG_PAD(«static int »EG_I«_$1_unpack_(»)size_t ebb_n_, uint64_t *ebb_v_)
 {
     struct EG_I«»_$1_outs_ *ebb_o_ = ebb_arg_;
     struct ebb_reader ebb_r_;
@@ -64,7 +66,8 @@ ebb_future_t EG_I«»_$1_at(unsigned ebb_node_, ebb_id_t ebb_id_«»EG_DECLS(«$
         *ebb_o_ = (struct EG_I«»_$1_outs_){ EG_SEP_RESET«»EG_EACH(«EG_C_OUTSET», «$8») };
     return ebb_msg_call(ebb_node_, ebb_id_, EG_U«»_IFACE, EG_U«»_METHOD_$2, &ebb_w_,
                         EG_I«»_$1_unpack_, ebb_o_);», «
-    return ebb_msg_call(ebb_node_, ebb_id_, EG_U«»_IFACE, EG_U«»_METHOD_$2, &ebb_w_, NULL, NULL);»)
+    return ebb_msg_call(ebb_node_, ebb_id_, EG_U«»_IFACE, EG_U«»_METHOD_$2, &ebb_w_,
+                        NULL, NULL);»)
 }
 »)»)
 
@@ -80,20 +83,23 @@ m4_define(«EG_S_BUF», «m4_ifelse(«$3», «in», «
     $6 = ebb_msg_get_str(ebb_a_);», «$3», «out», «
     size_t ebb_o_$2 = ebb_msg_put_out(ebb_r_, EG_N($@));», «$3», «inout», «
     size_t ebb_o_$2 = ebb_msg_get_inout(ebb_a_, ebb_r_, EG_N($@));»)»)
-m4_define(«EG_S_OUT», «m4_ifelse(«$3», «out», «EG_S_OUT1($@)», «$3», «inout», «EG_S_OUT1($@)»)»)
+m4_define(«EG_S_OUT», «EG_IF_OUT(«$3», «EG_S_OUT1($@)»)»)
 m4_define(«EG_S_OUT1», «
     $6 = ebb_msg_at(ebb_r_, ebb_o_$2);»)
 m4_define(«EG_S_CALL», «ebb_ops_->$1(ebb_rep_«»EG_ARGS(«$8»))»)
 
 m4_define(«EG_M_SERVE», «m4_ifelse(«$6», «1», «
-static int EG_I«»_$1_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
+static int EG_I«»_$1_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_,
+EG_PAD(«static int »EG_I«_$1_serve_(»)struct ebb_writer *ebb_r_)
 {EG_EACH(«EG_S_VAL», «$8»)EG_EACH(«EG_S_BUF», «$8»)
     if (!ebb_msg_args_ok(ebb_a_, ebb_r_))
         return -EBADMSG;EG_EACH(«EG_S_OUT», «$8»)
     void *ebb_rep_ = ebb_rep(ebb_id_, EG_U«»_IFACE);
     const struct EG_I *ebb_ops_ = EBB_OPS(ebb_rep_, struct EG_I);
     m4_ifelse(«$5», «1», «EG_S_CALL($@);
-    return 0;», «$5», «f», «return ebb_msg_result_future(ebb_r_, EG_S_CALL($@));», «return ebb_msg_result(ebb_r_, (uint64_t)EG_S_CALL($@));»)
+    return 0;»,
+              «$5», «f», «return ebb_msg_result_future(ebb_r_, EG_S_CALL($@));»,
+              «return ebb_msg_result(ebb_r_, (uint64_t)EG_S_CALL($@));»)
 }
 »)»)
 
@@ -105,7 +111,8 @@ m4_define(«EG_IFACE», «m4_define(«EG_I», «$1»)m4_define(«EG_U», «$2»)
 EG_WITH(«EG_METHOD», «EG_M_STUB», «$6»)
 /* ---- struct $1: server ---- */
 EG_WITH(«EG_METHOD», «EG_M_SERVE», «$6»)
-static const struct ebb_msg_method $1_methods_[$2_NMETHODS] = {EG_WITH(«EG_METHOD», «EG_M_ROW», «$6»)
+static const struct ebb_msg_method $1_methods_[$2_NMETHODS] = {m4_dnl
+EG_WITH(«EG_METHOD», «EG_M_ROW», «$6»)
 };
 
 int $1_dispatch(ebb_id_t ebb_id_, unsigned ebb_method_, uint8_t *ebb_a_, size_t ebb_n_,

@@ -24,8 +24,8 @@ static inline $4 EG_I«»_$1(ebb_id_t ebb_id_«»EG_DECLS(«$8»))
 »)
 
 m4_define(«EG_M_STUB», «m4_ifelse(«$6», «1», «
-/* $1 on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets its result
- * (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
+/* $1 on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets
+ * its result (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
 ebb_future_t EG_I«»_$1_at(unsigned ebb_node_, ebb_id_t ebb_id_«»EG_DECLS(«$8»));
 »)»)
 
@@ -43,7 +43,8 @@ EG_WITH(«EG_METHOD», «EG_M_ENUM», «$6»)m4_dnl
  * create_(root, core) builds. */
 #define $2_ROOT(var_, create_) $2_ROOT_KIND(var_, $4, create_)
 #define $2_ROOT_KIND(var_, kind_, create_) \
-    struct ebb_root var_ = { .name = #var_, .iface = $2_IFACE, .kind = (kind_), .create_rep = (create_) }
+    struct ebb_root var_ = { .name = #var_, .iface = $2_IFACE, .kind = (kind_), \
+                             .create_rep = (create_) }
 
 /* This core's rep of id (built by its root on the first call from this core). */
 static inline void *$1_rep(ebb_id_t ebb_id_) { return ebb_rep(ebb_id_, $2_IFACE); }

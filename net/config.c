@@ -1,7 +1,6 @@
-/* The stack's keys of the image configuration, the same on every platform, and the fallback
- * for a platform that has no network interface: a clear error. Platforms that have one
- * (platform/hosted/net_config.c, platform/native/virtio_net.c) provide the real
- * net_start_from_config(), which overrides the weak one here. */
+/* The stack's keys of the image configuration, the same on every platform, and net_image().
+ * Each platform provides net_start_from_config() (platform/hosted/net_config.c,
+ * platform/native/virtio_net.c): one that lacks it fails to link. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +26,6 @@ int net_config_read(struct net_stack_config *cfg)
     cfg->rto_min_ms = (unsigned)ebb_config_int("rto_min_ms", 200, 1, 60000);
     cfg->sack = ebb_config_int("sack", 0, 0, 1);
     return 0;
-}
-
-__attribute__((weak)) ebb_future_t net_start_from_config(void)
-{
-    ebb_warn("net: this platform has no network interface yet");
-    return ebb_future_failed(ENODEV);
 }
 
 /* net_image(): one start, however many ask; those who ask while it starts wait together. */

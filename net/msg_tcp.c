@@ -580,14 +580,20 @@ int ebb_msg_transport_listen(const char *addr, uint16_t port)
         return -EBUSY;
     if (ip4_parse(addr, &ip))
         return -EINVAL;
-    if ((ip >> 24) != 127 && !ebb_msg_key(&klen)) {
-        ebb_warn("messenger: listening on %s needs a cluster key (key_file=PATH, a file only its "
-                 "owner can read, the same on every node): refused", addr);
-        return -EACCES;
-    }
     struct net *n = msg_net();
     if (!n)
         return -ENETDOWN;
+    /* Without a key anyone who reaches the port completes the handshake: allowed only on a real
+     * loopback (Linux's, netif=linux). This project's stack has none: there a loopback address
+     * means its own address, which the network reaches. */
+    ip4_t own = net_addr(n);
+    bool stack_addr = own && (own >> 24) != 127;
+    if (((ip >> 24) != 127 || stack_addr) && !ebb_msg_key(&klen)) {
+        ebb_warn("messenger: listening on %s needs a cluster key (key_file=PATH, a file only its "
+                 "owner can read, the same on every node): refused",
+                 stack_addr ? "a network interface" : addr);
+        return -EACCES;
+    }
     listener = tcp_listen(n, port, on_accept, NULL);
     if (!listener)
         return -errno;

@@ -50,7 +50,7 @@ struct net_stack_config {
     X(ip_other_proto) X(ip_no_route) X(icmp_bad) X(icmp_echo_replies) X(udp_bad)                \
     X(udp_bad_checksum) X(udp_no_port) X(tcp_bad) X(tcp_bad_checksum) X(tcp_bad_options)       \
     X(tcp_no_conn) X(tcp_rst_sent) X(tcp_retransmits) X(tcp_fast_retransmits) X(tcp_timeouts)  \
-    X(tcp_ooo_segments) X(tcp_out_of_window) X(tcp_persist_probes) X(tcp_accepts) X(tcp_backlog_drops) X(dhcp_bad)  \
+    X(tcp_ooo_segments) X(tcp_out_of_window) X(tcp_persist_probes) X(tcp_accepts) X(dhcp_bad)  \
     X(tcp_syncookies_sent) X(tcp_syncookies_ok) X(tcp_syncookies_bad) X(tcp_ooo_drops)        \
     X(tcp_persist_giveups) X(tcp_keepalive_probes) X(tcp_keepalive_drops)                     \
     X(tcp_fin_wait2_drops) X(tcp_challenge_acks) X(tcp_challenge_acks_suppressed)              \

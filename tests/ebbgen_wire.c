@@ -145,16 +145,42 @@ static void reader_writer(void)
     ok(ebb_get_u32(&r) == 0 && ebb_get_span(&r, 0) == NULL, "reader: the overrun sticks");
 }
 
+/* A stub whose output-buffer record could not be allocated passes a NULL arg with its unpacker:
+ * the call fails with ENOMEM, the unpacker sees that error once (to free nothing), nothing is
+ * sent. */
+static int unpack_calls, unpack_err;
+static int count_unpack(void *arg, int err, const uint8_t *p, size_t n, uint64_t *v)
+{
+    (void)arg, (void)p, (void)n, (void)v;
+    unpack_calls++;
+    unpack_err = err;
+    return err;
+}
+static void outs_lost(ebb_id_t id)
+{
+    iobuf_free(sent);
+    sent = NULL;
+    struct ebb_writer w;
+    ebb_msg_writer(&w);
+    ebb_put_u32(&w, 1);
+    ebb_future_t f = ebb_msg_call(0, id, TRICKY_IFACE, TRICKY_METHOD_SUM, &w, count_unpack, NULL);
+    int err = ebb_future_block(f, NULL);
+    ok(err == ENOMEM && unpack_calls == 1 && unpack_err == ENOMEM && !sent,
+       "a call whose output record was not allocated fails with ENOMEM, unpacker told once, "
+       "nothing sent (err %d, %d calls)", err, unpack_calls);
+}
+
 static void tests(void *arg)
 {
     (void)arg;
-    tap_plan(14);
+    tap_plan(15);
     ebb_bind(EBB_ID_MESSENGER, &fake_messenger);
     ebb_id_t id = ebb_id_alloc();
     ebb_bind(id, &tricky_root);
     padded_struct(id);
     strings_and_arrays(id);
     reader_writer();
+    outs_lost(id);
     iobuf_free(sent);
     ebb_exit(tap_done());
 }

@@ -291,7 +291,7 @@ int main(int argc, char **argv)
         tap_plan(16); /* 1 here, 7 by node 1, 8 by node 0 */
         tap_deadline(200);
     }
-    uint16_t port0 = msg_free_port(0), port1 = msg_free_port(port0);
+    uint16_t port0 = free_port(0), port1 = free_port(port0);
     if (!bench_mode && !ok(port0 && port1, "two free loopback ports (%u, %u)", port0, port1))
         return tap_done();
     char listen0[32], listen1[32], peers1[64];

@@ -121,13 +121,15 @@ def recv_until(s, done_fn, secs=5):
 
 
 def ascii_exchange(port, data, secs=5):
-    """Sends data then `mn` (answered MN) and returns what came back before MN."""
+    """Sends data then `mn` (answered MN) and returns what came back before MN. An `mn` in data
+    is answered MN too: the reply ends at the last one, however the bytes were split."""
     s = socket.create_connection(("127.0.0.1", port))
     try:
         s.sendall(data + b"mn\r\n")
     except OSError:
         pass
-    out = recv_until(s, lambda o: o.endswith(b"MN\r\n"), secs)
+    mns = len(re.findall(rb"(?m)^mn( [^\r\n]*)?\r$", data)) + 1
+    out = recv_until(s, lambda o: o.endswith(b"MN\r\n") and o.count(b"MN\r\n") >= mns, secs)
     s.close()
     return out[:-4] if out.endswith(b"MN\r\n") else out
 

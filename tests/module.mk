@@ -108,11 +108,14 @@ native_libc_SRCS := tests/native_libc.c
 native_percore_SRCS := tests/native_percore.c
 native_vm_SRCS := tests/native_vm.c
 # ... and images that must fail in a given way, checked by scripts.
-NATIVE_APPS += native_fault native_overflow native_hang
+NATIVE_APPS += native_fault native_overflow native_hang native_random
 native_fault_SRCS := tests/native_fault.c
 native_overflow_SRCS := tests/native_overflow.c
 native_hang_SRCS := tests/native_hang.c
 TEST_SCRIPTS += tests/native_hello.t tests/native_fault.t tests/native_hang.t tests/native_debug.t
+# Randomness natively: RDRAND, or virtio-rng without it, or a clear stop at boot.
+native_random_SRCS := tests/native_random.c
+TEST_SCRIPTS += tests/native_random.t
 # Native networking (virtio-net) against Linux over a tap in a namespace of its own (root), and
 # over QEMU's user networking (no root).
 TEST_SCRIPTS += tests/native_net.t tests/native_net_user.t

@@ -226,8 +226,8 @@ int main(int argc, char **argv)
     (void)argc;
     tap_plan(23); /* 1 here, 19 made by the client, then 3 here */
     tap_deadline(120);
-    port0 = msg_free_port(0);
-    uint16_t port1 = msg_free_port(port0);
+    port0 = free_port(0);
+    uint16_t port1 = free_port(port0);
     if (!ok(port0 && port1, "two free loopback ports (%u, %u)", port0, port1))
         return tap_done();
     char listen0[32], listen1[32], peers0[64], peers1[64];

@@ -10,6 +10,29 @@
 #include "core/messenger.h"
 #include "core/sha256.h"
 
+/* A loopback port free now, below Linux's ephemeral range (32768-60999), and not `avoid`: the
+ * nodes bind it later, and a port the kernel hands out for bind(0) could meanwhile be taken by
+ * any outgoing connection (or handed out again by the next bind(0)). Other tests pick from a
+ * random start too (tests/lib.sh). */
+static inline uint16_t free_port(uint16_t avoid)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned start = (unsigned)(ts.tv_nsec ^ getpid()) % 12000;
+    for (unsigned i = 0; i < 12000; i++) {
+        uint16_t port = (uint16_t)(20000 + (start + i) % 12000);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+        int free = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (free && port != avoid)
+            return port;
+    }
+    return 0;
+}
+
 static inline int send_all(int fd, const void *p, size_t n)
 {
     while (n) {
@@ -82,26 +105,4 @@ static inline int raw_handshake(int fd, unsigned node, const uint8_t *key, size_
         return -1;
     raw_proof(key, klen, theirs, mine, want);
     return memcmp(mac, want, sizeof mac) ? -1 : 0;
-}
-
-/* A port free now, below Linux's ephemeral range (32768-60999): the nodes bind it later (node 0
- * only after 0.3 s), and a port the kernel hands out for bind(0) could meanwhile be taken by any
- * outgoing connection. Other tests pick from a random start too (tests/lib.sh). Not `not`. */
-static inline uint16_t msg_free_port(uint16_t not)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    unsigned start = (unsigned)(ts.tv_nsec ^ getpid()) % 12000;
-    for (unsigned i = 0; i < 12000; i++) {
-        uint16_t port = (uint16_t)(20000 + (start + i) % 12000);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-        int free = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-        if (fd >= 0)
-            close(fd);
-        if (free && port != not)
-            return port;
-    }
-    return 0;
 }

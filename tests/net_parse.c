@@ -65,7 +65,7 @@ static uint64_t input_drops(void)
         "ip_bad_checksum", "ip_bad_length", "ip_fragments", "ip_not_for_us", "ip_other_proto",
         "icmp_bad", "udp_bad", "udp_bad_checksum", "udp_no_port", "tcp_bad", "tcp_bad_checksum",
         "tcp_bad_options", "tcp_no_conn", "tcp_out_of_window", "tcp_ooo_drops",
-        "tcp_syncookies_bad", "tcp_backlog_drops",
+        "tcp_syncookies_bad",
     };
     uint64_t n = 0;
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)

@@ -29,6 +29,11 @@ t "$([ $rc = 2 ] && echo "$out" | grep -q "peers=: '0@nowhere:70000' is not NODE
 out=$(scripts/qemu-run --smp 1 --timeout 60 "$B/native/rcounter.elf" calls=3 2>&1); rc=$?
 t "$([ $rc = 0 ] && [ "$(printf '%s\n' "$out" | tail -1)" = "counter of node 0: 3" ]; echo $?)" "native image: its own counter through the stubs: '$(printf '%s' "$out" | tail -1)'"
 
+# Without a key a native node may not listen: over its own stack 127.0.0.1 means its address on
+# the network, which anyone reaching it could call.
+out=$(scripts/qemu-run --smp 1 --timeout 60 --net user "$B/native/rcounter.elf" node=0 listen=7000 2>&1); rc=$?
+t "$([ $rc != 0 ] && echo "$out" | grep -q "listening on a network interface needs a cluster key"; echo $?)" "native node: listening without a key is refused (status $rc)"
+
 # The native Messenger serving a hosted node: the key reaches the guest as a fw_cfg file (not on
 # its command line); a hosted node with another key is refused, one with the key gets through.
 dir=$(mktemp -d); trap 'kill $qpid 2>/dev/null; rm -rf "$dir"' EXIT

@@ -7,6 +7,9 @@ uint64_t ebb_native_boot_tsc(void);   /* first instruction of the kernel */
 uint64_t ebb_native_main_tsc(void);   /* when main() was called */
 uint64_t ebb_native_tsc_hz(void);
 
+/* Where ebb_random() draws from: "RDRAND", or "virtio-rng" on a CPU without it. */
+const char *ebb_native_random_source(void);
+
 /* Device interrupts. A core takes interrupts only between events (when its loop polls or
  * halts), so an interrupt never cuts into application code. Binding a handler gives a vector;
  * each time the vector arrives on a core, fn(arg) runs there as an event (at most one pending

@@ -12,7 +12,8 @@ ebb_future_t sample_later_at(unsigned ebb_node_, ebb_id_t ebb_id_, uint64_t dela
     struct ebb_writer ebb_w_;
     ebb_msg_writer(&ebb_w_);
     ebb_put(&ebb_w_, &delay_ns, sizeof delay_ns);
-    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_LATER, &ebb_w_, NULL, NULL);
+    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_LATER, &ebb_w_,
+                        NULL, NULL);
 }
 
 ebb_future_t sample_add_at(unsigned ebb_node_, ebb_id_t ebb_id_, uint64_t a, int8_t b, _Bool neg)
@@ -22,7 +23,8 @@ ebb_future_t sample_add_at(unsigned ebb_node_, ebb_id_t ebb_id_, uint64_t a, int
     ebb_put(&ebb_w_, &a, sizeof a);
     ebb_put(&ebb_w_, &b, sizeof b);
     ebb_put_u8(&ebb_w_, neg);
-    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_ADD, &ebb_w_, NULL, NULL);
+    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_ADD, &ebb_w_,
+                        NULL, NULL);
 }
 
 ebb_future_t sample_put_at(unsigned ebb_node_, ebb_id_t ebb_id_, const void *key, size_t klen, const uint32_t *vals, uint16_t nvals)
@@ -33,7 +35,8 @@ ebb_future_t sample_put_at(unsigned ebb_node_, ebb_id_t ebb_id_, const void *key
     ebb_put(&ebb_w_, &nvals, sizeof nvals);
     ebb_msg_put_buf(&ebb_w_, key, (uint64_t)(klen), 1);
     ebb_msg_put_buf(&ebb_w_, vals, (uint64_t)(nvals), sizeof(const uint32_t));
-    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_PUT, &ebb_w_, NULL, NULL);
+    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_PUT, &ebb_w_,
+                        NULL, NULL);
 }
 
 struct sample_get_outs_ {
@@ -41,8 +44,8 @@ struct sample_get_outs_ {
     uint64_t ebb_n_buf;
 };
 
-static int sample_get_unpack_(void *ebb_arg_, int ebb_err_, const uint8_t *ebb_p_, size_t ebb_n_,
-                         uint64_t *ebb_v_)
+static int sample_get_unpack_(void *ebb_arg_, int ebb_err_, const uint8_t *ebb_p_,
+                              size_t ebb_n_, uint64_t *ebb_v_)
 {
     struct sample_get_outs_ *ebb_o_ = ebb_arg_;
     struct ebb_reader ebb_r_;
@@ -73,8 +76,8 @@ struct sample_scale_outs_ {
     uint64_t ebb_n_v;
 };
 
-static int sample_scale_unpack_(void *ebb_arg_, int ebb_err_, const uint8_t *ebb_p_, size_t ebb_n_,
-                         uint64_t *ebb_v_)
+static int sample_scale_unpack_(void *ebb_arg_, int ebb_err_, const uint8_t *ebb_p_,
+                                size_t ebb_n_, uint64_t *ebb_v_)
 {
     struct sample_scale_outs_ *ebb_o_ = ebb_arg_;
     struct ebb_reader ebb_r_;
@@ -106,12 +109,14 @@ ebb_future_t sample_ping_at(unsigned ebb_node_, ebb_id_t ebb_id_)
 {
     struct ebb_writer ebb_w_;
     ebb_msg_writer(&ebb_w_);
-    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_PING, &ebb_w_, NULL, NULL);
+    return ebb_msg_call(ebb_node_, ebb_id_, SAMPLE_IFACE, SAMPLE_METHOD_PING, &ebb_w_,
+                        NULL, NULL);
 }
 
 /* ---- struct sample: server ---- */
 
-static int sample_later_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
+static int sample_later_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_,
+                               struct ebb_writer *ebb_r_)
 {
     uint64_t delay_ns;
     ebb_get(ebb_a_, &delay_ns, sizeof delay_ns);
@@ -122,7 +127,8 @@ static int sample_later_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, stru
     return ebb_msg_result_future(ebb_r_, ebb_ops_->later(ebb_rep_, delay_ns));
 }
 
-static int sample_add_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
+static int sample_add_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_,
+                             struct ebb_writer *ebb_r_)
 {
     uint64_t a;
     ebb_get(ebb_a_, &a, sizeof a);
@@ -136,7 +142,8 @@ static int sample_add_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct
     return ebb_msg_result(ebb_r_, (uint64_t)ebb_ops_->add(ebb_rep_, a, b, neg));
 }
 
-static int sample_put_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
+static int sample_put_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_,
+                             struct ebb_writer *ebb_r_)
 {
     size_t klen;
     ebb_get(ebb_a_, &klen, sizeof klen);
@@ -151,7 +158,8 @@ static int sample_put_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct
     return ebb_msg_result(ebb_r_, (uint64_t)ebb_ops_->put(ebb_rep_, key, klen, vals, nvals));
 }
 
-static int sample_get_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
+static int sample_get_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_,
+                             struct ebb_writer *ebb_r_)
 {
     size_t cap;
     ebb_get(ebb_a_, &cap, sizeof cap);
@@ -165,7 +173,8 @@ static int sample_get_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct
     return ebb_msg_result(ebb_r_, (uint64_t)ebb_ops_->get(ebb_rep_, name, buf, cap));
 }
 
-static int sample_scale_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
+static int sample_scale_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_,
+                               struct ebb_writer *ebb_r_)
 {
     unsigned int n;
     ebb_get(ebb_a_, &n, sizeof n);
@@ -183,7 +192,8 @@ static int sample_scale_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, stru
     return 0;
 }
 
-static int sample_ping_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_, struct ebb_writer *ebb_r_)
+static int sample_ping_serve_(ebb_id_t ebb_id_, struct ebb_reader *ebb_a_,
+                              struct ebb_writer *ebb_r_)
 {
     if (!ebb_msg_args_ok(ebb_a_, ebb_r_))
         return -EBADMSG;

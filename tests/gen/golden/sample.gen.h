@@ -28,7 +28,8 @@ enum sample_method {
  * create_(root, core) builds. */
 #define SAMPLE_ROOT(var_, create_) SAMPLE_ROOT_KIND(var_, EBB_PER_CORE, create_)
 #define SAMPLE_ROOT_KIND(var_, kind_, create_) \
-    struct ebb_root var_ = { .name = #var_, .iface = SAMPLE_IFACE, .kind = (kind_), .create_rep = (create_) }
+    struct ebb_root var_ = { .name = #var_, .iface = SAMPLE_IFACE, .kind = (kind_), \
+                             .create_rep = (create_) }
 
 /* This core's rep of id (built by its root on the first call from this core). */
 static inline void *sample_rep(ebb_id_t ebb_id_) { return ebb_rep(ebb_id_, SAMPLE_IFACE); }
@@ -38,7 +39,7 @@ static inline void sample_reset(ebb_id_t ebb_id_)
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 14 "tests/gen/sample.ebb.h"
     EBB_OPS(ebb_r_, struct sample)->reset(ebb_r_);
-#line 42 "OUT/sample.gen.h"
+#line 43 "OUT/sample.gen.h"
 }
 
 static inline int sample_on_event(ebb_id_t ebb_id_, __typeof__(int (*)(void *, int)) cb, void *arg)
@@ -46,7 +47,7 @@ static inline int sample_on_event(ebb_id_t ebb_id_, __typeof__(int (*)(void *, i
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 15 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->on_event(ebb_r_, cb, arg);
-#line 50 "OUT/sample.gen.h"
+#line 51 "OUT/sample.gen.h"
 }
 
 static inline ebb_future_t sample_later(ebb_id_t ebb_id_, uint64_t delay_ns)
@@ -54,7 +55,7 @@ static inline ebb_future_t sample_later(ebb_id_t ebb_id_, uint64_t delay_ns)
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 17 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->later(ebb_r_, delay_ns);
-#line 58 "OUT/sample.gen.h"
+#line 59 "OUT/sample.gen.h"
 }
 
 static inline uint64_t sample_add(ebb_id_t ebb_id_, uint64_t a, int8_t b, _Bool neg)
@@ -62,7 +63,7 @@ static inline uint64_t sample_add(ebb_id_t ebb_id_, uint64_t a, int8_t b, _Bool 
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 18 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->add(ebb_r_, a, b, neg);
-#line 66 "OUT/sample.gen.h"
+#line 67 "OUT/sample.gen.h"
 }
 
 static inline int sample_put(ebb_id_t ebb_id_, const void *key, size_t klen, const uint32_t *vals, uint16_t nvals)
@@ -70,7 +71,7 @@ static inline int sample_put(ebb_id_t ebb_id_, const void *key, size_t klen, con
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 19 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->put(ebb_r_, key, klen, vals, nvals);
-#line 74 "OUT/sample.gen.h"
+#line 75 "OUT/sample.gen.h"
 }
 
 static inline size_t sample_get(ebb_id_t ebb_id_, const char *name, uint8_t *buf, size_t cap)
@@ -78,7 +79,7 @@ static inline size_t sample_get(ebb_id_t ebb_id_, const char *name, uint8_t *buf
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 21 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->get(ebb_r_, name, buf, cap);
-#line 82 "OUT/sample.gen.h"
+#line 83 "OUT/sample.gen.h"
 }
 
 static inline void sample_scale(ebb_id_t ebb_id_, int64_t *v, unsigned int n, struct point p, enum color c)
@@ -86,7 +87,7 @@ static inline void sample_scale(ebb_id_t ebb_id_, int64_t *v, unsigned int n, st
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 22 "tests/gen/sample.ebb.h"
     EBB_OPS(ebb_r_, struct sample)->scale(ebb_r_, v, n, p, c);
-#line 90 "OUT/sample.gen.h"
+#line 91 "OUT/sample.gen.h"
 }
 
 static inline _Bool sample_ping(ebb_id_t ebb_id_)
@@ -94,31 +95,31 @@ static inline _Bool sample_ping(ebb_id_t ebb_id_)
     void *ebb_r_ = ebb_rep(ebb_id_, SAMPLE_IFACE);
 #line 23 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct sample)->ping(ebb_r_);
-#line 98 "OUT/sample.gen.h"
+#line 99 "OUT/sample.gen.h"
 }
 
-/* later on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets its result
- * (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
+/* later on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets
+ * its result (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
 ebb_future_t sample_later_at(unsigned ebb_node_, ebb_id_t ebb_id_, uint64_t delay_ns);
 
-/* add on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets its result
- * (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
+/* add on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets
+ * its result (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
 ebb_future_t sample_add_at(unsigned ebb_node_, ebb_id_t ebb_id_, uint64_t a, int8_t b, _Bool neg);
 
-/* put on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets its result
- * (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
+/* put on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets
+ * its result (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
 ebb_future_t sample_put_at(unsigned ebb_node_, ebb_id_t ebb_id_, const void *key, size_t klen, const uint32_t *vals, uint16_t nvals);
 
-/* get on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets its result
- * (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
+/* get on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets
+ * its result (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
 ebb_future_t sample_get_at(unsigned ebb_node_, ebb_id_t ebb_id_, const char *name, uint8_t *buf, size_t cap);
 
-/* scale on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets its result
- * (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
+/* scale on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets
+ * its result (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
 ebb_future_t sample_scale_at(unsigned ebb_node_, ebb_id_t ebb_id_, int64_t *v, unsigned int n, struct point p, enum color c);
 
-/* ping on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets its result
- * (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
+/* ping on the rep of ebb_id_ on node ebb_node_, through the Messenger: the future gets
+ * its result (converted to uint64_t) or an error (EBADMSG, EPROTO, ENOENT, ECONNRESET, ...). */
 ebb_future_t sample_ping_at(unsigned ebb_node_, ebb_id_t ebb_id_);
 
 /* Serves a call that arrived through the Messenger (registered with it by the generated code). */
@@ -139,7 +140,8 @@ enum tiny_method {
  * create_(root, core) builds. */
 #define TINY_ROOT(var_, create_) TINY_ROOT_KIND(var_, EBB_SHARED, create_)
 #define TINY_ROOT_KIND(var_, kind_, create_) \
-    struct ebb_root var_ = { .name = #var_, .iface = TINY_IFACE, .kind = (kind_), .create_rep = (create_) }
+    struct ebb_root var_ = { .name = #var_, .iface = TINY_IFACE, .kind = (kind_), \
+                             .create_rep = (create_) }
 
 /* This core's rep of id (built by its root on the first call from this core). */
 static inline void *tiny_rep(ebb_id_t ebb_id_) { return ebb_rep(ebb_id_, TINY_IFACE); }
@@ -149,7 +151,7 @@ static inline int tiny_get(ebb_id_t ebb_id_)
     void *ebb_r_ = ebb_rep(ebb_id_, TINY_IFACE);
 #line 27 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct tiny)->get(ebb_r_);
-#line 153 "OUT/sample.gen.h"
+#line 155 "OUT/sample.gen.h"
 }
 
 static inline __typeof__(int (*)(void *, int)) tiny_handler(ebb_id_t ebb_id_, int which)
@@ -157,6 +159,6 @@ static inline __typeof__(int (*)(void *, int)) tiny_handler(ebb_id_t ebb_id_, in
     void *ebb_r_ = ebb_rep(ebb_id_, TINY_IFACE);
 #line 28 "tests/gen/sample.ebb.h"
     return EBB_OPS(ebb_r_, struct tiny)->handler(ebb_r_, which);
-#line 161 "OUT/sample.gen.h"
+#line 163 "OUT/sample.gen.h"
 }
 
