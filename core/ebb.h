@@ -11,15 +11,19 @@
 
 typedef uint32_t ebb_id_t;
 
-/* An id is (node space << EBB_INDEX_BITS) | index. Node 0's space holds the static ids (the
- * system's and the applications', core/ids.h); each node hands out dynamic ids from its own
- * space, so ids made on different nodes never collide and need no coordination. */
-#define EBB_INDEX_BITS    12
-#define EBB_NODE_BITS     4
-#define EBB_MAX_IDS       (1u << (EBB_INDEX_BITS + EBB_NODE_BITS))
+/* An id is (node space << EBB_INDEX_BITS) | index: 2^16 nodes of 2^16 ids each, every 32-bit
+ * value but EBB_ID_NONE a valid id. Node 0's space holds the static ids (the system's and the
+ * applications', core/ids.h); each node hands out dynamic ids from its own space, so ids made on
+ * different nodes never collide and need no coordination. Each core's translation table has a
+ * slot for every id, demand-paged (the platform's EBB_LTT): only the pages of ids this core
+ * called take memory. */
+#define EBB_INDEX_BITS    16
+#define EBB_NODE_BITS     16
+#define EBB_MAX_INDEX     (1u << EBB_INDEX_BITS)
 #define EBB_MAX_NODES     (1u << EBB_NODE_BITS)
-#define EBB_ID(node, index) ((ebb_id_t)(((node) << EBB_INDEX_BITS) | (index)))
-#define EBB_ID_NODE(id)     ((unsigned)(id) >> EBB_INDEX_BITS)
+#define EBB_ID(node, index) ((ebb_id_t)(((uint32_t)(node) << EBB_INDEX_BITS) | (uint32_t)(index)))
+#define EBB_ID_NODE(id)     ((unsigned)((ebb_id_t)(id) >> EBB_INDEX_BITS))
+#define EBB_ID_INDEX(id)    ((unsigned)(id) & (EBB_MAX_INDEX - 1))
 #define EBB_ID_NONE       0u
 #define EBB_MAX_CORES     64
 #include "core/ids.h"
@@ -46,7 +50,7 @@ struct ebb_root {
 };
 
 /* Binds a root to an id (LocalIdMap). Fails with -EBUSY if a rep of the id's current root has
- * already been built, -EINVAL for an id out of range. */
+ * already been built, -EINVAL for EBB_ID_NONE, -ENOMEM if the map cannot grow. */
 int ebb_bind(ebb_id_t id, struct ebb_root *root);
 struct ebb_root *ebb_root_of(ebb_id_t id);
 
@@ -60,13 +64,23 @@ void ebb_id_free(ebb_id_t id);
  * differs from the root's, or an id with no root, stops the program with a clear message. */
 void *ebb_fault(ebb_id_t id, uint64_t iface);
 
+/* id, as the index of its slot in EBB_LTT. gcc 12 drops the %gs prefix of a slot load whose
+ * constant offset needs a 64-bit absolute address (a constant id of node 4096 or above): such an
+ * id goes through a register; any other compiles as it is. */
+static inline ebb_id_t ebb_slot(ebb_id_t id)
+{
+    if (__builtin_constant_p(id) && id >= (1u << 28))
+        __asm__("" : "+r"(id));
+    return id;
+}
+
 /* Drops cached reps of id on this core (used before rebinding in tests). */
-static inline void ebb_ltt_clear(ebb_id_t id) { EBB_LTT[id] = NULL; }
+static inline void ebb_ltt_clear(ebb_id_t id) { EBB_LTT[ebb_slot(id)] = NULL; }
 
 /* The fast path: one load, one test, one predicted branch. */
 static inline void *ebb_rep(ebb_id_t id, uint64_t iface)
 {
-    void *r = EBB_LTT[id];
+    void *r = EBB_LTT[ebb_slot(id)];
     if (__builtin_expect(r != NULL, 1))
         return r;
     return ebb_fault(id, iface);

@@ -14,16 +14,19 @@
 enum ebb_system_index {
     EBB_SYS_MESSENGER = 8,   /* the Messenger (ebbs/messenger.ebb.h) */
     EBB_SYS_NODE_ALLOCATOR = 9, /* the NodeAllocator (ebbs/node_allocator.ebb.h), hosted */
+    EBB_SYS_GLOBALIDMAP = 10, /* the GlobalIdMap (ebbs/globalidmap.ebb.h) */
     EBB_SYS_MALLOC = 16,     /* the malloc family (ebbs/malloc.ebb.h) */
     EBB_SYS_PAGES = 17,      /* the page allocator (ebbs/page_allocator.ebb.h) */
 };
 
 #define EBB_ID_MESSENGER EBB_ID(0, EBB_SYS_MESSENGER)
 #define EBB_ID_NODE_ALLOCATOR EBB_ID(0, EBB_SYS_NODE_ALLOCATOR)
+#define EBB_ID_GLOBALIDMAP EBB_ID(0, EBB_SYS_GLOBALIDMAP)
 #define EBB_ID_MALLOC    EBB_ID(0, EBB_SYS_MALLOC)
 #define EBB_ID_PAGES     EBB_ID(0, EBB_SYS_PAGES)
 #define EBB_SYSTEM_EBB_ID_MESSENGER 1
 #define EBB_SYSTEM_EBB_ID_NODE_ALLOCATOR 1
+#define EBB_SYSTEM_EBB_ID_GLOBALIDMAP 1
 #define EBB_SYSTEM_EBB_ID_MALLOC    1
 #define EBB_SYSTEM_EBB_ID_PAGES     1
 

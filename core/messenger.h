@@ -39,12 +39,12 @@ struct ebb_msg_hdr {
     uint16_t method;
     uint8_t type;     /* enum ebb_msg_type */
     uint8_t version;  /* EBB_MSG_VERSION */
-    uint16_t src;     /* sending node */
+    uint16_t src;     /* sending node (every node: EBB_NODE_BITS is 16) */
     uint16_t pad_;
     int32_t err;      /* EBB_MSG_ERROR: a positive errno value */
 };
 _Static_assert(sizeof(struct ebb_msg_hdr) == 32, "wire header is 32 bytes");
-#define EBB_MSG_VERSION 1
+#define EBB_MSG_VERSION 2 /* 2: ids of 16 node + 16 index bits */
 #define EBB_MSG_MAX     (1u << 20) /* largest payload */
 #define EBB_MSG_ALIGN(n) (((size_t)(n) + 7) & ~(size_t)7)
 

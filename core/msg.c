@@ -51,10 +51,10 @@ struct iobuf *ebb_msg_serve(const struct ebb_msg_hdr *h, uint8_t *payload)
         ebb_debug("messenger: call from node %u for interface %#llx, which this image does not "
                     "serve (built from a different .ebb.h?)", h->src, (unsigned long long)h->iface);
     } else {
-        struct ebb_root *root = h->dst < EBB_MAX_IDS ? ebb_root_of(h->dst) : NULL;
+        struct ebb_root *root = ebb_root_of(h->dst);
         /* No root: no interface to check the call against (a rep cached in this core's table
          * is not enough), so nothing is called. */
-        if (h->dst >= EBB_MAX_IDS || !root) {
+        if (!root) {
             err = ENOENT;
             ebb_debug("messenger: call from node %u to Ebb %#x, which has no root here", h->src,
                         h->dst);
@@ -252,14 +252,15 @@ void ebb_msg_reply_received(unsigned from, const struct ebb_msg_hdr *h, const ui
     free(pd);
 }
 
-void ebb_msg_node_failed(unsigned node, int err)
+/* Fails the pending calls made to node (every node: node < 0). */
+static void fail_pending(int node, int err)
 {
     if (!msgr)
         return;
     for (unsigned i = 0; i < NPEND; i++) {
         for (struct pending **pp = &msgr->pend[i]; *pp;) {
             struct pending *pd = *pp;
-            if (pd->node == node) {
+            if (node < 0 || pd->node == (unsigned)node) {
                 *pp = pd->next;
                 ebb_timer_cancel(&pd->timeout);
                 inflight--;
@@ -271,6 +272,8 @@ void ebb_msg_node_failed(unsigned node, int err)
         }
     }
 }
+
+void ebb_msg_node_failed(unsigned node, int err) { fail_pending((int)node, err); }
 
 struct fwd {
     struct mrep *m;
@@ -412,8 +415,7 @@ static void m_stop(void *self)
     if (ebb_core() != m->core)
         return;
     ebb_msg_transport_stop();
-    for (unsigned n = 0; n < EBB_MAX_NODES; n++)
-        ebb_msg_node_failed(n, ECONNRESET);
+    fail_pending(-1, ECONNRESET);
 }
 
 static const struct messenger messenger_ops = {

@@ -63,7 +63,10 @@ struct peer {
 static struct net *mnet;
 static struct tcp_listener *listener;
 static ip4_t listen_ip;     /* accept connections to this local address only; 0: any */
-static struct peer peers[EBB_MAX_NODES];
+/* Peers by node, in pages of PEER_PAGE made when a node is first named (peers=, or a proven
+ * HELLO): 2^16 nodes would be 1 MiB of table. */
+#define PEER_PAGE 256
+static struct peer *peer_pages[EBB_MAX_NODES / PEER_PAGE];
 static struct conn *conns;
 static ip4_t cluster_net;   /* cluster=: node N is at cluster_net + N + 1 */
 static uint16_t cluster_port;
@@ -79,6 +82,15 @@ static struct net *msg_net(void)
     if (!mnet && ebb_future_block(net_image(), &v) == 0)
         mnet = (struct net *)(uintptr_t)v;
     return mnet;
+}
+
+/* node's entry; NULL if it has none (make: one is made, unless memory ran out). */
+static struct peer *peer_of(unsigned node, bool make)
+{
+    struct peer **pg = &peer_pages[node / PEER_PAGE];
+    if (!*pg && (!make || !(*pg = calloc(PEER_PAGE, sizeof **pg))))
+        return NULL;
+    return &(*pg)[node % PEER_PAGE];
 }
 
 /* ---- connections ---- */
@@ -143,8 +155,9 @@ static void conn_close(struct conn *c, int err)
     c->txq = NULL;
     free(c->rbuf);
     c->rbuf = NULL;
-    if (c->node >= 0 && peers[c->node].c == c) {
-        peers[c->node].c = NULL;
+    struct peer *p = c->node >= 0 ? peer_of((unsigned)c->node, false) : NULL;
+    if (p && p->c == c) {
+        p->c = NULL;
         ebb_msg_node_failed((unsigned)c->node, err);
     }
     conn_unref(c);
@@ -177,7 +190,7 @@ static ebb_future_t dial_done(void *arg, int err, uint64_t value)
 static void dial(void *arg)
 {
     struct conn *c = arg;
-    struct peer *p = &peers[c->node];
+    struct peer *p = peer_of((unsigned)c->node, false); /* known: conn_to dialled it */
     c->refs++;
     ebb_future_drop(ebb_future_then_full(tcp_connect(mnet, p->ip, p->port, &conn_handlers, c),
                                          dial_done, c));
@@ -199,15 +212,15 @@ static void on_connected(void *arg, struct tcp_conn *tc)
 /* The connection to node, dialled if there is none. */
 static struct conn *conn_to(unsigned node)
 {
-    struct peer *p = &peers[node];
-    if (p->c)
+    struct peer *p = peer_of(node, false);
+    if (p && p->c)
         return p->c;
-    if (!p->known && !p->gone && cluster_port) {
+    if ((!p || (!p->known && !p->gone)) && cluster_port && (p = peer_of(node, true))) {
         p->ip = cluster_net + node + 1;
         p->port = cluster_port;
         p->known = true;
     }
-    if (!p->known || !msg_net())
+    if (!p || !p->known || !msg_net())
         return NULL;
     p->c = conn_new((int)node);
     if (p->c)
@@ -303,7 +316,7 @@ static void handshake_frame(struct conn *c, const struct ebb_msg_hdr *h, const u
         return;
     }
     if (h->type == EBB_MSG_HELLO && !c->proof_sent) {
-        if (h->len != 8 + NONCE || memcmp(payload, hello_magic, 8) || h->src >= EBB_MAX_NODES ||
+        if (h->len != 8 + NONCE || memcmp(payload, hello_magic, 8) ||
             (c->want_node >= 0 && h->src != c->want_node)) {
             auth_failed(c, "a malformed HELLO, or not the node dialled");
             return;
@@ -335,8 +348,9 @@ static void handshake_frame(struct conn *c, const struct ebb_msg_hdr *h, const u
         struct ebb_msg_hdr ph;
         memcpy(&ph, c->peer_hello, HDR);
         c->node = ph.src;
-        if (!peers[c->node].c)
-            peers[c->node].c = c; /* our calls to that node use it too */
+        struct peer *p = peer_of((unsigned)c->node, true);
+        if (p && !p->c)
+            p->c = c; /* our calls to that node use it too */
         struct iobuf *q = c->txq;
         c->txq = NULL;
         if (q)
@@ -593,10 +607,13 @@ int ebb_msg_transport_peer(unsigned node, const char *addr, uint16_t port)
     ip4_t ip;
     if (ip4_parse(addr, &ip))
         return -EINVAL;
-    peers[node].ip = ip;
-    peers[node].port = port;
-    peers[node].known = true;
-    peers[node].gone = false;
+    struct peer *p = peer_of(node, true);
+    if (!p)
+        return -ENOMEM;
+    p->ip = ip;
+    p->port = port;
+    p->known = true;
+    p->gone = false;
     return 0;
 }
 
@@ -617,9 +634,9 @@ int ebb_msg_transport_connect(unsigned node)
 
 void ebb_msg_transport_forget(unsigned node, int err)
 {
-    if (node >= EBB_MAX_NODES)
+    struct peer *p = node < EBB_MAX_NODES ? peer_of(node, true) : NULL;
+    if (!p)
         return;
-    struct peer *p = &peers[node];
     p->known = false;
     p->gone = true;
     /* Connections it dialled in, not yet (or no longer) the node's, go too. */

@@ -6,7 +6,8 @@ PKGS="gcc make m4 pkg-config libclang-14-dev llvm-14 binutils perl valgrind gdb
 qemu-system-x86 qemu-utils iproute2 iputils-ping nftables ethtool socat netcat-openbsd
 dnsmasq-base memcached libmemcached-tools netpipe-tcp iperf libjemalloc2 libjemalloc-dev
 libmimalloc2.0 libtcmalloc-minimal4
-libssl-dev clang-14 libclang-rt-14-dev python3-pymemcache gnuplot-nox cpio"
+libssl-dev clang-14 libclang-rt-14-dev python3-pymemcache gnuplot-nox cpio
+zookeeperd libzookeeper-mt-dev"
 
 missing=""
 for p in $PKGS; do
@@ -19,12 +20,16 @@ if [ "$(id -u)" = 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   { apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } >&2 || {
     echo "deps: apt-get failed; run: apt-get install -y$missing" >&2; exit 1; }
-  # Installing memcached starts its service on 11211, the port `make run` forwards to: the tests
-  # start their own server on a free port, so the service stays off.
-  case " $missing " in *" memcached "*)
-    { systemctl disable --now memcached || { service memcached stop; update-rc.d memcached disable; }
-    } > /dev/null 2>&1 ;;
-  esac
+  # Installing memcached or zookeeperd starts its service on 11211 / 2181, the user's ports (and
+  # 11211 the one `make run` forwards to): the tests start their own servers on free ports, so
+  # the services stay off.
+  for svc in memcached:memcached zookeeperd:zookeeper; do
+    case " $missing " in *" ${svc%%:*} "*)
+      s=${svc#*:}
+      { systemctl disable --now "$s" || { service "$s" stop; update-rc.d "$s" disable; }
+      } > /dev/null 2>&1 ;;
+    esac
+  done
   exit 0
 fi
 echo "deps: missing packages. Run as root:" >&2

@@ -228,7 +228,7 @@ static void check(void *arg)
     ok(seen[2][0] == seen[2][1] && seen[2][2] == seen[2][3] && seen[2][0] != seen[2][2],
        "per-node kind: cores 0,1 share node 0's rep, cores 2,3 node 1's");
     is(ebb_bind(id_percore, &shared_root), -EBUSY, "rebinding an id in use is refused");
-    is(ebb_bind(EBB_MAX_IDS, &shared_root), -EINVAL, "binding an id out of range is refused");
+    is(ebb_bind(EBB_ID_NONE, &shared_root), -EINVAL, "binding EBB_ID_NONE is refused");
     ok(ebb_rep(STATIC_ID, 0) == &static_rep, "the image's static binding table serves an unbound id");
 #ifdef EBB_HOSTED
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -23,6 +23,12 @@ HOSTED_TESTS += msg
 msg_SRCS     := tests/msg.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)
 EBB_IFACES   += tests/gen/ctl.ebb.h
 HOSTED_TESTS += msg_e2e
+# The GlobalIdMap between two hosted nodes: embedded (tests/gidmap.c), on a ZooKeeper server the
+# test starts (tests/gidmap_zk.t), and two "hosts" as namespaces sharing one (tests/gidmap_hosts.t).
+HOSTED_TESTS += gidmap
+gidmap_SRCS  := tests/gidmap.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h) platform/hosted/gidmap_zk.c
+gidmap_LIBS  := -lzookeeper_mt
+TEST_SCRIPTS += tests/gidmap_zk.t tests/gidmap_hosts.t
 msg_e2e_SRCS := tests/msg_e2e.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h) \
                 $(call gen_c,tests/gen/ctl.ebb.h)
 NATIVE_TESTS += msg

@@ -257,8 +257,8 @@ static void serve_checks(void)
     x.dst = EBB_ID(0, 4001);
     is(serve_err(x, p), ENOENT, "a frame for an Ebb with no root gets ENOENT");
     x = h;
-    x.dst = EBB_MAX_IDS + 5;
-    is(serve_err(x, p), ENOENT, "a frame for an id out of range gets ENOENT");
+    x.dst = EBB_ID(EBB_MAX_NODES - 1, EBB_MAX_INDEX - 1);
+    is(serve_err(x, p), ENOENT, "a frame for the last id of the space, unbound, gets ENOENT");
     x = h;
     x.version = 9;
     is(serve_err(x, p), EPROTO, "a frame of another wire version gets EPROTO");

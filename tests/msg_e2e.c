@@ -1,11 +1,12 @@
-/* Two hosted processes on loopback: node 1 calls remotely callable methods of Ebbs whose reps
- * live on node 0, through generated stubs and the Messenger over TCP, and gets the right results
+/* Two hosted processes on loopback: node 65535 (the last of the id space; "the client" below)
+ * calls remotely callable methods of Ebbs whose reps live on node 0, through generated stubs and the Messenger over TCP, and gets the right results
  * through futures: single calls, buffers in and out, 200 calls in flight, calls from a core that
- * does not own the Messenger's sockets, a method served asynchronously, node 0 calling node 1
- * back over the connection node 1 dialled. Node 0 starts late, so node 1's first calls wait for
+ * does not own the Messenger's sockets, a method served asynchronously, node 0 calling the last
+ * id of the last node back over the connection the client dialled. Node 0 starts late, so the
+ * client's first calls wait for
  * the connection. A raw TCP peer then sends node 0 a frame with a wrong
  * interface hash, an oversized frame and a truncated one: each is answered with an error frame
- * and node 0 keeps serving. Finally node 1 tells node 0 to quit; both exit with status 0. */
+ * and node 0 keeps serving. Finally the client tells node 0 to quit; both exit with status 0. */
 #define _GNU_SOURCE
 #include "core/ebb.h"
 #include "core/event.h"
@@ -28,6 +29,8 @@
 
 #define SAMPLE_ID EBB_ID(0, 250)
 #define CTL_ID    EBB_ID(0, 251)
+#define TOP_NODE  (EBB_MAX_NODES - 1)
+#define TOP_ID    EBB_ID(TOP_NODE, EBB_MAX_INDEX - 1) /* the last id of the space */
 
 static int role_client;
 static int count_fd = -1; /* the client writes how many assertions it made here */
@@ -39,7 +42,7 @@ static struct ebb_timer exit_timer;
 static void exit_now(void *arg) { ebb_exit((int)(intptr_t)arg); }
 static void finish(void *arg)
 {
-    /* Connections close now (node 1 sees its unanswered call fail); the process exits once the
+    /* Connections close now (the client sees its unanswered call fail); the process exits once the
      * call still being served here has finished, so that nothing it holds is leaked. */
     ebb_messenger_stop();
     ebb_timer_start(&exit_timer, 700000000, exit_now, arg);
@@ -54,7 +57,7 @@ static uint32_t c_where(void *self) { (void)self; return ebb_node() << 8 | ebb_c
 static ebb_future_t c_relay(void *self, uint32_t node, uint64_t a)
 {
     (void)self;
-    return sample_add_at(node, SAMPLE_ID, a, 1, false);
+    return sample_add_at(node, EBB_ID(node, EBB_MAX_INDEX - 1), a, 1, false); /* node's last id */
 }
 static const struct e2e_ctl ctl_ops = { c_quit, c_where, c_relay };
 static struct ctl_rep the_ctl = { &ctl_ops };
@@ -69,7 +72,7 @@ static void server(void)
     ebb_bind(CTL_ID, &ctl_root);
 }
 
-/* ---- node 1: the client ---- */
+/* ---- node 65535: the client ---- */
 
 static uint16_t port0;
 
@@ -137,8 +140,10 @@ static void client(void *arg)
     (void)arg;
     if (ebb_messenger_configure() < 0)
         ebb_exit(2);
-    ebb_bind(SAMPLE_ID, &sample_root); /* node 0 calls this one back */
+    ebb_bind(TOP_ID, &sample_root); /* node 0 calls this one back */
     uint64_t v = 0;
+    ok(sample_add(TOP_ID, 5, 1, false) == 6 && EBB_ID_NODE(TOP_ID) == ebb_node(),
+       "the last id of the last node (%#x), bound here, is called locally", TOP_ID);
     int err = result(sample_add_at(0, SAMPLE_ID, 1000, -3, false), &v);
     ok(err == 0 && v == 997, "add on node 0 through the future (err %d, value %llu)", err, (unsigned long long)v);
     err = result(e2e_ctl_where_at(0, CTL_ID), &v);
@@ -187,11 +192,11 @@ static void client(void *arg)
 
     is(result(sample_ping_at(0, EBB_ID(0, 252)), NULL), ENOENT, "a call to an Ebb node 0 has no root for fails with ENOENT");
 
-    /* Node 0 calls back into node 1 while serving node 1's call. It has no address for node 1:
-     * only the connection node 1 dialled can carry it. */
-    err = result(e2e_ctl_relay_at(0, CTL_ID, 1, 41), &v);
-    ok(err == 0 && v == 42, "node 0 calls node 1 back over node 1's connection (err %d, value %llu)", err,
-       (unsigned long long)v);
+    /* Node 0 calls back into this node while serving this node's call. It has no address for
+     * it: only the connection this node dialled can carry it. */
+    err = result(e2e_ctl_relay_at(0, CTL_ID, TOP_NODE, 41), &v);
+    ok(err == 0 && v == 42, "node 0 calls the last id of node %u back over that node's connection "
+       "(err %d, value %llu)", TOP_NODE, err, (unsigned long long)v);
 
     raw_peer();
 
@@ -219,7 +224,7 @@ void app_main(void)
 int main(int argc, char **argv)
 {
     (void)argc;
-    tap_plan(22); /* 1 here, 18 made by node 1, then 3 here */
+    tap_plan(23); /* 1 here, 19 made by the client, then 3 here */
     tap_deadline(120);
     port0 = free_port(0);
     uint16_t port1 = free_port(port0);
@@ -228,7 +233,7 @@ int main(int argc, char **argv)
     char listen0[32], listen1[32], peers0[64], peers1[64];
     snprintf(listen0, sizeof listen0, "listen=%u", port0);
     snprintf(listen1, sizeof listen1, "listen=%u", port1);
-    snprintf(peers0, sizeof peers0, "peers=1@127.0.0.1:%u", port1);
+    snprintf(peers0, sizeof peers0, "peers=%u@127.0.0.1:%u", TOP_NODE, port1);
     snprintf(peers1, sizeof peers1, "peers=0@127.0.0.1:%u", port0);
     int cnt[2];
     if (pipe(cnt) < 0)
@@ -241,12 +246,14 @@ int main(int argc, char **argv)
         close(cnt[0]);
         count_fd = cnt[1];
         role_client = 1;
-        char *args[] = { argv[0], "cores=2", "node=1", listen1, peers1, NULL };
+        char node1[16];
+        snprintf(node1, sizeof node1, "node=%u", TOP_NODE);
+        char *args[] = { argv[0], "cores=2", node1, listen1, peers1, NULL };
         _exit(ebb_run(5, args));
     }
     close(cnt[1]);
-    usleep(300000); /* node 1's first calls go out before node 0 listens: they wait, queued */
-    (void)peers0; /* node 0 is not told where node 1 is: it answers over node 1's connection */
+    usleep(300000); /* the client's first calls go out before node 0 listens: they wait, queued */
+    (void)peers0; /* node 0 is not told where the client is: it answers over its connection */
     char *args[] = { argv[0], "cores=2", "cpu=1", "node=0", listen0, NULL };
     int rc = ebb_run(5, args);
     int st = 0;
@@ -256,7 +263,7 @@ int main(int argc, char **argv)
         n = 0;
     atomic_store(&tap_n, n);
     is(rc, 0, "node 0 exits with status 0 when told to quit");
-    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "node 1 exits with status 0 (status %#x)", st);
-    is(n, 19, "node 1 made all its 18 checks (after the 1 made here before it started)");
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the client exits with status 0 (status %#x)", st);
+    is(n, 20, "the client made all its 19 checks (after the 1 made here before it started)");
     return tap_done();
 }

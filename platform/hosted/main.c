@@ -18,10 +18,46 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include <asm/prctl.h>
+#include <sys/syscall.h>
 #include <valgrind/valgrind.h>
 
-__thread void *ebb_ltt[1u << 16] __attribute__((tls_model("local-exec")));
 __thread unsigned ebb_core_id __attribute__((tls_model("local-exec"))) = ~0u;
+__thread void **ebb_ltt_base __attribute__((tls_model("local-exec")));
+static __thread size_t ltt_bytes;
+
+/* This thread's translation table (include/ebb_platform.h), made once per thread: a slot per id,
+ * reserved, not committed. Under valgrind a core's table covers the ids of the first 2^10 nodes
+ * only: its client address space ends at 128 GiB, and memcheck reads every mapped byte when a
+ * program dies of a signal (minutes for 32 GiB). */
+static void ltt_setup(void)
+{
+    if (ebb_ltt_base)
+        return;
+    size_t n = sizeof(void *) << 32;
+    if (RUNNING_ON_VALGRIND)
+        n >>= EBB_NODE_BITS - 10;
+    void *t = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (t == MAP_FAILED)
+        ebb_panic("hosted: cannot reserve %zu GiB of address space for a core's translation "
+                  "table: %s (vm.overcommit_memory=2 refuses it)", n >> 30, strerror(errno));
+    if (syscall(SYS_arch_prctl, ARCH_SET_GS, (unsigned long)t) != 0)
+        ebb_panic("hosted: cannot set %%gs for the translation table: %s", strerror(errno));
+    ebb_ltt_base = t;
+    ltt_bytes = n;
+}
+
+/* The program's first thread has one from the start, as it had with a thread-local table: a
+ * program (or test) may call an Ebb before ebb_run() makes it core 0. */
+__attribute__((constructor)) static void ltt_main_thread(void) { ltt_setup(); }
+
+static void ltt_release(void)
+{
+    syscall(SYS_arch_prctl, ARCH_SET_GS, 0ul);
+    munmap(ebb_ltt_base, ltt_bytes);
+    ebb_ltt_base = NULL;
+}
 
 #define MAX_FDS 4096
 
@@ -180,13 +216,16 @@ static void *core_main(void *arg)
 {
     unsigned core = (unsigned)(uintptr_t)arg;
     ebb_core_id = core;
+    ltt_setup();
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET((first_cpu + core) % (unsigned)(ncpu > 0 ? ncpu : 1), &set);
     pthread_setaffinity_np(pthread_self(), sizeof set, &set); /* best effort: may be restricted */
-    if (core != 0)
+    if (core != 0) {
         ebb_core_run(core);
+        ltt_release(); /* core 0 is the caller's thread: its table stays for a later ebb_run */
+    }
     return NULL;
 }
 

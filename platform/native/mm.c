@@ -8,9 +8,11 @@
  *   [0, top)            identity map of RAM and the 32-bit MMIO hole (2 MiB pages; the first
  *                       2 MiB in 4 KiB pages so that page 0 stays unmapped: NULL faults)
  *   -2 GiB + [0, 1 GiB) the kernel image (link.ld)
- *   -1 GiB              this core's translation table (512 KiB), then its struct pcpu page
- * Each core has its own PML4 and top PDPT so that the -1 GiB window maps distinct pages on each
- * core; everything else is shared by pointing at the same lower-level tables. */
+ *   -1 TiB + [0, 32 GiB) this core's translation table (LTT_BASE, its %gs base), demand-paged
+ *   -1 GiB + 512 KiB    this core's struct pcpu page
+ * Each core has its own PML4, its own table tree under the translation table and its own top
+ * PDPT, so that those two windows map distinct pages on each core; everything else is shared by
+ * pointing at the same lower-level tables. */
 #include <string.h>
 #include "core/ebb.h"
 #if __has_include("mem/page.h")
@@ -29,7 +31,7 @@
 #define PTE_ADDR 0x000ffffffffff000ull
 #define TWO_MB (2ull << 20)
 #define ONE_GB (1ull << 30)
-#define LTT_PAGES ((sizeof(void *) << 16) / PAGE_SIZE)
+#define PCPU_PT_INDEX 128 /* the pcpu page: -1 GiB + 512 KiB (link.ld) */
 
 extern char _kernel_start[], _kernel_end[];
 
@@ -179,7 +181,9 @@ bool mm_is_mapped(uint64_t va, size_t len)
         return false;
     if (va >= (uint64_t)_kernel_start && end <= (uint64_t)_kernel_end)
         return true;
-    if (va >= (uint64_t)(uintptr_t)EBB_LTT && end <= (uint64_t)(uintptr_t)EBB_LTT + (LTT_PAGES + 1) * PAGE_SIZE)
+    if (va >= LTT_BASE && end <= LTT_BASE + LTT_SIZE)
+        return true; /* demand-paged */
+    if (va >= (uint64_t)(uintptr_t)&ebb_native_pcpu && end <= (uint64_t)(uintptr_t)&ebb_native_pcpu + PAGE_SIZE)
         return true;
     return va >= PAGE_SIZE && end <= identity_top;
 }
@@ -267,16 +271,25 @@ static void build_master(void)
 
 uint64_t *mm_master_pml4(void) { return master_pml4; }
 
-/* A first touch of a page of this core's translation table: a zeroed page, mapped for this core
- * only (so no other core's TLB is concerned). Returns 0, or -1 if addr is not in the table. */
+/* The table entry at index i of table t, a zeroed page made if none is there. */
+static uint64_t *next_level(uint64_t *t, unsigned i)
+{
+    if (!(t[i] & PTE_P))
+        t[i] = mm_alloc_pages(1) | PTE_P | PTE_W;
+    return phys_to_virt(t[i] & PTE_ADDR);
+}
+
+/* A first touch of a page of this core's translation table: a zeroed page (and the tables
+ * above it), mapped for this core only (so no other core's TLB is concerned). A core pays for
+ * the 4 KiB pages of the ids it called. Returns 0, or -1 if addr is not in the table. */
 int mm_ltt_fault(uint64_t addr)
 {
-    uint64_t off = addr - (uint64_t)(uintptr_t)EBB_LTT;
-    if (off >= LTT_PAGES * PAGE_SIZE)
+    uint64_t off = addr - LTT_BASE;
+    if (off >= LTT_SIZE)
         return -1;
-    uint64_t *pte = &PCPU->ltt_pt[off / PAGE_SIZE];
-    if (!(*pte & PTE_P))
-        *pte = mm_alloc_pages(1) | PTE_P | PTE_W;
+    uint64_t *pd = next_level(PCPU->ltt_pdpt, (unsigned)(off >> 30));
+    uint64_t *pt = next_level(pd, (unsigned)(off >> 21) & 511);
+    next_level(pt, (unsigned)(off >> 12) & 511);
     return 0;
 }
 
@@ -285,17 +298,19 @@ uint64_t mm_core_cr3(unsigned core)
     if (core_cr3[core])
         return core_cr3[core];
     uint64_t *pml4 = new_table(), *pdpt = new_table(), *pd = new_table(), *pt = new_table();
+    uint64_t *ltt_pdpt = new_table();
     memcpy(pml4, master_pml4, PAGE_SIZE);
+    pml4[LTT_PML4] = (uint64_t)(uintptr_t)ltt_pdpt | PTE_P | PTE_W;
     pml4[511] = (uint64_t)(uintptr_t)pdpt | PTE_P | PTE_W;
     pdpt[510] = (uint64_t)(uintptr_t)kernel_pd | PTE_P | PTE_W;
     pdpt[511] = (uint64_t)(uintptr_t)pd | PTE_P | PTE_W;
     pd[0] = (uint64_t)(uintptr_t)pt | PTE_P | PTE_W;
     /* The translation table's pages are mapped on first touch (mm_ltt_fault): a core uses a
-     * few of its 128, and zeroing all of them cost most of a core's start-up under TCG. */
+     * few of its 2^23, and zeroing even 128 of them cost most of a core's start-up under TCG. */
     uint64_t mem = mm_alloc_pages(1);
-    pt[LTT_PAGES] = mem | PTE_P | PTE_W;
+    pt[PCPU_PT_INDEX] = mem | PTE_P | PTE_W;
     struct pcpu *pc = phys_to_virt(mem);
-    pc->ltt_pt = pt;
+    pc->ltt_pdpt = ltt_pdpt;
     pc->hdr.core = core;
     pc->apic_id = native_apic_ids[core];
     pc->tlb_gen = 1; /* a new core has no stale entries: it has seen every unmap so far (vm.c) */
@@ -410,6 +425,7 @@ void mm_init(uint32_t magic, uint64_t mbi)
     parse_multiboot(magic, mbi);
     build_master();
     write_cr3(mm_core_cr3(0));
+    wrmsr(MSR_GS_BASE, LTT_BASE);
 }
 
 uint64_t native_virt_to_phys(const void *p)

@@ -75,7 +75,7 @@ struct pcpu {
     int in_trap;                    /* nested fault guard */
     uint64_t irqs;                  /* device interrupts taken */
     uint64_t tlb_gen;               /* the unmap generation this core has flushed */
-    uint64_t *ltt_pt;               /* the page table behind this core's translation table */
+    uint64_t *ltt_pdpt;             /* the tables behind this core's translation table */
 };
 extern struct pcpu native_pcpu; /* = ebb_native_pcpu (link.ld), seen whole */
 #define PCPU (&native_pcpu)
@@ -102,6 +102,11 @@ uint64_t mm_ram_top(void);
 bool mm_is_mapped(uint64_t va, size_t len);
 
 uint64_t *mm_master_pml4(void);
+/* Every core's translation table (its %gs base): PML4 slot LTT_PML4, 32 GiB, demand-paged. */
+#define LTT_PML4 510u
+#define LTT_BASE 0xFFFFFF0000000000ul
+#define LTT_SIZE (8ul << 32)
+#define MSR_GS_BASE 0xC0000101u
 int mm_ltt_fault(uint64_t addr);
 /* vm.c: the vmem window, demand-zero pages, deferred TLB shootdown */
 #define VM_WINDOW_PML4 256u

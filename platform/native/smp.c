@@ -70,6 +70,7 @@ void smp_boot(unsigned want)
 
 void native_ap_main(void)
 {
+    wrmsr(MSR_GS_BASE, LTT_BASE); /* this core's translation table, before any Ebb call */
     unsigned core = ebb_core();
     PCPU->apic_id = native_apic_ids[core];
     trap_init_core(core);

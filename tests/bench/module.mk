@@ -69,5 +69,6 @@ $(B)/hosted/bench/vswitch: $(call objs,hosted,tests/bench/vswitch.c) $(HOSTED_LI
 	$(call hosted_link,hosted,$(HOSTED_LIB))
 BENCHES += bench-cluster
 bench-cluster: $(B)/hosted/cluster_test $(B)/native/cluster_test.elf $(B)/hosted/bench/msgbench \
-               $(B)/hosted/bench/vswitch
+               $(B)/hosted/bench/vswitch $(B)/hosted/tests/gidmap
 	tests/bench/cluster.sh
+	tests/bench/gidmap.sh
