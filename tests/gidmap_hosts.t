@@ -13,10 +13,7 @@ PIDS=""
 cleanup() {
   for p in $PIDS; do kill "$p" 2>/dev/null; done
   zk_stop
-  for ns in $NSA $NSB; do
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-  done
+  ns_delete $NSA $NSB
   rm -rf "$TMP"
 }
 trap cleanup EXIT

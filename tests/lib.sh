@@ -13,3 +13,13 @@ free_port() {
   echo "free_port: no free port in 20000-31999" >&2
   return 1
 }
+
+# ns_delete NS...: whatever still runs in each namespace (a peer's forked children, QEMU) is
+# killed and the namespace deleted with its devices.
+ns_delete() {
+  for ns in "$@"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+    ip netns del "$ns" 2>/dev/null
+  done
+  return 0
+}

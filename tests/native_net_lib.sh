@@ -1,6 +1,7 @@
 # Shared by tests/native_net.t and tests/bench/native_net.sh (sourced): a network namespace of
 # their own holding a multiqueue tap (tap0) with Linux's address on it, guests (QEMU) started
 # inside it, and all of it removed on exit. Every address stays inside the namespace.
+. tests/lib.sh
 
 inns() { ip netns exec "$NS" "$@"; }
 
@@ -22,8 +23,7 @@ net_ns_cleanup() {
     for p in $QPIDS; do kill "$p" 2>/dev/null; done
     ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
     sleep 0.3
-    ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$NS" 2>/dev/null
+    ns_delete "$NS"
     rm -rf "$TMP"
 }
 

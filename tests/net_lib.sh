@@ -10,6 +10,7 @@
 #   wait_listen tcp|udp PORT     waits until something in the namespace listens on PORT
 #   wait_file FILE PATTERN       waits until FILE has a line matching PATTERN
 #   wait_until CMD...            waits until CMD succeeds (WAIT_S seconds at most, default 10)
+. tests/lib.sh
 B=${B:-build}
 n=0; fail=0
 t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
@@ -27,9 +28,7 @@ NET=10.0.0
 PIDS=""
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
-    # Whatever still runs in the namespace (a peer's forked children) goes with it.
-    for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$NS" 2>/dev/null
+    ns_delete "$NS"
     rm -rf "$TMP"
 }
 trap cleanup EXIT

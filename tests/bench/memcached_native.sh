@@ -6,6 +6,7 @@
 # namespace this script makes (root). The p99 bound is 10x the Linux VM's p50 at the lowest
 # offered load (TCG stretches every time), the same for both.
 set -u
+. tests/lib.sh
 B=${B:-build}
 LOAD=$B/hosted/bench/mcload
 SECS=${SECS:-3} CONNS=${CONNS:-16} KEYS=${KEYS:-10000}
@@ -19,8 +20,7 @@ QPIDS=""
 cleanup() {
     for p in $QPIDS; do kill "$p" 2>/dev/null; done
     sleep 0.3
-    ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$NS" 2>/dev/null
+    ns_delete "$NS"
     rm -rf "$TMP"
 }
 trap cleanup EXIT

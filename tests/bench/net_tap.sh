@@ -7,6 +7,7 @@
 # and deleted on exit: A holds the NPtcp client, the tap with our stack behind it and one end of
 # the veth pair; B holds the other end.
 set -u
+. tests/lib.sh
 B=${B:-build}
 [ "$(id -u)" = 0 ] || { echo "bench-net: needs root (tap, netns)"; exit 0; }
 TMP=$(mktemp -d /tmp/ebbnetbench.XXXXXX)
@@ -15,10 +16,7 @@ NETA=10.0.1; NETB=10.0.2
 PIDS=""
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
-    for ns in $NSA $NSB; do
-        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-        ip netns del "$ns" 2>/dev/null
-    done
+    ns_delete $NSA $NSB
     rm -rf "$TMP"
 }
 trap cleanup EXIT
