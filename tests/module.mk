@@ -1,4 +1,5 @@
-HOSTED_TESTS += core_ebb core_event core_future core_log
+HOSTED_TESTS += core_ebb core_event core_future core_log core_config
+core_config_SRCS := tests/core_config.c
 core_log_SRCS    := tests/core_log.c
 core_ebb_SRCS    := tests/core_ebb.c
 core_event_SRCS  := tests/core_event.c

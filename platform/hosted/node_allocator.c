@@ -11,7 +11,11 @@
  * + 1 and gets node=K, its address and cluster= on its command line; it connects back to node 0
  * at once, which resolves its allocation.
  *
- * A node's exit is seen on its pidfd: calls pending on it fail with EBB_ENODEDOWN. QEMU gets
+ * Membership: node 0 and each node that comes up join the GlobalIdMap (with the address their
+ * Messenger listens on) before the allocation resolves, and leave it when freed or dead.
+ *
+ * A node's exit is seen on its pidfd: calls pending on it fail with EBB_ENODEDOWN, here and (told
+ * through their Messengers) on the other nodes. QEMU gets
  * PR_SET_PDEATHSIG, and the run directory holds a pid file per QEMU: on exit (and on SIGINT,
  * SIGTERM, SIGHUP) everything is killed and removed; a later front end removes what a SIGKILL
  * left (run directories whose front end is gone, killing the QEMUs their pid files name, after
@@ -36,6 +40,7 @@
 #include "core/messenger.h"
 #include "core/platform.h"
 #include "ebb_hosted.h"
+#include "ebbs/globalidmap.gen.h"
 #include "ebbs/node_allocator.gen.h"
 #include "net/stack.h"
 #include "net_hosted.h"
@@ -269,6 +274,24 @@ static void print_log_tail(const char *log)
         ebb_warn("cluster: its console ended with:\n%s", buf);
 }
 
+static ip4_t node_ip(unsigned k) { return CLUSTER_IP + k + 1; }
+
+static void member_addr(unsigned k, char *buf)
+{
+    char ip[16];
+    sprintf(buf, "%s:%u", ip4_format(node_ip(k), ip), CLUSTER_PORT);
+}
+
+/* Node k is dead or freed: its calls fail, here and on the other nodes, and it leaves. */
+static void node_gone(unsigned k)
+{
+    ebb_messenger_node_down(k, EBB_ENODEDOWN);
+    ebb_future_drop(globalidmap_leave(EBB_ID_GLOBALIDMAP, k));
+    for (unsigned j = 1; j < MAX_NODES; j++)
+        if (j != k && nodes[j].pid && nodes[j].up && !nodes[j].freed)
+            ebb_future_drop(messenger_node_down_at(j, EBB_ID_MESSENGER, k));
+}
+
 static void node_exited(void *arg, uint32_t events)
 {
     (void)events;
@@ -289,17 +312,42 @@ static void node_exited(void *arg, uint32_t events)
         n->up = true; /* the promise is settled once */
         ebb_promise_fail(n->p, EBB_ENODEDOWN);
     }
-    ebb_messenger_node_down(k, EBB_ENODEDOWN);
+    if (!n->freed)
+        node_gone(k);
     node_release(k);
+}
+
+struct joining {
+    unsigned k;
+    ebb_promise_t p;
+};
+
+/* The allocation resolves once the node is a member. */
+static void node_join(void *arg)
+{
+    struct joining *j = arg;
+    char addr[32];
+    member_addr(j->k, addr);
+    int err = ebb_future_block(globalidmap_join(EBB_ID_GLOBALIDMAP, j->k, addr), NULL);
+    if (err)
+        ebb_warn("cluster: node %u could not join the GlobalIdMap: %s", j->k, strerror(err));
+    ebb_promise_set(j->p, j->k);
+    free(j);
 }
 
 static void node_up(unsigned k)
 {
     if (k == 0 || k >= MAX_NODES || !nodes[k].pid || nodes[k].up)
         return;
+    struct joining *j = malloc(sizeof *j);
     nodes[k].up = true;
     ebb_timer_cancel(&nodes[k].boot);
-    ebb_promise_set(nodes[k].p, k);
+    if (!j) {
+        ebb_promise_set(nodes[k].p, k);
+        return;
+    }
+    *j = (struct joining){ k, nodes[k].p };
+    ebb_spawn(node_join, j); /* the join may block; this runs inside the Messenger */
 }
 
 static void boot_timed_out(void *arg)
@@ -315,8 +363,6 @@ static void boot_timed_out(void *arg)
     ebb_promise_fail(n->p, ETIMEDOUT);
     kill(n->pid, SIGKILL); /* its pidfd event releases the slot */
 }
-
-static ip4_t node_ip(unsigned k) { return CLUSTER_IP + k + 1; }
 
 /* kvm only where the CPU has hardware virtualization and /dev/kvm opens (as scripts/qemu-run). */
 static const char *pick_accel(void)
@@ -471,6 +517,11 @@ static int cluster_start(struct alloc *a)
                  "Messenger must live on the core that allocates", strerror(-err));
         return err;
     }
+    char addr[32];
+    member_addr(0, addr);
+    err = ebb_future_block(globalidmap_join(EBB_ID_GLOBALIDMAP, 0, addr), NULL);
+    if (err)
+        ebb_warn("cluster: the front end could not join the GlobalIdMap: %s", strerror(err));
     a->started = true;
     a->core = ebb_core();
     return 0;
@@ -504,7 +555,13 @@ static void do_allocate(void *arg)
     n->up = n->freed = false;
     n->pidfd = -1;
     n->p = r->p;
-    err = ebb_msg_transport_peer(k, ip4_format(node_ip(k), (char[16]){0}), CLUSTER_PORT);
+    char ip[16];
+    ip4_format(node_ip(k), ip);
+    err = ebb_msg_transport_peer(k, ip, CLUSTER_PORT);
+    /* Nodes told an earlier node k was gone learn where the new one is. */
+    for (unsigned j = 1; !err && j < MAX_NODES; j++)
+        if (j != k && nodes[j].pid && nodes[j].up && !nodes[j].freed)
+            ebb_future_drop(messenger_peer_at(j, EBB_ID_MESSENGER, k, ip, CLUSTER_PORT));
     if (!err)
         err = spawn_node(k, &r->opt);
     if (err) {
@@ -582,7 +639,7 @@ static void do_free(void *arg)
         n->up = true;
         ebb_promise_fail(n->p, EBB_ENODEDOWN);
     }
-    ebb_messenger_node_down(k, EBB_ENODEDOWN);
+    node_gone(k);
     kill(n->pid, SIGKILL); /* its pidfd event reaps it and releases the slot */
 }
 

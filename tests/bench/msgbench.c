@@ -48,7 +48,7 @@ static ebb_future_t f_call(void *self, unsigned node, ebb_id_t to, uint64_t ifac
     return ebb_future_ready(0);
 }
 static int f_listen(void *s, const char *a, uint16_t p) { (void)s, (void)a, (void)p; return 0; }
-static int f_peer(void *s, unsigned n_, const char *a, uint16_t p) { (void)s, (void)n_, (void)a, (void)p; return 0; }
+static int32_t f_peer(void *s, uint32_t n_, const char *a, uint16_t p) { (void)s, (void)n_, (void)a, (void)p; return 0; }
 static void f_stop(void *s) { (void)s; }
 static const struct messenger fake_ops = { f_call, f_listen, f_peer, f_stop };
 static struct fake the_fake = { &fake_ops };
