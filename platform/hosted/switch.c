@@ -5,17 +5,22 @@
  * `-netdev stream,server=off,addr.type=unix,addr.path=PATH`), where every frame travels as a
  * 4-byte big-endian length and then the Ethernet frame; and one local port, a network interface
  * Ebb under this project's stack in this process. It learns source MACs and forwards to the port
- * a destination was seen on, floods broadcasts and unknown destinations.
+ * a destination was seen on, floods broadcasts and unknown destinations. An uplink to another
+ * host's switch is one more socket port, over TCP with the same framing (eth_switch_uplink).
  *
  * Everything runs on the core that made the switch: the local port's send() from another core
  * is handed over as an event. Every peer is a stranger: a frame length past SW_FRAME_MAX closes
  * its port, bytes queued to a port that does not read are bounded (SW_OUTQ_MAX, then frames to it
  * are dropped), and so are the ports and the learned addresses; each has a counter. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -50,7 +55,7 @@ struct port_ev { /* what an fd event names: the switch and the port */
 
 struct eth_switch {
     const struct netif *ops; /* first: the local port is a network interface rep */
-    int lfd;
+    int lfd, ulfd;               /* the unix listener; the uplink's TCP listener or -1 */
     unsigned core;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     uint8_t mac[6];              /* the local port's */
@@ -228,13 +233,9 @@ static void port_event(void *arg, uint32_t events)
         port_readable(pe->sw, pe->p);
 }
 
-static void on_accept(void *arg, uint32_t events)
+/* A connected socket becomes a port (or is closed, counted). */
+static void port_add(struct eth_switch *sw, int fd)
 {
-    (void)events;
-    struct eth_switch *sw = arg;
-    int fd = accept4(sw->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-        return;
     int p = 0;
     while (p < SW_PORTS && sw->ports[p].fd >= 0)
         p++;
@@ -253,6 +254,51 @@ static void on_accept(void *arg, uint32_t events)
         return;
     }
     sw->st.ports_opened++;
+}
+
+static void on_accept(void *arg, uint32_t events)
+{
+    (void)events;
+    struct eth_switch *sw = arg;
+    int fd = accept4(sw->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0)
+        port_add(sw, fd);
+}
+
+static void on_accept_uplink(void *arg, uint32_t events)
+{
+    (void)events;
+    struct eth_switch *sw = arg;
+    int fd = accept4(sw->ulfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0)
+        port_add(sw, fd);
+}
+
+int eth_switch_uplink(struct eth_switch *sw, bool listening, const char *addr, uint16_t port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 || !port || (listening && sw->ulfd >= 0))
+        return -EINVAL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, err = 0;
+    if (fd < 0)
+        return -errno;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (listening) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0 ||
+            fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+            err = -errno;
+        else if (!(err = ebb_fd_watch(fd, EPOLLIN, on_accept_uplink, sw)))
+            sw->ulfd = fd;
+    } else if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+        err = -errno;
+    } else {
+        port_add(sw, fd);
+        return 0;
+    }
+    if (err)
+        close(fd);
+    return err;
 }
 
 /* ---- the local port: a network interface Ebb ---- */
@@ -331,6 +377,7 @@ struct eth_switch *eth_switch_new(const char *path, const uint8_t mac[6], ebb_id
     }
     sw->ops = &sw_ops;
     sw->lfd = fd;
+    sw->ulfd = -1;
     sw->core = ebb_core();
     strcpy(sw->path, path);
     memcpy(sw->mac, mac, 6);
@@ -361,6 +408,10 @@ void eth_switch_close(struct eth_switch *sw)
             port_close(sw, p);
     ebb_fd_unwatch(sw->lfd);
     close(sw->lfd);
+    if (sw->ulfd >= 0) {
+        ebb_fd_unwatch(sw->ulfd);
+        close(sw->ulfd);
+    }
     unlink(sw->path);
     sw->stack = NULL; /* the stack may still send: its frames go nowhere */
 }

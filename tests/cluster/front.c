@@ -3,6 +3,9 @@
  * middle of a call fails the call with EBB_ENODEDOWN, and freeing. TAP on stdout.
  *
  *   cluster_test [mode=hold]   hold: one node, print "up", then wait to be stopped by a signal
+ *   cluster_test mode=hosts [call_node=M]   tests/gidmap_hosts.t's front ends: one node, print
+ *                "up K"; with call_node=M, once node K sees M among the GlobalIdMap's members,
+ *                node K calls M's echo and the result is printed; else wait for a signal
  *   cluster_test mode=bench [bench_calls=N]   make bench-cluster's numbers (tests/bench/cluster.sh):
  *                allocation to the first answered call (3 times), round trips front end ->
  *                native and native -> native (medians of N calls) */
@@ -93,6 +96,32 @@ static void hold(void)
     ebb_future_block(ebb_promise_new(&never), NULL); /* until a signal */
 }
 
+/* A front end of one "host" (tests/gidmap_hosts.t): its node calls a node of the other host,
+ * found among the GlobalIdMap's members. */
+static void hosts(void)
+{
+    long target = ebb_config_int("call_node", -1, -1, 62);
+    if (target < 0) {
+        hold();
+        return;
+    }
+    int err;
+    unsigned k = (unsigned)call(allocate(), &err);
+    uint64_t m = 0;
+    for (int i = 0; !err && i < 600 && !(m >> target & 1); i++) {
+        m = call(ctest_members_at(k, EBB_ID_CTEST), &err);
+        if (m >> 63)
+            err = (int)(m & 0xffff);
+        else if (!(m >> target & 1))
+            nap(100);
+    }
+    uint64_t v = err ? 0 : call(ctest_relay_at(k, EBB_ID_CTEST, (uint32_t)target, EBB_ID_CTEST, 5), &err);
+    printf("node %u -> node %ld: %llu (error %d, members %#llx)\n", k, target, (unsigned long long)v,
+           err, (unsigned long long)m);
+    fflush(stdout);
+    ebb_exit(err || v >> 63 ? 1 : 0);
+}
+
 uint64_t ctest_rtt_median(unsigned target, uint64_t calls);
 
 static void bench(void)
@@ -139,6 +168,8 @@ static void test(void *arg)
         atomic_store(&tap_finished, 1); /* no TAP in these modes */
         if (!strcmp(mode, "bench"))
             bench();
+        else if (!strcmp(mode, "hosts"))
+            hosts();
         else
             hold();
         return;
