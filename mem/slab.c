@@ -342,6 +342,34 @@ static void unhide(struct slab *s)
     s->released = 0;
 }
 
+static void slab_flush(struct slab_cpu *c, uint32_t n);
+
+/* Drops the cache's lock, then hands the objects slab_flush found to belong to adopted slabs to
+ * their slabs' owners' lists (the owner may change again meanwhile: checked under its lock). */
+static void unlock_forward(struct slab_cpu *c)
+{
+    void *f = c->foreign;
+    c->foreign = NULL;
+    spin_unlock(&c->lock);
+    while (f) {
+        void *p = f;
+        f = *(void **)p;
+        struct slab *s = (struct slab *)mem_page_of(p)->owner;
+        for (;;) {
+            struct slab_cpu *o = __atomic_load_n(&s->cpu, __ATOMIC_ACQUIRE);
+            spin_lock(&o->lock);
+            if (__atomic_load_n(&s->cpu, __ATOMIC_RELAXED) == o) {
+                *(void **)p = o->free;
+                o->free = p;
+                o->nfree++;
+                spin_unlock(&o->lock);
+                break;
+            }
+            spin_unlock(&o->lock);
+        }
+    }
+}
+
 static void *refill_locked(struct slab_cpu *c)
 {
     /* Objects other cores gave back come first, then the list, then the depot: what waits in
@@ -406,7 +434,7 @@ void *slab_refill(struct slab_cpu *c)
     spin_lock(&c->lock);
     c->slow++;
     void *p = refill_locked(c);
-    spin_unlock(&c->lock);
+    unlock_forward(c);
     return p;
 }
 
@@ -436,16 +464,24 @@ void slab_spill(struct slab_cpu *c, void *p)
         depot_to_list(c);
         slab_flush(c, c->nfree / 2);
     }
-    spin_unlock(&c->lock);
+    unlock_forward(c);
 }
 
-void slab_flush(struct slab_cpu *c, uint32_t n)
+/* n objects of the list back to their slabs. Caller holds the lock and drops it with
+ * unlock_forward: the objects of slabs another cache adopted are only collected here. */
+static void slab_flush(struct slab_cpu *c, uint32_t n)
 {
     while (n-- && c->free) {
         void *p = c->free;
         c->free = *(void **)p;
         c->nfree--;
         struct slab *s = (struct slab *)mem_page_of(p)->owner;
+        /* A slab's owner changes only under the owner's lock: one that is ours stays ours. */
+        if (__builtin_expect(__atomic_load_n(&s->cpu, __ATOMIC_RELAXED) != c, 0)) {
+            *(void **)p = c->foreign;
+            c->foreign = p;
+            continue;
+        }
         *(void **)p = s->free;
         s->free = p;
         s->nfree++;
@@ -458,20 +494,94 @@ void slab_flush(struct slab_cpu *c, uint32_t n)
         c->nfree = 0;
 }
 
-void slab_remote_flush(struct slab_cpu *c)
+static void batch_push(struct slab_cpu *t, struct slab_batch *b)
 {
-    struct slab_batch *b = c->rbatch;
-    if (!b)
-        return;
-    struct slab_cpu *t = c->rtarget;
     struct slab_batch *old = __atomic_load_n(&t->remote, __ATOMIC_ACQUIRE);
     do {
         b->next = old;
         b->below = old ? old->below + old->n : 0;
     } while (!__atomic_compare_exchange_n(&t->remote, &old, b, true, __ATOMIC_ACQ_REL,
                                           __ATOMIC_ACQUIRE));
+}
+
+/* s, a slab of t, becomes c's. Caller holds both locks. */
+static void adopt_slab(struct slab_cpu *c, struct slab_cpu *t, struct slab *s)
+{
+    if (s->on_partial)
+        partial_del(t, s);
+    t->slabs--;
+    c->slabs++;
+    struct mem_page *pg = mem_page_of(s);
+    for (size_t i = 0; i < ((size_t)1 << c->cls->order); i++)
+        __atomic_store_n(&pg[i].cpu, c, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->cpu, c, __ATOMIC_RELEASE);
+}
+
+/* The objects of batch b (for t) go back into their slabs, which c adopts; objects of slabs of
+ * a third cache stay in the batch, pushed to t as usual (t forwards them). False if t's lock is
+ * busy (t is not idle after all). */
+static bool adopt_batch(struct slab_cpu *c, struct slab_cpu *t, struct slab_batch *b)
+{
+    spin_lock(&c->lock); /* ours first, then only a try: no two caches wait on each other */
+    if (!spin_trylock(&t->lock)) {
+        spin_unlock(&c->lock);
+        return false;
+    }
+    uint32_t left = 0;
+    for (uint32_t i = 0; i < b->n; i++) {
+        void *p = b->obj[i];
+        struct slab *s = (struct slab *)mem_page_of(p)->owner;
+        if (s->cpu == t)
+            adopt_slab(c, t, s);
+        if (s->cpu != c) {
+            b->obj[left++] = p;
+            continue;
+        }
+        *(void **)p = s->free;
+        s->free = p;
+        s->nfree++;
+        if (--s->inuse == 0)
+            slab_release(c, s);
+        else if (!s->on_partial)
+            partial_add(c, s);
+    }
+    spin_unlock(&t->lock);
+    b->n = left;
+    if (!left)
+        batch_keep(c, b);
+    spin_unlock(&c->lock);
+    if (left)
+        batch_push(t, b);
+    return true;
+}
+
+/* Objects waiting on an owner's incoming stack beyond which, if it also took no slow path,
+ * it is taken to be idle: a quarter of what it would keep cached, and at least two batches. */
+static uint32_t adopt_mark(const struct slab_class *cls)
+{
+    uint32_t m = cls->hiwater / 4;
+    return m > 2 * cls->rcap ? m : 2 * cls->rcap;
+}
+
+void slab_remote_flush(struct slab_cpu *c)
+{
+    struct slab_batch *b = c->rbatch;
+    if (!b)
+        return;
+    struct slab_cpu *t = c->rtarget;
     c->rbatch = NULL;
     c->rtarget = NULL;
+    uint32_t slow = __atomic_load_n(&t->slow, __ATOMIC_RELAXED);
+    /* The head may be taken (and its page freed) meanwhile: a stale count only misjudges. */
+    struct slab_batch *head = __atomic_load_n(&t->remote, __ATOMIC_ACQUIRE);
+    uint32_t waiting = head ? __atomic_load_n(&head->below, __ATOMIC_RELAXED) +
+                                  __atomic_load_n(&head->n, __ATOMIC_RELAXED) : 0;
+    bool idle = t == c->pushed && slow == c->pushed_slow && waiting >= adopt_mark(c->cls);
+    c->pushed = t;
+    c->pushed_slow = slow;
+    if (idle && t->cls == c->cls && t->off == c->off && adopt_batch(c, t, b))
+        return;
+    batch_push(t, b);
 }
 
 void slab_remote_start(struct slab_cpu *c, struct slab_cpu *owner, void *p)
@@ -547,7 +657,7 @@ void slab_trim(struct slab_cpu *c)
         c->nfree++;
     }
     trim_locked(c);
-    spin_unlock(&c->lock);
+    unlock_forward(c);
 }
 
 size_t slab_cached_bytes(const struct slab_cpu *c)
@@ -578,7 +688,7 @@ size_t slab_trim_idle(struct slab_cpu *c)
     if (!spin_trylock(&c->lock))
         return 0;
     size_t bytes = trim_locked(c);
-    spin_unlock(&c->lock);
+    unlock_forward(c);
     return bytes;
 }
 
