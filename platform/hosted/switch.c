@@ -256,22 +256,17 @@ static void port_add(struct eth_switch *sw, int fd)
     sw->st.ports_opened++;
 }
 
+/* Either listener's event (the unix socket's, the uplink's): both are non-blocking. */
 static void on_accept(void *arg, uint32_t events)
 {
     (void)events;
     struct eth_switch *sw = arg;
-    int fd = accept4(sw->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0)
-        port_add(sw, fd);
-}
-
-static void on_accept_uplink(void *arg, uint32_t events)
-{
-    (void)events;
-    struct eth_switch *sw = arg;
-    int fd = accept4(sw->ulfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0)
-        port_add(sw, fd);
+    const int lfds[2] = { sw->lfd, sw->ulfd };
+    for (int i = 0; i < 2; i++) {
+        int fd = lfds[i] >= 0 ? accept4(lfds[i], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
+        if (fd >= 0)
+            port_add(sw, fd);
+    }
 }
 
 int eth_switch_uplink(struct eth_switch *sw, bool listening, const char *addr, uint16_t port)
@@ -288,7 +283,7 @@ int eth_switch_uplink(struct eth_switch *sw, bool listening, const char *addr, u
         if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0 ||
             fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
             err = -errno;
-        else if (!(err = ebb_fd_watch(fd, EPOLLIN, on_accept_uplink, sw)))
+        else if (!(err = ebb_fd_watch(fd, EPOLLIN, on_accept, sw)))
             sw->ulfd = fd;
     } else if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
         err = -errno;
