@@ -64,6 +64,18 @@ static void nap(unsigned ms)
     ebb_future_block(f, NULL);
 }
 
+/* Waits (bounded: 60 s) until node k is in n sleep() calls. */
+static bool sleeping(unsigned k, uint64_t n)
+{
+    int err = 0;
+    for (int i = 0; i < 600 && !err; i++) {
+        if (call(ctest_sleeping_at(k, EBB_ID_CTEST), &err) == n)
+            return true;
+        nap(100);
+    }
+    return false;
+}
+
 /* Kills node k's QEMU from outside the allocator (as a crash would), by its pid file. */
 static int kill_node(unsigned k)
 {
@@ -174,7 +186,7 @@ static void test(void *arg)
             hold();
         return;
     }
-    tap_plan(38);
+    tap_plan(40);
     tap_deadline(240);
     int err;
     if (ctest_bind_top() < 0)
@@ -218,7 +230,7 @@ static void test(void *arg)
      * named error. */
     ebb_future_t pending = ctest_sleep_at(2, EBB_ID_CTEST, 60000);
     ebb_future_t relayed = ctest_relay_sleep_at(1, EBB_ID_CTEST, 2, 60000);
-    nap(500); /* the calls are on node 2 now */
+    ok(sleeping(2, 2), "both calls are in progress on node 2");
     is(kill_node(2), 0, "node 2's QEMU killed in the middle of calls");
     uint64_t t1 = platform_now_ns();
     call(pending, &err);
@@ -249,7 +261,7 @@ static void test(void *arg)
     /* Freeing a node with calls pending on it, the front end's and node 2's. */
     pending = ctest_sleep_at(1, EBB_ID_CTEST, 60000);
     relayed = ctest_relay_sleep_at(2, EBB_ID_CTEST, 1, 60000);
-    nap(500);
+    ok(sleeping(1, 2), "both calls are in progress on node 1");
     is(node_allocator_free(EBB_ID_NODE_ALLOCATOR, 1), 0, "node 1 freed");
     call(pending, &err);
     is(err, EBB_ENODEDOWN, "its pending call fails with EBB_ENODEDOWN (%s)", strerror(err));
