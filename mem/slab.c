@@ -153,7 +153,7 @@ static void list_to_mag(struct slab_cpu *c, uint32_t k)
         c->nfree = 0; /* the count is exact but for a rare race on remote batches (take_remote) */
 }
 
-/* An outgrown or trimmed depot goes back; one of 64 KiB or more (as much memory as its 8 KiB
+/* An outgrown or trimmed depot goes back; one of 64 KiB or more (as much memory as its 16 KiB
  * of 8-byte objects, at least) leaves the resident set at once: nothing else may want it soon. */
 static void depot_free(struct slab_cpu *c)
 {
@@ -164,23 +164,58 @@ static void depot_free(struct slab_cpu *c)
     c->depot = NULL;
 }
 
+/* Depot entries are 32 bits: an object's offset from the start of the first memory range in
+ * 8-byte units, which reaches 32 GiB (the whole hosted arena). Half the memory of pointers: the
+ * depot of 100000 free 8-byte objects was as large as the objects. */
+#define DEPOT_REACH ((uintptr_t)1 << 35)
+#define DEPOT_MISFIT (~(DEPOT_REACH - 1) | 7) /* offset bits that do not fit an entry */
+
+/* k objects from src into the depot (after depot_room); one that no entry can name (beyond the
+ * reach, or not 8-byte aligned: a slab cache Ebb's odd size) goes onto the list instead. */
+static void depot_put(struct slab_cpu *c, void *const *src, uint32_t k)
+{
+    uintptr_t base = mem_ranges[0].start;
+    uint32_t *d = c->depot + c->ndepot, n = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        uintptr_t off = (uintptr_t)src[i] - base;
+        if (__builtin_expect(!(off & DEPOT_MISFIT), 1)) {
+            d[n++] = (uint32_t)(off >> 3);
+        } else {
+            *(void **)src[i] = c->free;
+            c->free = src[i];
+            c->nfree++;
+        }
+    }
+    c->ndepot += n;
+}
+
+/* The newest k objects of the depot into dst. */
+static void depot_get(struct slab_cpu *c, void **dst, uint32_t k)
+{
+    uintptr_t base = mem_ranges[0].start;
+    c->ndepot -= k;
+    const uint32_t *d = c->depot + c->ndepot;
+    for (uint32_t i = 0; i < k; i++)
+        dst[i] = (void *)(base + ((uintptr_t)d[i] << 3));
+}
+
 /* Room in the depot for k more entries. False beyond the high-water mark (the depot is at most
- * 2 * 8 / size of the memory it caches) or if the page allocator has no pages to give. */
+ * 2 * 4 / size of the memory it caches) or if the page allocator has no pages to give. */
 static int depot_room(struct slab_cpu *c, uint32_t k)
 {
-    size_t slots = (MEM_PAGE_SIZE << c->dorder) / sizeof(void *);
+    size_t slots = (MEM_PAGE_SIZE << c->dorder) / sizeof(uint32_t);
     if (c->depot && c->ndepot + k <= slots)
         return 1;
     if (c->ndepot + k > c->hiwater)
         return 0;
     unsigned order = c->depot ? c->dorder + 1 : 0;
-    while ((MEM_PAGE_SIZE << order) / sizeof(void *) < c->ndepot + k)
+    while ((MEM_PAGE_SIZE << order) / sizeof(uint32_t) < c->ndepot + k)
         order++;
-    void **d = mem_pages_alloc(c->node, order);
+    uint32_t *d = mem_pages_alloc(c->node, order);
     if (!d)
         return 0;
     if (c->depot) {
-        memcpy(d, c->depot, c->ndepot * sizeof(void *));
+        memcpy(d, c->depot, c->ndepot * sizeof(uint32_t));
         depot_free(c);
     }
     c->depot = d;
@@ -217,8 +252,7 @@ static int take_remote(struct slab_cpu *c)
     while (b) {
         struct slab_batch *next = b->next;
         if (depot_room(c, b->n)) {
-            memcpy(c->depot + c->ndepot, b->obj, b->n * sizeof(void *));
-            c->ndepot += b->n;
+            depot_put(c, b->obj, b->n);
         } else {
             for (uint32_t i = 0; i < b->n; i++) {
                 *(void **)b->obj[i] = c->free;
@@ -235,10 +269,12 @@ static int take_remote(struct slab_cpu *c)
 /* The depot's objects go to the list (before they go back to their slabs). */
 static void depot_to_list(struct slab_cpu *c)
 {
+    uintptr_t base = mem_ranges[0].start;
     void *head = c->free;
     for (uint32_t i = 0; i < c->ndepot; i++) {
-        *(void **)c->depot[i] = head;
-        head = c->depot[i];
+        void *p = (void *)(base + ((uintptr_t)c->depot[i] << 3));
+        *(void **)p = head;
+        head = p;
     }
     c->free = head;
     c->nfree += c->ndepot;
@@ -384,8 +420,7 @@ static void *refill_locked(struct slab_cpu *c)
         uint32_t k = (uint32_t)(c->end - c->mag) / 2;
         if (k > c->ndepot)
             k = c->ndepot;
-        c->ndepot -= k;
-        memcpy(c->top, c->depot + c->ndepot, k * sizeof(void *));
+        depot_get(c, c->top, k);
         c->top += k;
         return *--c->top;
     }
@@ -446,8 +481,7 @@ void slab_spill(struct slab_cpu *c, void *p)
     uint32_t n = (uint32_t)(c->top - c->mag);
     uint32_t k = n / 2;
     if (depot_room(c, k)) {
-        memcpy(c->depot + c->ndepot, c->mag, k * sizeof(void *));
-        c->ndepot += k;
+        depot_put(c, c->mag, k);
     } else {
         void *head = c->free;
         for (uint32_t i = 0; i < k; i++) {

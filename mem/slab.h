@@ -74,7 +74,7 @@ struct slab_cpu {
     void **mag, **end;
     /* Older objects spilled from the array, as an array too (2^dorder pages, grown on demand):
      * moving them back is a copy, where a list would be a walk through cold objects. */
-    void **depot;
+    uint32_t *depot;                /* entries: see depot_put in slab.c */
     uint32_t ndepot, dorder;
     void *free;                     /* the rest, linked through the objects' first word */
     uint32_t nfree;

@@ -288,6 +288,24 @@ static void slab_adoption(struct gp *g)
        "adopter when it trims (%u, then %u on the adopter's list)", before, after);
 }
 
+/* A thread's depot of free objects costs at most as much memory as the objects: 100000 8-byte
+ * objects freed on the thread that allocated them. */
+static void depot_size(struct gp *g)
+{
+    enum { N = 100000 };
+    void **o = malloc(N * sizeof *o);
+    for (int i = 0; i < N; i++)
+        o[i] = gp_malloc(g, 8);
+    for (int i = 0; i < N; i++)
+        gp_free(g, o[i]);
+    struct slab_cpu *c = &g->cls[gp_class_of(8)];
+    size_t bytes = c->depot ? MEM_PAGE_SIZE << c->dorder : 0;
+    ok(c->ndepot > N / 2 && bytes <= (size_t)N * 8,
+       "the depot of %d free 8-byte objects (%u of them) takes %zu KiB, no more than they do",
+       N, c->ndepot, bytes >> 10);
+    free(o);
+}
+
 static void large_blocks(struct gp *g)
 {
     unsigned char *a = gp_malloc(g, 300000);
@@ -347,7 +365,7 @@ static void partial_slab_pages(struct gp *g, int sz, int keep, long min_fall_kb)
 
 int main(void)
 {
-    tap_plan(21);
+    tap_plan(22);
     tap_deadline(240);
     setenv("EBB_ARENA_MB", "2048", 1);
     struct gp *g0 = gp_self();  /* this thread's rep: makes the arena */
@@ -380,6 +398,7 @@ int main(void)
 
     producer_consumer(g0);
     slab_adoption(g0);
+    depot_size(g0);
     large_blocks(g0);
     partial_slab_pages(g0, 1000, 64, 6 * 1024);
     partial_slab_pages(g0, 5000, 8, 4 * 1024);
