@@ -8,7 +8,7 @@
 # 2. A front end and a native node on each host: front end 0 on the first (its node 1), front end
 #    40 on the second (its node 41), the same cluster key, their switches linked by an uplink over
 #    the veth pair; node 41 sees node 1 among the GlobalIdMap's members and calls it, native node
-#    to native node across the hosts.
+#    to native node across the hosts; freed, node 41 leaves the members.
 . tests/lib.sh
 . tests/zk_lib.sh
 B=${B:-build}
@@ -55,7 +55,9 @@ grep -q '^up 1$' "$TMP/fa"
 t $? "front end 0 on the first host has its native node 1 up"
 out=$(ip netns exec $NSB timeout 200 "$B/hosted/cluster_test" mode=hosts node=40 cluster_uplink=10.77.0.1:7100 call_node=1 $common 2>"$TMP/fb"); rc=$?
 [ $rc = 0 ] && echo "$out" | grep -q '^node 41 -> node 1: 1005 '
-t $? "native node 41 of the second host's front end calls native node 1 of the first: $out"
+t $? "native node 41 of the second host's front end calls native node 1 of the first: $(echo "$out" | head -1)"
+echo "$out" | grep -q '^node 41 left the members$'
+t $? "node 41, freed, leaves the members in ZooKeeper"
 kill -TERM $fa; wait $fa
 i=0; while pgrep -f "qemu-system-x86_64.*$TMP" > /dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 ! pgrep -f "qemu-system-x86_64.*$TMP" > /dev/null && [ -z "$(find "$TMP/ebbrt-cluster-$(id -u)" -mindepth 1 2>/dev/null)" ]

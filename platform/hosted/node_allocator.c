@@ -362,6 +362,7 @@ static void boot_timed_out(void *arg)
     n->up = true;
     n->freed = true;
     ebb_promise_fail(n->p, ETIMEDOUT);
+    node_gone(k);
     kill(n->pid, SIGKILL); /* its pidfd event releases the slot */
 }
 

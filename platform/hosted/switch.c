@@ -33,6 +33,8 @@
 #include "net_hosted.h"
 
 #define SW_PORTS 256             /* socket ports */
+#define SW_UPLINKS 16            /* of which uplinks (so that strangers on the uplink's network
+                                  * cannot take the ports the QEMUs need) */
 #define SW_MACS 1024             /* learned addresses */
 #define SW_FRAME_MAX 65550       /* larger: not a frame, the port is closed */
 #define SW_OUTQ_MAX (4u << 20)   /* bytes queued to one port */
@@ -41,6 +43,7 @@
 
 struct sw_port {
     int fd;                      /* -1: free */
+    bool uplink;
     uint8_t *in;                 /* a frame's bytes so far (SW_FRAME_MAX + 4) */
     size_t inlen;
     uint8_t *out;                /* bytes not yet written */
@@ -63,7 +66,7 @@ struct eth_switch {
     struct sw_port ports[SW_PORTS];
     struct port_ev evs[SW_PORTS];
     struct { uint8_t mac[6]; int port; } macs[SW_MACS];
-    unsigned nmacs, next_mac;
+    unsigned nmacs, next_mac, nuplinks;
     struct eth_switch_stats st;
     struct ebb_root root;
 };
@@ -73,6 +76,7 @@ static void port_close(struct eth_switch *sw, int p)
     struct sw_port *sp = &sw->ports[p];
     ebb_fd_unwatch(sp->fd);
     close(sp->fd);
+    sw->nuplinks -= sp->uplink;
     free(sp->in);
     free(sp->out);
     *sp = (struct sw_port){ .fd = -1 };
@@ -234,18 +238,18 @@ static void port_event(void *arg, uint32_t events)
 }
 
 /* A connected socket becomes a port (or is closed, counted). */
-static void port_add(struct eth_switch *sw, int fd)
+static void port_add(struct eth_switch *sw, int fd, bool uplink)
 {
     int p = 0;
     while (p < SW_PORTS && sw->ports[p].fd >= 0)
         p++;
-    uint8_t *in = p < SW_PORTS ? malloc(SW_FRAME_MAX + 4) : NULL;
+    uint8_t *in = p < SW_PORTS && !(uplink && sw->nuplinks == SW_UPLINKS) ? malloc(SW_FRAME_MAX + 4) : NULL;
     if (!in) {
         sw->st.ports_refused++;
         close(fd);
         return;
     }
-    sw->ports[p] = (struct sw_port){ .fd = fd, .in = in };
+    sw->ports[p] = (struct sw_port){ .fd = fd, .in = in, .uplink = uplink };
     sw->evs[p] = (struct port_ev){ sw, p };
     if (ebb_fd_watch(fd, EPOLLIN, port_event, &sw->evs[p]) < 0) {
         close(fd);
@@ -253,6 +257,7 @@ static void port_add(struct eth_switch *sw, int fd)
         sw->ports[p] = (struct sw_port){ .fd = -1 };
         return;
     }
+    sw->nuplinks += uplink;
     sw->st.ports_opened++;
 }
 
@@ -265,7 +270,7 @@ static void on_accept(void *arg, uint32_t events)
     for (int i = 0; i < 2; i++) {
         int fd = lfds[i] >= 0 ? accept4(lfds[i], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
         if (fd >= 0)
-            port_add(sw, fd);
+            port_add(sw, fd, i == 1);
     }
 }
 
@@ -288,7 +293,7 @@ int eth_switch_uplink(struct eth_switch *sw, bool listening, const char *addr, u
     } else if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
         err = -errno;
     } else {
-        port_add(sw, fd);
+        port_add(sw, fd, true);
         return 0;
     }
     if (err)

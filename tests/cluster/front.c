@@ -5,7 +5,8 @@
  *   cluster_test [mode=hold]   hold: one node, print "up", then wait to be stopped by a signal
  *   cluster_test mode=hosts [call_node=M]   tests/gidmap_hosts.t's front ends: one node, print
  *                "up K"; with call_node=M, once node K sees M among the GlobalIdMap's members,
- *                node K calls M's echo and the result is printed; else wait for a signal
+ *                node K calls M's echo and the result is printed, then K is freed and whether
+ *                it left the members; else wait for a signal
  *   cluster_test mode=bench [bench_calls=N]   make bench-cluster's numbers (tests/bench/cluster.sh):
  *                allocation to the first answered call (3 times), round trips front end ->
  *                native and native -> native (medians of N calls) */
@@ -130,6 +131,12 @@ static void hosts(void)
     uint64_t v = err ? 0 : call(ctest_relay_at(k, EBB_ID_CTEST, (uint32_t)target, EBB_ID_CTEST, 5), &err);
     printf("node %u -> node %ld: %llu (error %d, members %#llx)\n", k, target, (unsigned long long)v,
            err, (unsigned long long)m);
+    /* Freed, node k leaves the members (in ZooKeeper: its znode goes at once, not at the end of
+     * the front end's session). */
+    node_allocator_free(EBB_ID_NODE_ALLOCATOR, k);
+    for (int i = 0; i < 100 && members() >> k & 1; i++)
+        nap(100);
+    printf("node %u %s the members\n", k, members() >> k & 1 ? "is still among" : "left");
     fflush(stdout);
     ebb_exit(err || v >> 63 ? 1 : 0);
 }
