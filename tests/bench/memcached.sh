@@ -43,4 +43,5 @@ echo "p99 bound: $bound us (10x Debian's p50 at $(head -1 "$TMP/debian.dat" | cu
 echo "throughput at the p99 bound: Debian memcached $d req/s, ours $o req/s, ratio ours/Debian $(awk -v o=$o -v d=$d 'BEGIN { printf "%.2f", d ? o / d : 0 }') (target >= 1.2)"
 echo "server CPU per request (preload included), median over the sweep: Debian memcached $(median_cpu debian) us, ours $(median_cpu ours) us"
 echo "load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
-plot $bound "debian:Debian memcached (1 thread)" "ours:apps/memcached hosted (1 core)"
+plot docs/perf/memcached_hosted.svg "memcached hosted on loopback, 1 core each (uptime load $(cut -d' ' -f1 /proc/loadavg))" $bound \
+    "debian:Debian memcached (1 thread)" "ours:apps/memcached hosted (1 core)"
