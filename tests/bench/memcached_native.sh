@@ -74,7 +74,9 @@ for smp in 1 2; do
     stop
     bound=$(awk 'NR==1 { print $3 * 10 }' "$TMP/linux$smp.dat")
     l=$(best linux$smp $bound); n=$(best native$smp $bound)
-    echo "$smp vCPU: p99 bound $bound us (10x the Linux VM's p50 at $(head -1 "$TMP/linux$smp.dat" | cut -d' ' -f1) req/s); throughput at the bound: Linux VM $l req/s, native $n req/s, ratio native/Linux $(awk -v n=$n -v l=$l 'BEGIN { printf "%.2f", l ? n / l : 0 }') (target >= 2.5 on 1 vCPU); QEMU CPU per request: Linux VM $(median_cpu linux$smp) us, native $(median_cpu native$smp) us"
+    # The same at a 10x looser bound: whether the ratio hinges on one noisy tail.
+    l10=$(best linux$smp $((bound * 10))); n10=$(best native$smp $((bound * 10)))
+    echo "$smp vCPU: p99 bound $bound us (10x the Linux VM's p50 at $(head -1 "$TMP/linux$smp.dat" | cut -d' ' -f1) req/s); throughput at the bound: Linux VM $l req/s, native $n req/s, ratio native/Linux $(awk -v n=$n -v l=$l 'BEGIN { printf "%.2f", l ? n / l : 0 }') (target >= 2.5 on 1 vCPU); at p99 <= $((bound * 10)) us: Linux VM $l10, native $n10 req/s, ratio $(awk -v n=$n10 -v l=$l10 'BEGIN { printf "%.2f", l ? n / l : 0 }'); QEMU CPU per request: Linux VM $(median_cpu linux$smp) us, native $(median_cpu native$smp) us"
     plot docs/perf/memcached_native_${smp}vcpu.svg "memcached in QEMU (TCG), $smp vCPU (uptime load $(cut -d' ' -f1 /proc/loadavg))" $bound "linux$smp:Linux VM memcached ($smp vCPU)" "native$smp:apps/memcached native ($smp vCPU)"
 done
 echo "load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
