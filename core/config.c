@@ -82,3 +82,19 @@ long ebb_config_int(const char *key, long dflt, long min, long max)
     }
     return n;
 }
+
+int ebb_config_split(char *s, char **argv, int max)
+{
+    int argc = 0;
+    while (*s && argc < max - 1) {
+        while (*s == ' ')
+            *s++ = 0;
+        if (!*s)
+            break;
+        argv[argc++] = s;
+        while (*s && *s != ' ')
+            s++;
+    }
+    argv[argc] = NULL;
+    return argc;
+}

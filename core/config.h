@@ -6,6 +6,9 @@
 
 /* Parses "k=v" words; returns 0, or -1 with a message in err (a word without '=', an empty key,
  * too many words). Later words override earlier ones. */
+/* A command line "word word ..." split in place on spaces into argv[0..max-2], NULL-terminated
+ * (the native kernel gets its arguments as one string). Returns argc. */
+int ebb_config_split(char *s, char **argv, int max);
 int ebb_config_parse(int argc, char **argv, char *err, unsigned errlen);
 const char *ebb_config_get(const char *key);                   /* NULL if absent */
 const char *ebb_config_str(const char *key, const char *dflt);

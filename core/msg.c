@@ -399,7 +399,7 @@ static int m_listen(void *self, const char *addr, uint16_t port)
     return port ? ebb_msg_transport_listen(addr ? addr : "127.0.0.1", port) : 0;
 }
 
-static int m_peer(void *self, unsigned node, const char *addr, uint16_t port)
+static int32_t m_peer(void *self, uint32_t node, const char *addr, uint16_t port)
 {
     struct mrep *m = self;
     if (ebb_core() != m->core)
@@ -418,8 +418,17 @@ static void m_stop(void *self)
     fail_pending(-1, ECONNRESET);
 }
 
+static int32_t m_node_down(void *self, uint32_t node)
+{
+    (void)self;
+    if (node >= EBB_MAX_NODES || node == ebb_node())
+        return -EINVAL;
+    ebb_messenger_node_down(node, EBB_ENODEDOWN);
+    return 0;
+}
+
 static const struct messenger messenger_ops = {
-    .call = m_call, .listen = m_listen, .peer = m_peer, .stop = m_stop,
+    .call = m_call, .listen = m_listen, .peer = m_peer, .stop = m_stop, .node_down = m_node_down,
 };
 
 static void *messenger_create(struct ebb_root *root, unsigned core)
@@ -532,7 +541,8 @@ int ebb_messenger_configure(void)
     }
     long port = ebb_config_int("listen", 0, 0, 65535);
     int err = ebb_messenger_listen(ebb_config_str("listen_addr", "127.0.0.1"), (uint16_t)port);
-    if (!err && cl && ebb_node() != 0)
-        err = ebb_msg_transport_connect(0);
+    long front = ebb_config_int("front", 0, 0, EBB_MAX_NODES - 1);
+    if (!err && cl && ebb_node() != (unsigned)front)
+        err = ebb_msg_transport_connect((unsigned)front);
     return err;
 }

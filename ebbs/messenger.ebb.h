@@ -18,6 +18,11 @@ struct EBB_INTERFACE(shared) messenger {
     ebb_future_t (*call)(void *self, unsigned node, ebb_id_t id, uint64_t iface, unsigned method,
                          struct iobuf *args, ebb_msg_unpack_fn unpack, void *arg);
     int (*listen)(void *self, const char *addr, uint16_t port);
-    int (*peer)(void *self, unsigned node, const char *addr, uint16_t port);
+    /* Where node's Messenger listens (remote too: a front end names a node it allocates to its
+     * other nodes). 0 or -errno. */
+    int32_t (*peer)(void *self, uint32_t node, const char *EBB_STRING addr, uint16_t port) EBB_REMOTE;
     void (*stop)(void *self);
+    /* node is gone (a front end tells its other nodes when one of its nodes exits, crashes or is
+     * freed): as ebb_messenger_node_down(node, EBB_ENODEDOWN). 0, or -EINVAL for this node. */
+    int32_t (*node_down)(void *self, uint32_t node) EBB_REMOTE;
 };

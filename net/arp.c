@@ -7,7 +7,11 @@
  * unresolved; a resolved entry is not changed until it expires and is asked for again. Requests
  * (a peer asking for us: answered, not learnt), gratuitous ARP and unsolicited replies change
  * nothing and are counted in arp_ignored: any host on the link could otherwise take over the
- * gateway's address. */
+ * gateway's address.
+ *
+ * A new address (a DHCP lease) is announced (RFC 5227, 2.3): a peer may hold a neighbour entry
+ * for it made before we had it, e.g. from the DHCP server's ping check; its requests, sent while
+ * we had no address, went unanswered, and it would not ask again before that entry fails. */
 #include <string.h>
 #include "net/internal.h"
 
@@ -16,6 +20,8 @@
 #define ARP_RETRY_NS (1ull * 1000000000)
 #define ARP_TRIES 3
 #define ARP_TICK_NS (250ull * 1000000)
+#define ANNOUNCE_NUM 2
+#define ANNOUNCE_INTERVAL_NS (2ull * 1000000000)
 
 static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
@@ -35,7 +41,9 @@ static void arp_send(struct net_stack *s, uint16_t op, const uint8_t tha[6], ip4
     wr32(p + 14, stack_ip(s));
     memcpy(p + 18, tha, 6);
     wr32(p + 24, tpa);
-    if (op == 1)
+    if (op == 1 && tpa == stack_ip(s))
+        NET_STAT(s, arp_announces);
+    else if (op == 1)
         NET_STAT(s, arp_requests);
     else
         NET_STAT(s, arp_replies);
@@ -118,6 +126,10 @@ void arp_input(struct net_stack *s, struct iobuf *pkt)
         arp_send(s, 2, sha, spa, sha);
         return;
     }
+    if (op == 1 && tpa != spa && tpa != me) { /* a request for someone else (or we have none yet) */
+        NET_STAT(s, arp_other_target);
+        return;
+    }
     struct iobuf *waiting[ARP_QUEUE_MAX];
     int n = op == 2 && me != 0 && tpa == me && to_my_mac && spa != 0 && spa != me
                 ? learn(s, spa, sha, waiting) : -1;
@@ -166,6 +178,25 @@ void arp_output(struct net_stack *s, ip4_t next_hop, struct iobuf *pkt)
     }
 }
 
+/* An announcement: a request for our own address, from it, to everyone. A peer holding an
+ * entry for the address takes our MAC from it (Linux does, and sends what it had queued). */
+static void announce_one(struct net_stack *s, uint64_t now)
+{
+    static const uint8_t zero[6];
+    s->announce_left--;
+    s->announce_ns = now + ANNOUNCE_INTERVAL_NS;
+    arp_send(s, 1, zero, stack_ip(s), bcast);
+}
+
+/* On the home core (with DHCP, which calls it). */
+void arp_announce(struct net_stack *s)
+{
+    if (stack_ip(s) == 0)
+        return;
+    s->announce_left = ANNOUNCE_NUM;
+    announce_one(s, ebb_now_ns());
+}
+
 /* Periodic on the home core: retries, give-ups and expiry. */
 static void arp_tick(void *arg)
 {
@@ -192,6 +223,8 @@ static void arp_tick(void *arg)
     static const uint8_t zero[6];
     for (unsigned i = 0; i < nask; i++)
         arp_send(s, 1, zero, ask[i], bcast);
+    if (s->announce_left && s->announce_ns <= now)
+        announce_one(s, now);
     ebb_timer_start(&s->arp_timer, ARP_TICK_NS, arp_tick, s);
 }
 

@@ -1,6 +1,7 @@
 /* DHCP client (RFC 2131): DISCOVER, OFFER, REQUEST, ACK; renews at T1 (the server's option 58,
  * else half the lease), and starts over on a NAK to its renewal. Runs on the stack's home
- * core. Replies are asked for by broadcast (the flag), so they arrive before we have an address. */
+ * core. Replies are asked for by broadcast (the flag), so they arrive before we have an address.
+ * A new address is announced by ARP (net/arp.c). */
 #include <stdlib.h>
 #include <string.h>
 #include "net/internal.h"
@@ -135,7 +136,10 @@ static void dhcp_recv(void *arg, struct udp_sock *sock, ip4_t src, uint16_t spor
         ebb_timer_cancel(&d->timer);
         if (!mask)
             mask = 0xffffff00u;
+        bool fresh = yiaddr != stack_ip(s);
         net_stack_set_addr(s, yiaddr, mask, router);
+        if (fresh) /* peers may have asked for it before it was ours (net/arp.c) */
+            arp_announce(s);
         if (!t1_s || t1_s >= lease)
             t1_s = lease < 20 ? 10 : lease / 2;
         uint64_t t1 = (uint64_t)t1_s * 1000000000ull;

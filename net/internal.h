@@ -77,6 +77,8 @@ struct net_stack {
     int arp_lock;
     struct arp_entry arp[ARP_SLOTS];
     struct ebb_timer arp_timer;
+    unsigned announce_left;     /* ARP announcements still to send (home core only) */
+    uint64_t announce_ns;       /* when the next one goes */
 
     int udp_lock;
     struct udp_pcb *udp;
@@ -130,6 +132,7 @@ void eth_output(struct net_stack *s, const uint8_t dst[6], uint16_t type, struct
 void arp_input(struct net_stack *s, struct iobuf *pkt);
 void arp_output(struct net_stack *s, ip4_t next_hop, struct iobuf *pkt);
 void arp_start(struct net_stack *s);
+void arp_announce(struct net_stack *s);
 void ip_input(struct net_stack *s, struct iobuf *pkt);
 /* src 0: the stack's address. Returns 0 or -errno (the packet is consumed either way). */
 int ip_output(struct net_stack *s, ip4_t src, ip4_t dst, uint8_t proto, struct iobuf *pkt);

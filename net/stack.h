@@ -45,7 +45,8 @@ struct net_stack_config {
 /* Drops and events, counted (read with net_stack_stat). */
 #define NET_STATS(X)                                                                          \
     X(rx_frames) X(tx_frames) X(tx_errors) X(eth_short) X(eth_other_type) X(eth_not_for_us)    \
-    X(arp_bad) X(arp_ignored) X(arp_requests) X(arp_replies) X(arp_timeouts) X(arp_queue_drops)                \
+    X(arp_bad) X(arp_ignored) X(arp_other_target) X(arp_requests) X(arp_replies) X(arp_announces)   \
+    X(arp_timeouts) X(arp_queue_drops)                                                          \
     X(ip_bad_header) X(ip_bad_checksum) X(ip_bad_length) X(ip_fragments) X(ip_not_for_us)       \
     X(ip_other_proto) X(ip_no_route) X(icmp_bad) X(icmp_echo_replies) X(udp_bad)                \
     X(udp_bad_checksum) X(udp_no_port) X(tcp_bad) X(tcp_bad_checksum) X(tcp_bad_options)       \

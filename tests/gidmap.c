@@ -17,6 +17,7 @@
 #include "ebb_hosted.h"
 #include "ebbs/globalidmap.gen.h"
 #include "tap.h"
+#include "tests/gidmap_ids.h"
 #include "tests/msg_raw.h"
 #include "tests/sample_rep.h"
 #include <arpa/inet.h>
@@ -33,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NIDS 1000
+#define NIDS GIDMAP_NIDS
 #define SAMPLE_ID EBB_ID(0, 250) /* the two-"hosts" test's callee */
 #define G EBB_ID_GLOBALIDMAP
 
@@ -46,42 +47,8 @@ static int block(ebb_future_t f, uint64_t *v)
     return ebb_future_block(f, v ? v : &dummy);
 }
 
-/* id's data: a length and bytes that follow from the id. */
-static uint32_t data_of(ebb_id_t id, uint8_t *buf)
-{
-    uint32_t len = (id * 2654435761u) % 300, x = id;
-    for (uint32_t i = 0; i < len; i++) {
-        x = x * 1103515245u + 12345u;
-        buf[i] = (uint8_t)(x >> 16);
-    }
-    return len;
-}
-
-/* Sets (set != 0) or checks the NIDS ids of node 1's space, 100 calls in flight at a time:
- * the number that failed. */
-static int all_ids(int set)
-{
-    static uint8_t data[NIDS][300], got[NIDS][300];
-    uint32_t len[NIDS];
-    int bad = 0;
-    for (unsigned b = 0; b < NIDS; b += 100) {
-        ebb_future_t fs[100];
-        uint64_t vs[100];
-        for (unsigned i = b; i < b + 100; i++) {
-            ebb_id_t id = EBB_ID(1, 1 + i);
-            len[i] = data_of(id, data[i]);
-            fs[i - b] = set ? globalidmap_set(G, id, data[i], len[i])
-                            : globalidmap_get(G, id, got[i], sizeof got[i]);
-        }
-        if (block(ebb_future_when_all(fs, 100, vs), NULL)) {
-            bad += 100;
-            continue;
-        }
-        for (unsigned i = b; !set && i < b + 100; i++)
-            bad += vs[i - b] != len[i] || memcmp(got[i], data[i], len[i]) != 0;
-    }
-    return bad;
-}
+/* Sets (set != 0) or checks the GIDMAP_NIDS ids of node 1's space: the number that failed. */
+static int all_ids(int set) { return (int)gidmap_ids(1, 1, set); }
 
 /* ---- node 1 ---- */
 

@@ -1,4 +1,5 @@
-HOSTED_TESTS += core_ebb core_event core_future core_log
+HOSTED_TESTS += core_ebb core_event core_future core_log core_config
+core_config_SRCS := tests/core_config.c
 core_log_SRCS    := tests/core_log.c
 core_ebb_SRCS    := tests/core_ebb.c
 core_event_SRCS  := tests/core_event.c
@@ -147,7 +148,9 @@ fuzz-memcached: $(B)/fuzz/memcached_ascii $(B)/fuzz/memcached_binary
 # The cluster test (tests/cluster.t): a hosted front end and the native image of its nodes.
 HOSTED_APPS += cluster_test
 EBB_IFACES += tests/cluster/ctest.ebb.h
-cluster_test_SRCS := tests/cluster/front.c tests/cluster/ctest.c $(B)/gen/tests/cluster/ctest.gen.c
+cluster_test_SRCS := tests/cluster/front.c tests/cluster/ctest.c $(B)/gen/tests/cluster/ctest.gen.c \
+                     platform/hosted/gidmap_zk.c
+cluster_test_LIBS := -lzookeeper_mt
 cluster_test_NATIVE_SRCS := tests/cluster/node.c tests/cluster/ctest.c \
                             $(B)/gen/tests/cluster/ctest.gen.c $(B)/gen/tests/cluster/bindings.gen.c
 cluster_test_MANIFEST := tests/cluster/ebb.manifest

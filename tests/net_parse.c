@@ -82,7 +82,7 @@ static void check_arp(void *arg)
 
 void app_main(void)
 {
-    tap_plan(58);
+    tap_plan(59);
     tap_deadline(150); /* a hung loop must not hang the suite */
     ebb_id_t id = ebb_id_alloc();
     cap.ops = &cap_ops;
@@ -116,6 +116,12 @@ void app_main(void)
            rd16(cap.sent[0]->data + 20) == 2 && memcmp(cap.sent[0]->data + 22, our_mac, 6) == 0 &&
            rd32(cap.sent[0]->data + 28) == ME && memcmp(cap.sent[0]->data, peer_mac, 6) == 0,
        "ARP request for our address: a reply with our MAC, to the asker");
+    uint64_t other = cap_stat(s, "arp_other_target");
+    cap_clear();
+    cap_arp(f, 1, peer_mac, PEER, (uint8_t[6]){0}, IP4(10, 9, 0, 77));
+    cap_inject(s, f, n + 28, 0);
+    ok(cap.nsent == 0 && cap_stat(s, "arp_other_target") - other == 1,
+       "ARP request for another address: no answer, counted as arp_other_target");
 
     /* ARP poisoning: nothing but the reply to our own request is learnt. */
     static const uint8_t evil[6] = {0x02, 0xee, 0xee, 0xee, 0xee, 0xee};

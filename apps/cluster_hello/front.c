@@ -33,11 +33,18 @@ static void front(void *arg)
     struct node_options opt = { .image = ebb_config_str("image", "cluster_hello"), .cores = cores,
                                 .memory_mb = mb };
     ebb_future_t all_said = printer_expect(n * cores);
+    /* Before any node asks the GlobalIdMap where the printer lives. */
+    int err = printer_publish();
+    if (err) {
+        fprintf(stderr, "cluster_hello: cannot register the printer in the GlobalIdMap: %s\n", strerror(err));
+        ebb_exit(1);
+        return;
+    }
     ebb_future_t fs[MAX_NODES];
     uint64_t ids[MAX_NODES];
     for (unsigned i = 0; i < n; i++)
         fs[i] = node_allocator_allocate(EBB_ID_NODE_ALLOCATOR, &opt);
-    int err = ebb_future_block(ebb_future_when_all(fs, n, ids), NULL);
+    err = ebb_future_block(ebb_future_when_all(fs, n, ids), NULL);
     if (err) {
         fprintf(stderr, "cluster_hello: a node did not come up: %s\n", strerror(err));
         ebb_exit(1);

@@ -1,12 +1,14 @@
-/* The printer Ebb of cluster_hello, on both sides. Its root builds, on each core that calls it,
- * either the real rep (on the node the printer lives on, the front end) or one that forwards the
- * call there through the Messenger. Where it lives: the id's own node (a static id of node 0's
- * space is the front end's). */
+/* The printer Ebb of cluster_hello, on both sides. The front end says in the GlobalIdMap where
+ * the printer lives (printer_publish: its node, 4 bytes little-endian, as the id's data); on each
+ * core that calls it, the root's first fault looks that up and builds either the real rep (on
+ * that node) or one that forwards the call there through the Messenger. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "apps/cluster_hello/cluster_hello.h"
 #include "core/event.h"
 #include "core/messenger.h"
+#include "ebbs/globalidmap.gen.h"
 
 static unsigned hellos;
 static ebb_promise_t hellos_done;
@@ -15,6 +17,7 @@ static unsigned hellos_want;
 struct printer_rep {
     const struct printer *ops;
     unsigned home; /* the node the printer lives on (forwarding reps) */
+    int err;       /* the GlobalIdMap lookup failed: every call fails with it */
 };
 
 static int32_t print_hello(void *self, uint32_t node, uint32_t core)
@@ -31,6 +34,8 @@ static int32_t print_hello(void *self, uint32_t node, uint32_t core)
 static int32_t forward_hello(void *self, uint32_t node, uint32_t core)
 {
     struct printer_rep *r = self;
+    if (r->err)
+        return -r->err;
     uint64_t v;
     int err = ebb_future_block(printer_hello_at(r->home, EBB_ID_PRINTER, node, core), &v);
     return err ? -err : (int32_t)v;
@@ -45,11 +50,23 @@ static void *create_rep(struct ebb_root *root, unsigned core)
     struct printer_rep *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->home = EBB_ID_NODE(EBB_ID_PRINTER);
-    r->ops = r->home == ebb_node() ? &printer_ops : &forward_ops;
+    uint8_t b[4];
+    uint64_t len = 0;
+    r->err = ebb_future_block(globalidmap_get(EBB_ID_GLOBALIDMAP, EBB_ID_PRINTER, b, sizeof b), &len);
+    if (!r->err && len != sizeof b)
+        r->err = EBADMSG;
+    r->home = r->err ? 0 : (unsigned)b[0] | (unsigned)b[1] << 8 | (unsigned)b[2] << 16 | (unsigned)b[3] << 24;
+    r->ops = !r->err && r->home == ebb_node() ? &printer_ops : &forward_ops;
     return r;
 }
 PRINTER_ROOT(printer_root, create_rep);
+
+int printer_publish(void)
+{
+    unsigned n = ebb_node();
+    const uint8_t b[4] = { (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24) };
+    return ebb_future_block(globalidmap_set(EBB_ID_GLOBALIDMAP, EBB_ID_PRINTER, b, sizeof b), NULL);
+}
 
 ebb_future_t printer_expect(unsigned n)
 {

@@ -1,5 +1,6 @@
 /* cluster_hello's printer: served by the front end; on a native node the first call on each core
- * faults, finds where the printer lives and builds a rep that forwards to it (printer.c). */
+ * faults, looks the printer's id up in the GlobalIdMap (where the front end registered its node)
+ * and builds a rep that forwards to that node (printer.c). */
 #pragma once
 #include <stdint.h>
 #include "core/ebb.h"

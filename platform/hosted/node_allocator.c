@@ -11,7 +11,11 @@
  * + 1 and gets node=K, its address and cluster= on its command line; it connects back to node 0
  * at once, which resolves its allocation.
  *
- * A node's exit is seen on its pidfd: calls pending on it fail with EBB_ENODEDOWN. QEMU gets
+ * Membership: node 0 and each node that comes up join the GlobalIdMap (with the address their
+ * Messenger listens on) before the allocation resolves, and leave it when freed or dead.
+ *
+ * A node's exit is seen on its pidfd: calls pending on it fail with EBB_ENODEDOWN, here and (told
+ * through their Messengers) on the other nodes. QEMU gets
  * PR_SET_PDEATHSIG, and the run directory holds a pid file per QEMU: on exit (and on SIGINT,
  * SIGTERM, SIGHUP) everything is killed and removed; a later front end removes what a SIGKILL
  * left (run directories whose front end is gone, killing the QEMUs their pid files name, after
@@ -36,6 +40,7 @@
 #include "core/messenger.h"
 #include "core/platform.h"
 #include "ebb_hosted.h"
+#include "ebbs/globalidmap.gen.h"
 #include "ebbs/node_allocator.gen.h"
 #include "net/stack.h"
 #include "net_hosted.h"
@@ -68,6 +73,7 @@ struct alloc {
 /* Paths and pids live in plain static memory: the signal handler reads them. */
 static struct alloc the_alloc;
 static struct node nodes[MAX_NODES];
+static unsigned front; /* this front end's node number (node=, default 0) */
 static char rundir[PATH_MAX_], keyfile[PATH_MAX_ + 16], sockfile[PATH_MAX_ + 16], frontfile[PATH_MAX_ + 16];
 static volatile sig_atomic_t cleaning;
 
@@ -269,6 +275,24 @@ static void print_log_tail(const char *log)
         ebb_warn("cluster: its console ended with:\n%s", buf);
 }
 
+static ip4_t node_ip(unsigned k) { return CLUSTER_IP + k + 1; }
+
+static void member_addr(unsigned k, char *buf)
+{
+    char ip[16];
+    sprintf(buf, "%s:%u", ip4_format(node_ip(k), ip), CLUSTER_PORT);
+}
+
+/* Node k is dead or freed: its calls fail, here and on the other nodes, and it leaves. */
+static void node_gone(unsigned k)
+{
+    ebb_messenger_node_down(k, EBB_ENODEDOWN);
+    ebb_future_drop(globalidmap_leave(EBB_ID_GLOBALIDMAP, k));
+    for (unsigned j = 1; j < MAX_NODES; j++)
+        if (j != k && nodes[j].pid && nodes[j].up && !nodes[j].freed)
+            ebb_future_drop(messenger_node_down_at(j, EBB_ID_MESSENGER, k));
+}
+
 static void node_exited(void *arg, uint32_t events)
 {
     (void)events;
@@ -289,17 +313,42 @@ static void node_exited(void *arg, uint32_t events)
         n->up = true; /* the promise is settled once */
         ebb_promise_fail(n->p, EBB_ENODEDOWN);
     }
-    ebb_messenger_node_down(k, EBB_ENODEDOWN);
+    if (!n->freed)
+        node_gone(k);
     node_release(k);
+}
+
+struct joining {
+    unsigned k;
+    ebb_promise_t p;
+};
+
+/* The allocation resolves once the node is a member. */
+static void node_join(void *arg)
+{
+    struct joining *j = arg;
+    char addr[32];
+    member_addr(j->k, addr);
+    int err = ebb_future_block(globalidmap_join(EBB_ID_GLOBALIDMAP, j->k, addr), NULL);
+    if (err)
+        ebb_warn("cluster: node %u could not join the GlobalIdMap: %s", j->k, strerror(err));
+    ebb_promise_set(j->p, j->k);
+    free(j);
 }
 
 static void node_up(unsigned k)
 {
-    if (k == 0 || k >= MAX_NODES || !nodes[k].pid || nodes[k].up)
+    if (k == front || k >= MAX_NODES || !nodes[k].pid || nodes[k].up)
         return;
+    struct joining *j = malloc(sizeof *j);
     nodes[k].up = true;
     ebb_timer_cancel(&nodes[k].boot);
-    ebb_promise_set(nodes[k].p, k);
+    if (!j) {
+        ebb_promise_set(nodes[k].p, k);
+        return;
+    }
+    *j = (struct joining){ k, nodes[k].p };
+    ebb_spawn(node_join, j); /* the join may block; this runs inside the Messenger */
 }
 
 static void boot_timed_out(void *arg)
@@ -313,10 +362,9 @@ static void boot_timed_out(void *arg)
     n->up = true;
     n->freed = true;
     ebb_promise_fail(n->p, ETIMEDOUT);
+    node_gone(k);
     kill(n->pid, SIGKILL); /* its pidfd event releases the slot */
 }
-
-static ip4_t node_ip(unsigned k) { return CLUSTER_IP + k + 1; }
 
 /* kvm only where the CPU has hardware virtualization and /dev/kvm opens (as scripts/qemu-run). */
 static const char *pick_accel(void)
@@ -346,9 +394,10 @@ static int spawn_node(unsigned k, const struct node_options *opt)
     snprintf(smp, sizeof smp, "%u", cores);
     snprintf(mem, sizeof mem, "%uM", mb);
     int len = snprintf(cmdline, sizeof cmdline,
-                       "node=%u ip=%s/%u listen=%u cluster=%s:%u key_file=%s cores=%u log=%s%s%s",
-                       k, ip, CLUSTER_PREFIX, CLUSTER_PORT, CLUSTER_NET, CLUSTER_PORT, KEY_FW_CFG,
-                       cores, ebb_config_str("node_log", "warn"), opt->args ? " " : "",
+                       "node=%u ip=%s/%u listen=%u cluster=%s:%u front=%u gidmap_node=%u key_file=%s "
+                       "cores=%u log=%s%s%s",
+                       k, ip, CLUSTER_PREFIX, CLUSTER_PORT, CLUSTER_NET, CLUSTER_PORT, front, front,
+                       KEY_FW_CFG, cores, ebb_config_str("node_log", "warn"), opt->args ? " " : "",
                        opt->args ? opt->args : "");
     if (len < 0 || (size_t)len >= sizeof cmdline)
         return -E2BIG;
@@ -417,8 +466,28 @@ static int spawn_node(unsigned k, const struct node_options *opt)
 
 /* ---- the cluster ---- */
 
+/* cluster_uplink[_listen]=A.B.C.D:PORT: the switch linked to other hosts' (docs/cluster.md). */
+static int uplink(const char *key, bool listening)
+{
+    const char *v = ebb_config_get(key), *colon = v ? strrchr(v, ':') : NULL;
+    char ip[16];
+    if (!v)
+        return 0;
+    int err = -EINVAL;
+    long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+    if (colon && colon - v < (long)sizeof ip && port > 0 && port < 65536) {
+        memcpy(ip, v, (size_t)(colon - v));
+        ip[colon - v] = 0;
+        err = eth_switch_uplink(the_alloc.sw, listening, ip, (uint16_t)port);
+    }
+    if (err)
+        ebb_warn("cluster: %s=%s: %s", key, v, err == -EINVAL ? "expected A.B.C.D:PORT" : strerror(-err));
+    return err;
+}
+
 static int cluster_start(struct alloc *a)
 {
+    front = (unsigned)ebb_config_int("node", 0, 0, MAX_NODES - 2);
     int err = make_rundir();
     if (err) {
         ebb_warn("cluster: cannot make the run directory: %s", strerror(-err));
@@ -431,10 +500,19 @@ static int cluster_start(struct alloc *a)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
 
-    uint8_t key[KEY_LEN];
-    ebb_random(key, sizeof key);
+    /* A fresh key, unless front ends on several hosts share one (key_file=). */
+    uint8_t key[EBB_MSG_KEY_MAX];
+    int klen = KEY_LEN;
+    const char *kf = ebb_config_get("key_file");
+    if (kf && (klen = platform_read_key(kf, key, sizeof key)) < EBB_MSG_KEY_MIN) {
+        ebb_warn("cluster: key_file=%s: %s", kf, klen == -EPERM ? "other users can read it: chmod 600 it"
+                 : klen < 0 ? "cannot read it" : "a cluster key is 16 to 256 bytes");
+        return klen < 0 ? klen : -EINVAL;
+    }
+    if (!kf)
+        ebb_random(key, KEY_LEN);
     int fd = open(keyfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 || write(fd, key, sizeof key) != (ssize_t)sizeof key) {
+    if (fd < 0 || write(fd, key, (size_t)klen) != (ssize_t)klen) {
         err = -errno;
         if (fd >= 0)
             close(fd);
@@ -442,17 +520,17 @@ static int cluster_start(struct alloc *a)
         return err;
     }
     close(fd);
-    ebb_msg_set_key(key, sizeof key);
+    ebb_msg_set_key(key, (size_t)klen);
     memset(key, 0, sizeof key);
 
-    static const uint8_t mac[6] = { 0x02, 0xeb, 0, 0, 0, 1 };
+    const uint8_t mac[6] = { 0x02, 0xeb, 0, 0, (uint8_t)((front + 1) >> 8), (uint8_t)(front + 1) };
     ebb_id_t id;
     a->sw = eth_switch_new(sockfile, mac, &id, &err);
     if (!a->sw) {
         ebb_warn("cluster: the switch on %s: %s", sockfile, strerror(-err));
         return err;
     }
-    struct net_stack_config cfg = { .ip = node_ip(0), .prefix = CLUSTER_PREFIX, .home_core = ebb_core() };
+    struct net_stack_config cfg = { .ip = node_ip(front), .prefix = CLUSTER_PREFIX, .home_core = ebb_core() };
     struct net_stack *s = net_stack_new(id, &cfg);
     uint64_t v;
     if (!s || (err = ebb_future_block(net_stack_up(s), &v)) != 0)
@@ -462,7 +540,7 @@ static int cluster_start(struct alloc *a)
                  "nodes before other use of the network or the Messenger");
         return -EBUSY;
     }
-    ebb_set_node(0);
+    ebb_set_node(front);
     ebb_messenger_on_node_up(node_up);
     ebb_msg_transport_cluster(CLUSTER_NET, CLUSTER_PORT);
     err = ebb_messenger_listen("127.0.0.1", CLUSTER_PORT);
@@ -471,6 +549,13 @@ static int cluster_start(struct alloc *a)
                  "Messenger must live on the core that allocates", strerror(-err));
         return err;
     }
+    if ((err = uplink("cluster_uplink_listen", true)) != 0 || (err = uplink("cluster_uplink", false)) != 0)
+        return err;
+    char addr[32];
+    member_addr(front, addr);
+    err = ebb_future_block(globalidmap_join(EBB_ID_GLOBALIDMAP, front, addr), NULL);
+    if (err)
+        ebb_warn("cluster: the front end could not join the GlobalIdMap: %s", strerror(err));
     a->started = true;
     a->core = ebb_core();
     return 0;
@@ -492,7 +577,7 @@ static void do_allocate(void *arg)
         free(r);
         return;
     }
-    unsigned k = 1;
+    unsigned k = front + 1;
     while (k < MAX_NODES && nodes[k].pid)
         k++;
     if (k == MAX_NODES) {
@@ -504,7 +589,13 @@ static void do_allocate(void *arg)
     n->up = n->freed = false;
     n->pidfd = -1;
     n->p = r->p;
-    err = ebb_msg_transport_peer(k, ip4_format(node_ip(k), (char[16]){0}), CLUSTER_PORT);
+    char ip[16];
+    ip4_format(node_ip(k), ip);
+    err = ebb_msg_transport_peer(k, ip, CLUSTER_PORT);
+    /* Nodes told an earlier node k was gone learn where the new one is. */
+    for (unsigned j = 1; !err && j < MAX_NODES; j++)
+        if (j != k && nodes[j].pid && nodes[j].up && !nodes[j].freed)
+            ebb_future_drop(messenger_peer_at(j, EBB_ID_MESSENGER, k, ip, CLUSTER_PORT));
     if (!err)
         err = spawn_node(k, &r->opt);
     if (err) {
@@ -582,14 +673,14 @@ static void do_free(void *arg)
         n->up = true;
         ebb_promise_fail(n->p, EBB_ENODEDOWN);
     }
-    ebb_messenger_node_down(k, EBB_ENODEDOWN);
+    node_gone(k);
     kill(n->pid, SIGKILL); /* its pidfd event reaps it and releases the slot */
 }
 
 static int na_free(void *self, unsigned node)
 {
     struct alloc *a = self;
-    if (!a->started || node == 0 || node >= MAX_NODES || !nodes[node].pid)
+    if (!a->started || node == front || node >= MAX_NODES || !nodes[node].pid)
         return -ENOENT;
     run_on(a->core, do_free, (void *)(uintptr_t)node);
     return 0;

@@ -94,23 +94,6 @@ int platform_cores_start(unsigned n)
 
 void platform_cores_join(unsigned n) { smp_wait_done(n); }
 
-/* The command line "kernel-path key=value ...", split in place into argv. */
-static int split_cmdline(char *s, char **argv, int max)
-{
-    int argc = 0;
-    while (*s && argc < max - 1) {
-        while (*s == ' ')
-            *s++ = 0;
-        if (!*s)
-            break;
-        argv[argc++] = s;
-        while (*s && *s != ' ')
-            s++;
-    }
-    argv[argc] = NULL;
-    return argc;
-}
-
 static char cmdbuf[1024];
 static char *argv_buf[128];
 
@@ -127,7 +110,7 @@ void native_kmain(uint32_t magic, uint64_t mbi)
     native_random_init();
 
     strlcpy(cmdbuf, mm_cmdline(), sizeof cmdbuf);
-    int argc = split_cmdline(cmdbuf, argv_buf, 128);
+    int argc = ebb_config_split(cmdbuf, argv_buf, 128);
     if (!argc) {
         argv_buf[argc++] = "ebbrt";
         argv_buf[argc] = NULL;

@@ -2,11 +2,12 @@
  * NodeAllocator) and serves the test's Ebb. */
 #include "core/event.h"
 #include "core/messenger.h"
+#include "tests/cluster/ctest.gen.h"
 
 static void start(void *arg)
 {
     (void)arg;
-    if (ebb_messenger_configure() < 0)
+    if (ctest_bind_top() < 0 || ebb_messenger_configure() < 0)
         ebb_exit(2);
 }
 

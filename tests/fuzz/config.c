@@ -17,23 +17,15 @@ static int count_peer(void *arg, unsigned node, const char *addr, uint16_t port)
 
 int fuzz_one(const uint8_t *data, size_t n)
 {
-    /* The input as a command line: words split on spaces (a copy lives through the parse). */
+    /* The input as a command line, split as the native kernel splits its own (a copy lives
+     * through the parse). */
     static char buf[4096];
     static char *argv[256];
     if (n >= sizeof buf)
         n = sizeof buf - 1;
     memcpy(buf, data, n);
     buf[n] = 0;
-    int argc = 0;
-    for (char *s = buf; *s && argc < 256;) {
-        while (*s == ' ')
-            *s++ = 0;
-        if (!*s)
-            break;
-        argv[argc++] = s;
-        while (*s && *s != ' ')
-            s++;
-    }
+    int argc = ebb_config_split(buf, argv, 256);
     char err[128];
     ebb_config_clear();
     if (ebb_config_parse(argc, argv, err, sizeof err) < 0)

@@ -49,6 +49,7 @@ int *native_errno_location(void);
 #define ESHUTDOWN 108
 #define ETIMEDOUT 110
 #define ECONNREFUSED 111
+#define EHOSTDOWN 112
 #define EHOSTUNREACH 113
 #define EALREADY 114
 #define EINPROGRESS 115
