@@ -174,8 +174,9 @@ include install.mk
 HOSTED_APP_BINS  = $(addprefix $(B)/hosted/,$(HOSTED_APPS))
 TEST_BINS        = $(addprefix $(B)/hosted/tests/,$(HOSTED_TESTS)) $(addprefix $(B)/asan/tests/,$(HOSTED_TESTS))
 
+# The benchmark programs too: a change that breaks one fails the build, not a later make bench.
 all: $(TOOLS) $(HOSTED_LIB) $(PC_FILES) $(HOSTED_APP_BINS) $(TEST_BINS) $(NATIVE_IMAGES) \
-     $(NATIVE_TEST_SCRIPTS)
+     $(NATIVE_TEST_SCRIPTS) $(BENCH_BINS)
 
 # Tests run in parallel: each must use its own ports, tap names and temporary files.
 test: all

@@ -181,8 +181,9 @@ void ebb_messenger_on_node_up(void (*fn)(unsigned node));
 /* Closes every connection; pending calls fail with ECONNRESET. */
 static inline void ebb_messenger_stop(void) { messenger_stop(EBB_ID_MESSENGER); }
 /* From the configuration: node=N (this node), listen=PORT, peers=N@ADDR:PORT,...,
- * cluster=NET:PORT (node N not in peers= is at NET + N + 1, port PORT; a node other than 0 then
- * connects to node 0 at once: how a node the NodeAllocator booted says it is up). Returns 0,
+ * cluster=NET:PORT (node N not in peers= is at NET + N + 1, port PORT; a node other than its
+ * front end, front=F [0], then connects to F at once: how a node the NodeAllocator booted says
+ * it is up). Returns 0,
  * or -EINVAL with a message on the console for a malformed value. */
 int ebb_messenger_configure(void);
 /* Parses a peers= value (N@ADDR:PORT,...), calling fn for each; -EINVAL with a message for a

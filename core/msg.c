@@ -541,7 +541,8 @@ int ebb_messenger_configure(void)
     }
     long port = ebb_config_int("listen", 0, 0, 65535);
     int err = ebb_messenger_listen(ebb_config_str("listen_addr", "127.0.0.1"), (uint16_t)port);
-    if (!err && cl && ebb_node() != 0)
-        err = ebb_msg_transport_connect(0);
+    long front = ebb_config_int("front", 0, 0, EBB_MAX_NODES - 1);
+    if (!err && cl && ebb_node() != (unsigned)front)
+        err = ebb_msg_transport_connect((unsigned)front);
     return err;
 }

@@ -2,7 +2,8 @@
  * membership (which nodes are up, and where their Messengers listen). Ebb ids already mean the
  * same on every node (each node makes ids in its own space, core/ebb.h); what a node learns
  * here is what an id stands for, e.g. a fault handler looking up an Ebb made on another node.
- * A shared rep per node (docs/cluster.md).
+ * A shared rep per node (docs/cluster.md). A front end's NodeAllocator keeps its own and its
+ * native nodes' membership: they join when up and leave when freed or dead.
  *
  * The default (core/gidmap.c) is embedded: node gidmap_node= (default 0, the front end) holds the
  * map, and every other node's rep asks it through the Messenger. platform/hosted/gidmap_zk.c keeps it in

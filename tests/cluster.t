@@ -43,6 +43,11 @@ t "$([ $rc = 0 ] && [ "$(printf '%s\n' "$out" | sort)" = "$want" ]; echo $?)" "c
 no_qemu; t $? "no QEMU left after cluster_hello"
 t "$(rundirs)" "no run directory left after cluster_hello"
 
+# A node that does not come up in time: the allocation fails with ETIMEDOUT, its QEMU is killed.
+out=$(timeout 120 "$B/hosted/cluster_hello" nodes=1 node_boot_timeout_ms=1 2>&1); rc=$?
+t "$([ $rc = 1 ] && echo "$out" | grep -q 'a node did not come up: Connection timed out'; echo $?)" "node_boot_timeout_ms=1: the allocation fails with ETIMEDOUT"
+no_qemu; t $? "no QEMU left after the timeout"
+
 # As a user without privileges (nobody), where this machine lets one run the build's files.
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null &&
    setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$B/hosted/cluster_hello" -a -r "$B/native/cluster_hello.elf" 2>/dev/null; then

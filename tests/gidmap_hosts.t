@@ -1,8 +1,14 @@
 #!/bin/sh
 # Two "hosts" sharing one ZooKeeper, the way an application spans real machines (docs/cluster.md):
 # two network namespaces joined by a veth pair stand for the machines, ZooKeeper runs on the
-# first. Node 5 on the second host joins the GlobalIdMap with its Messenger's address; node 1 on
-# the first host finds node 5 there (it was told only where ZooKeeper is) and calls an Ebb on it.
+# first.
+# 1. Hosted nodes: node 5 on the second host joins the GlobalIdMap with its Messenger's address;
+#    node 1 on the first host finds node 5 there (it was told only where ZooKeeper is) and calls
+#    an Ebb on it.
+# 2. A front end and a native node on each host: front end 0 on the first (its node 1), front end
+#    40 on the second (its node 41), the same cluster key, their switches linked by an uplink over
+#    the veth pair; node 41 sees node 1 among the GlobalIdMap's members and calls it, native node
+#    to native node across the hosts; freed, node 41 leaves the members.
 . tests/lib.sh
 . tests/zk_lib.sh
 B=${B:-build}
@@ -40,6 +46,23 @@ ip netns exec $NSA timeout 120 "$B/hosted/tests/gidmap" role=call node=1 target=
 rc=$?
 grep -q "called node 5 at 10.77.0.2:7005: error 0, value 42" "$TMP/call" && [ $rc = 0 ]
 t $? "node 1 on the first host finds node 5 through ZooKeeper and calls its Ebb: $(head -1 "$TMP/call")"
-[ $fail = 0 ] || { sed 's/^/# serve: /' "$TMP/serve" | head -10; sed 's/^/# call: /' "$TMP/call" | head -10; }
+
+export XDG_RUNTIME_DIR=$TMP
+ip netns exec $NSA "$B/hosted/cluster_test" mode=hosts node=0 cluster_uplink_listen=10.77.0.1:7100 $common > "$TMP/fa" 2>&1 &
+fa=$!; PIDS="$PIDS $fa"
+i=0; while ! grep -q '^up' "$TMP/fa" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q '^up 1$' "$TMP/fa"
+t $? "front end 0 on the first host has its native node 1 up"
+out=$(ip netns exec $NSB timeout 200 "$B/hosted/cluster_test" mode=hosts node=40 cluster_uplink=10.77.0.1:7100 call_node=1 $common 2>"$TMP/fb"); rc=$?
+[ $rc = 0 ] && echo "$out" | grep -q '^node 41 -> node 1: 1005 '
+t $? "native node 41 of the second host's front end calls native node 1 of the first: $(echo "$out" | head -1)"
+echo "$out" | grep -q '^node 41 left the members$'
+t $? "node 41, freed, leaves the members in ZooKeeper"
+kill -TERM $fa; wait $fa
+i=0; while pgrep -f "qemu-system-x86_64.*$TMP" > /dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+! pgrep -f "qemu-system-x86_64.*$TMP" > /dev/null && [ -z "$(find "$TMP/ebbrt-cluster-$(id -u)" -mindepth 1 2>/dev/null)" ]
+t $? "both front ends gone: no QEMU and no run directory left"
+[ $fail = 0 ] || { sed 's/^/# serve: /' "$TMP/serve" | head -10; sed 's/^/# call: /' "$TMP/call" | head -10;
+                   sed 's/^/# front end 0: /' "$TMP/fa" | head -10; sed 's/^/# front end 40: /' "$TMP/fb" | head -10; }
 echo "1..$n"
 exit $fail

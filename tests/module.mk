@@ -148,7 +148,9 @@ fuzz-memcached: $(B)/fuzz/memcached_ascii $(B)/fuzz/memcached_binary
 # The cluster test (tests/cluster.t): a hosted front end and the native image of its nodes.
 HOSTED_APPS += cluster_test
 EBB_IFACES += tests/cluster/ctest.ebb.h
-cluster_test_SRCS := tests/cluster/front.c tests/cluster/ctest.c $(B)/gen/tests/cluster/ctest.gen.c
+cluster_test_SRCS := tests/cluster/front.c tests/cluster/ctest.c $(B)/gen/tests/cluster/ctest.gen.c \
+                     platform/hosted/gidmap_zk.c
+cluster_test_LIBS := -lzookeeper_mt
 cluster_test_NATIVE_SRCS := tests/cluster/node.c tests/cluster/ctest.c \
                             $(B)/gen/tests/cluster/ctest.gen.c $(B)/gen/tests/cluster/bindings.gen.c
 cluster_test_MANIFEST := tests/cluster/ebb.manifest

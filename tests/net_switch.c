@@ -2,8 +2,11 @@
  * unix-socket clients speaking its framing (4-byte big-endian length, then the frame) from a
  * thread of their own, while the switch runs in the event loop with this project's stack on its
  * local port. Flooding, learning, the local port answering ARP, and the bounds a hostile port
- * meets: runts, a port that never reads, a length that is no frame. */
+ * meets: runts, a port that never reads, a length that is no frame; uplinks (TCP ports on
+ * loopback, the same framing), at most 16. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,12 +23,14 @@
 #include "tap.h"
 
 static char path[108];
+static uint16_t uplink_port;
 static struct eth_switch *sw;
 static struct net_stack *volatile stack; /* lives to the end (stacks are never freed) */
 static int done_pipe[2];
 static const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 0xa}, mac_b[6] = {2, 0, 0, 0, 0, 0xb},
                      mac_c[6] = {2, 0, 0, 0, 0, 0xc}, mac_x[6] = {2, 0, 0, 0, 0, 0x99},
                      bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+                     mac_d[6] = {2, 0, 0, 0, 0, 0xd}, mac_u[6] = {2, 0, 0, 0, 0, 0x55},
                      local_mac[6] = {2, 0xeb, 0, 0, 0, 1};
 
 static int port_open(void)
@@ -33,6 +38,16 @@ static int port_open(void)
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     strcpy(sa.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? fd : -1;
+}
+
+static int uplink_open(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(uplink_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct timeval tv = {.tv_sec = 5};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? fd : -1;
@@ -137,6 +152,25 @@ static void *fake_qemus(void *arg)
     w = send(b, bad, 4, MSG_NOSIGNAL);
     ok(get_frame(b, f, sizeof f) < 0, "a 2 GB length closes B's port");
     put_frame(a, bcast, mac_a, 0x88b5, 60);
+
+    /* Uplinks: TCP ports with the same framing; a 17th is refused. */
+    int d = port_open(), u[17];
+    for (int i = 0; i < 17; i++)
+        u[i] = uplink_open();
+    put_frame(u[0], bcast, mac_u, 0x88b5, 80);
+    bool got = false;
+    for (int i = 0; i < 20 && !got && (n = get_frame(d, f, sizeof f)) >= 0; i++)
+        got = n == 80 && !memcmp(f + 6, mac_u, 6);
+    ok(got, "a frame from an uplink reaches a unix port");
+    put_frame(d, mac_u, mac_d, 0x88b5, 90);
+    got = false;
+    for (int i = 0; i < 20 && !got && (n = get_frame(u[0], f, sizeof f)) >= 0; i++)
+        got = n == 90 && !memcmp(f + 6, mac_d, 6);
+    ok(got, "a frame to the address learned on the uplink goes back over it");
+    ok(u[16] >= 0 && recv(u[16], f, 1, 0) == 0, "a 17th uplink is refused (closed)");
+    for (int i = 0; i < 17; i++)
+        close(u[i]);
+    close(d);
     close(c);
     close(a);
     close(b);
@@ -154,7 +188,8 @@ static void finish(void *arg, uint32_t events)
     ok(st.dropped_outq > 0, "frames past the bound for the silent port dropped and counted (%llu)",
        (unsigned long long)st.dropped_outq);
     is(st.bad_length, 1, "one bad length counted");
-    is(st.ports_opened, 3, "three ports opened");
+    is(st.ports_opened, 20, "20 ports opened (4 unix, 16 uplinks)");
+    is(st.ports_refused, 1, "one refused (the 17th uplink)");
     eth_switch_close(sw);
     ok(access(path, F_OK) != 0, "closing the switch removes its socket");
     ebb_exit(tap_done());
@@ -172,6 +207,16 @@ static void start(void *arg)
         ebb_exit(tap_done());
     struct net_stack_config cfg = {.ip = IP4(10, 254, 0, 1), .prefix = 16, .home_core = ebb_core()};
     stack = net_stack_new(id, &cfg);
+    /* A free loopback port for the uplink listener. */
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+        uplink_port = ntohs(sa.sin_port);
+    close(fd);
+    is(eth_switch_uplink(sw, true, "127.0.0.1", uplink_port), 0, "the switch takes uplinks on 127.0.0.1:%u",
+       uplink_port);
     if (pipe(done_pipe) < 0)
         ebb_exit(tap_done());
     ebb_fd_watch(done_pipe[0], EPOLLIN, finish, NULL);
@@ -184,7 +229,7 @@ void app_main(void) { ebb_spawn(start, NULL); }
 
 int main(void)
 {
-    tap_plan(15);
+    tap_plan(20);
     tap_deadline(120);
     char *args[] = {"net_switch", "cores=1", NULL};
     return ebb_run(2, args);

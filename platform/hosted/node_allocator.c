@@ -73,6 +73,7 @@ struct alloc {
 /* Paths and pids live in plain static memory: the signal handler reads them. */
 static struct alloc the_alloc;
 static struct node nodes[MAX_NODES];
+static unsigned front; /* this front end's node number (node=, default 0) */
 static char rundir[PATH_MAX_], keyfile[PATH_MAX_ + 16], sockfile[PATH_MAX_ + 16], frontfile[PATH_MAX_ + 16];
 static volatile sig_atomic_t cleaning;
 
@@ -337,7 +338,7 @@ static void node_join(void *arg)
 
 static void node_up(unsigned k)
 {
-    if (k == 0 || k >= MAX_NODES || !nodes[k].pid || nodes[k].up)
+    if (k == front || k >= MAX_NODES || !nodes[k].pid || nodes[k].up)
         return;
     struct joining *j = malloc(sizeof *j);
     nodes[k].up = true;
@@ -361,6 +362,7 @@ static void boot_timed_out(void *arg)
     n->up = true;
     n->freed = true;
     ebb_promise_fail(n->p, ETIMEDOUT);
+    node_gone(k);
     kill(n->pid, SIGKILL); /* its pidfd event releases the slot */
 }
 
@@ -392,9 +394,10 @@ static int spawn_node(unsigned k, const struct node_options *opt)
     snprintf(smp, sizeof smp, "%u", cores);
     snprintf(mem, sizeof mem, "%uM", mb);
     int len = snprintf(cmdline, sizeof cmdline,
-                       "node=%u ip=%s/%u listen=%u cluster=%s:%u key_file=%s cores=%u log=%s%s%s",
-                       k, ip, CLUSTER_PREFIX, CLUSTER_PORT, CLUSTER_NET, CLUSTER_PORT, KEY_FW_CFG,
-                       cores, ebb_config_str("node_log", "warn"), opt->args ? " " : "",
+                       "node=%u ip=%s/%u listen=%u cluster=%s:%u front=%u gidmap_node=%u key_file=%s "
+                       "cores=%u log=%s%s%s",
+                       k, ip, CLUSTER_PREFIX, CLUSTER_PORT, CLUSTER_NET, CLUSTER_PORT, front, front,
+                       KEY_FW_CFG, cores, ebb_config_str("node_log", "warn"), opt->args ? " " : "",
                        opt->args ? opt->args : "");
     if (len < 0 || (size_t)len >= sizeof cmdline)
         return -E2BIG;
@@ -463,8 +466,28 @@ static int spawn_node(unsigned k, const struct node_options *opt)
 
 /* ---- the cluster ---- */
 
+/* cluster_uplink[_listen]=A.B.C.D:PORT: the switch linked to other hosts' (docs/cluster.md). */
+static int uplink(const char *key, bool listening)
+{
+    const char *v = ebb_config_get(key), *colon = v ? strrchr(v, ':') : NULL;
+    char ip[16];
+    if (!v)
+        return 0;
+    int err = -EINVAL;
+    long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+    if (colon && colon - v < (long)sizeof ip && port > 0 && port < 65536) {
+        memcpy(ip, v, (size_t)(colon - v));
+        ip[colon - v] = 0;
+        err = eth_switch_uplink(the_alloc.sw, listening, ip, (uint16_t)port);
+    }
+    if (err)
+        ebb_warn("cluster: %s=%s: %s", key, v, err == -EINVAL ? "expected A.B.C.D:PORT" : strerror(-err));
+    return err;
+}
+
 static int cluster_start(struct alloc *a)
 {
+    front = (unsigned)ebb_config_int("node", 0, 0, MAX_NODES - 2);
     int err = make_rundir();
     if (err) {
         ebb_warn("cluster: cannot make the run directory: %s", strerror(-err));
@@ -477,10 +500,19 @@ static int cluster_start(struct alloc *a)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
 
-    uint8_t key[KEY_LEN];
-    ebb_random(key, sizeof key);
+    /* A fresh key, unless front ends on several hosts share one (key_file=). */
+    uint8_t key[EBB_MSG_KEY_MAX];
+    int klen = KEY_LEN;
+    const char *kf = ebb_config_get("key_file");
+    if (kf && (klen = platform_read_key(kf, key, sizeof key)) < EBB_MSG_KEY_MIN) {
+        ebb_warn("cluster: key_file=%s: %s", kf, klen == -EPERM ? "other users can read it: chmod 600 it"
+                 : klen < 0 ? "cannot read it" : "a cluster key is 16 to 256 bytes");
+        return klen < 0 ? klen : -EINVAL;
+    }
+    if (!kf)
+        ebb_random(key, KEY_LEN);
     int fd = open(keyfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 || write(fd, key, sizeof key) != (ssize_t)sizeof key) {
+    if (fd < 0 || write(fd, key, (size_t)klen) != (ssize_t)klen) {
         err = -errno;
         if (fd >= 0)
             close(fd);
@@ -488,17 +520,17 @@ static int cluster_start(struct alloc *a)
         return err;
     }
     close(fd);
-    ebb_msg_set_key(key, sizeof key);
+    ebb_msg_set_key(key, (size_t)klen);
     memset(key, 0, sizeof key);
 
-    static const uint8_t mac[6] = { 0x02, 0xeb, 0, 0, 0, 1 };
+    const uint8_t mac[6] = { 0x02, 0xeb, 0, 0, (uint8_t)((front + 1) >> 8), (uint8_t)(front + 1) };
     ebb_id_t id;
     a->sw = eth_switch_new(sockfile, mac, &id, &err);
     if (!a->sw) {
         ebb_warn("cluster: the switch on %s: %s", sockfile, strerror(-err));
         return err;
     }
-    struct net_stack_config cfg = { .ip = node_ip(0), .prefix = CLUSTER_PREFIX, .home_core = ebb_core() };
+    struct net_stack_config cfg = { .ip = node_ip(front), .prefix = CLUSTER_PREFIX, .home_core = ebb_core() };
     struct net_stack *s = net_stack_new(id, &cfg);
     uint64_t v;
     if (!s || (err = ebb_future_block(net_stack_up(s), &v)) != 0)
@@ -508,7 +540,7 @@ static int cluster_start(struct alloc *a)
                  "nodes before other use of the network or the Messenger");
         return -EBUSY;
     }
-    ebb_set_node(0);
+    ebb_set_node(front);
     ebb_messenger_on_node_up(node_up);
     ebb_msg_transport_cluster(CLUSTER_NET, CLUSTER_PORT);
     err = ebb_messenger_listen("127.0.0.1", CLUSTER_PORT);
@@ -517,9 +549,11 @@ static int cluster_start(struct alloc *a)
                  "Messenger must live on the core that allocates", strerror(-err));
         return err;
     }
+    if ((err = uplink("cluster_uplink_listen", true)) != 0 || (err = uplink("cluster_uplink", false)) != 0)
+        return err;
     char addr[32];
-    member_addr(0, addr);
-    err = ebb_future_block(globalidmap_join(EBB_ID_GLOBALIDMAP, 0, addr), NULL);
+    member_addr(front, addr);
+    err = ebb_future_block(globalidmap_join(EBB_ID_GLOBALIDMAP, front, addr), NULL);
     if (err)
         ebb_warn("cluster: the front end could not join the GlobalIdMap: %s", strerror(err));
     a->started = true;
@@ -543,7 +577,7 @@ static void do_allocate(void *arg)
         free(r);
         return;
     }
-    unsigned k = 1;
+    unsigned k = front + 1;
     while (k < MAX_NODES && nodes[k].pid)
         k++;
     if (k == MAX_NODES) {
@@ -646,7 +680,7 @@ static void do_free(void *arg)
 static int na_free(void *self, unsigned node)
 {
     struct alloc *a = self;
-    if (!a->started || node == 0 || node >= MAX_NODES || !nodes[node].pid)
+    if (!a->started || node == front || node >= MAX_NODES || !nodes[node].pid)
         return -ENOENT;
     run_on(a->core, do_free, (void *)(uintptr_t)node);
     return 0;

@@ -5,17 +5,22 @@
  * `-netdev stream,server=off,addr.type=unix,addr.path=PATH`), where every frame travels as a
  * 4-byte big-endian length and then the Ethernet frame; and one local port, a network interface
  * Ebb under this project's stack in this process. It learns source MACs and forwards to the port
- * a destination was seen on, floods broadcasts and unknown destinations.
+ * a destination was seen on, floods broadcasts and unknown destinations. An uplink to another
+ * host's switch is one more socket port, over TCP with the same framing (eth_switch_uplink).
  *
  * Everything runs on the core that made the switch: the local port's send() from another core
  * is handed over as an event. Every peer is a stranger: a frame length past SW_FRAME_MAX closes
  * its port, bytes queued to a port that does not read are bounded (SW_OUTQ_MAX, then frames to it
  * are dropped), and so are the ports and the learned addresses; each has a counter. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,6 +33,8 @@
 #include "net_hosted.h"
 
 #define SW_PORTS 256             /* socket ports */
+#define SW_UPLINKS 16            /* of which uplinks (so that strangers on the uplink's network
+                                  * cannot take the ports the QEMUs need) */
 #define SW_MACS 1024             /* learned addresses */
 #define SW_FRAME_MAX 65550       /* larger: not a frame, the port is closed */
 #define SW_OUTQ_MAX (4u << 20)   /* bytes queued to one port */
@@ -36,6 +43,7 @@
 
 struct sw_port {
     int fd;                      /* -1: free */
+    bool uplink;
     uint8_t *in;                 /* a frame's bytes so far (SW_FRAME_MAX + 4) */
     size_t inlen;
     uint8_t *out;                /* bytes not yet written */
@@ -50,7 +58,7 @@ struct port_ev { /* what an fd event names: the switch and the port */
 
 struct eth_switch {
     const struct netif *ops; /* first: the local port is a network interface rep */
-    int lfd;
+    int lfd, ulfd;               /* the unix listener; the uplink's TCP listener or -1 */
     unsigned core;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     uint8_t mac[6];              /* the local port's */
@@ -58,7 +66,7 @@ struct eth_switch {
     struct sw_port ports[SW_PORTS];
     struct port_ev evs[SW_PORTS];
     struct { uint8_t mac[6]; int port; } macs[SW_MACS];
-    unsigned nmacs, next_mac;
+    unsigned nmacs, next_mac, nuplinks;
     struct eth_switch_stats st;
     struct ebb_root root;
 };
@@ -68,6 +76,7 @@ static void port_close(struct eth_switch *sw, int p)
     struct sw_port *sp = &sw->ports[p];
     ebb_fd_unwatch(sp->fd);
     close(sp->fd);
+    sw->nuplinks -= sp->uplink;
     free(sp->in);
     free(sp->out);
     *sp = (struct sw_port){ .fd = -1 };
@@ -228,23 +237,19 @@ static void port_event(void *arg, uint32_t events)
         port_readable(pe->sw, pe->p);
 }
 
-static void on_accept(void *arg, uint32_t events)
+/* A connected socket becomes a port (or is closed, counted). */
+static void port_add(struct eth_switch *sw, int fd, bool uplink)
 {
-    (void)events;
-    struct eth_switch *sw = arg;
-    int fd = accept4(sw->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-        return;
     int p = 0;
     while (p < SW_PORTS && sw->ports[p].fd >= 0)
         p++;
-    uint8_t *in = p < SW_PORTS ? malloc(SW_FRAME_MAX + 4) : NULL;
+    uint8_t *in = p < SW_PORTS && !(uplink && sw->nuplinks == SW_UPLINKS) ? malloc(SW_FRAME_MAX + 4) : NULL;
     if (!in) {
         sw->st.ports_refused++;
         close(fd);
         return;
     }
-    sw->ports[p] = (struct sw_port){ .fd = fd, .in = in };
+    sw->ports[p] = (struct sw_port){ .fd = fd, .in = in, .uplink = uplink };
     sw->evs[p] = (struct port_ev){ sw, p };
     if (ebb_fd_watch(fd, EPOLLIN, port_event, &sw->evs[p]) < 0) {
         close(fd);
@@ -252,7 +257,48 @@ static void on_accept(void *arg, uint32_t events)
         sw->ports[p] = (struct sw_port){ .fd = -1 };
         return;
     }
+    sw->nuplinks += uplink;
     sw->st.ports_opened++;
+}
+
+/* Either listener's event (the unix socket's, the uplink's): both are non-blocking. */
+static void on_accept(void *arg, uint32_t events)
+{
+    (void)events;
+    struct eth_switch *sw = arg;
+    const int lfds[2] = { sw->lfd, sw->ulfd };
+    for (int i = 0; i < 2; i++) {
+        int fd = lfds[i] >= 0 ? accept4(lfds[i], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
+        if (fd >= 0)
+            port_add(sw, fd, i == 1);
+    }
+}
+
+int eth_switch_uplink(struct eth_switch *sw, bool listening, const char *addr, uint16_t port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 || !port || (listening && sw->ulfd >= 0))
+        return -EINVAL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, err = 0;
+    if (fd < 0)
+        return -errno;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (listening) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0 ||
+            fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+            err = -errno;
+        else if (!(err = ebb_fd_watch(fd, EPOLLIN, on_accept, sw)))
+            sw->ulfd = fd;
+    } else if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+        err = -errno;
+    } else {
+        port_add(sw, fd, true);
+        return 0;
+    }
+    if (err)
+        close(fd);
+    return err;
 }
 
 /* ---- the local port: a network interface Ebb ---- */
@@ -331,6 +377,7 @@ struct eth_switch *eth_switch_new(const char *path, const uint8_t mac[6], ebb_id
     }
     sw->ops = &sw_ops;
     sw->lfd = fd;
+    sw->ulfd = -1;
     sw->core = ebb_core();
     strcpy(sw->path, path);
     memcpy(sw->mac, mac, 6);
@@ -361,6 +408,10 @@ void eth_switch_close(struct eth_switch *sw)
             port_close(sw, p);
     ebb_fd_unwatch(sw->lfd);
     close(sw->lfd);
+    if (sw->ulfd >= 0) {
+        ebb_fd_unwatch(sw->ulfd);
+        close(sw->ulfd);
+    }
     unlink(sw->path);
     sw->stack = NULL; /* the stack may still send: its frames go nowhere */
 }

@@ -1,4 +1,4 @@
-# Benchmark programs: built by `make bench`, never by the tests.
+# Benchmark programs: built by `make all` (so they keep compiling), run only by `make bench`.
 EBB_IFACES += tests/bench/adder.ebb.h
 BENCH_BINS += $(B)/hosted/bench/ebbcall
 $(B)/hosted/bench/ebbcall: $(call objs,hosted,tests/bench/ebbcall.c $(B)/gen/tests/bench/adder.gen.c) $(HOSTED_LIB)
@@ -37,6 +37,7 @@ bench-net: $(B)/hosted/netpipe
 # against glibc, jemalloc, mimalloc and tcmalloc through LD_PRELOAD.
 BENCHES += bench-alloc
 ALLOC_BENCH_BINS := $(patsubst %,$(B)/bench/%,threadtest larson cache_share xmalloc mstress phase allocrun)
+BENCH_BINS += $(ALLOC_BENCH_BINS)
 $(B)/bench/%: tests/bench/%.c tests/bench/alloc_bench.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 $(WARN) -O2 -fno-builtin -pthread -o $@ $<

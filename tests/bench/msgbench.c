@@ -50,7 +50,8 @@ static ebb_future_t f_call(void *self, unsigned node, ebb_id_t to, uint64_t ifac
 static int f_listen(void *s, const char *a, uint16_t p) { (void)s, (void)a, (void)p; return 0; }
 static int32_t f_peer(void *s, uint32_t n_, const char *a, uint16_t p) { (void)s, (void)n_, (void)a, (void)p; return 0; }
 static void f_stop(void *s) { (void)s; }
-static const struct messenger fake_ops = { f_call, f_listen, f_peer, f_stop };
+static const struct messenger fake_ops = { .call = f_call, .listen = f_listen, .peer = f_peer,
+                                           .stop = f_stop };
 static struct fake the_fake = { &fake_ops };
 static void *make_fake(struct ebb_root *r, unsigned c) { (void)r, (void)c; return &the_fake; }
 MESSENGER_ROOT(fake_root, make_fake);

@@ -50,6 +50,8 @@ static uint64_t t_ids(void *self, uint32_t space, uint32_t set)
     return space < EBB_MAX_NODES ? gidmap_ids(space, EBB_MAX_INDEX - GIDMAP_NIDS, (int)set) : GIDMAP_NIDS;
 }
 
+static uint64_t sleepers;
+
 struct nap {
     ebb_promise_t p;
     struct ebb_timer t;
@@ -71,8 +73,16 @@ static uint64_t t_sleep(void *self, uint64_t ms)
     ebb_future_t f = ebb_promise_new(&n->p);
     ebb_timer_start(&n->t, ms * 1000000ull, wake, n);
     uint64_t v;
+    __atomic_add_fetch(&sleepers, 1, __ATOMIC_RELAXED);
     ebb_future_block(f, &v);
+    __atomic_sub_fetch(&sleepers, 1, __ATOMIC_RELAXED);
     return ms;
+}
+
+static uint64_t t_sleeping(void *self)
+{
+    (void)self;
+    return __atomic_load_n(&sleepers, __ATOMIC_RELAXED);
 }
 
 static uint64_t t_put(void *self, const uint8_t *buf, uint64_t n)
@@ -115,7 +125,7 @@ static uint64_t t_rtt(void *self, uint32_t target, uint64_t calls)
 }
 
 static const struct ctest ctest_ops = { t_echo, t_relay, t_relay_sleep, t_members, t_ids, t_sleep,
-                                         t_put, t_rtt };
+                                         t_sleeping, t_put, t_rtt };
 
 static void *create_rep(struct ebb_root *root, unsigned core)
 {

@@ -26,6 +26,8 @@ struct EBB_INTERFACE(per_node) ctest {
     uint64_t (*ids)(void *self, uint32_t space, uint32_t set) EBB_REMOTE;
     /* Replies after ms milliseconds. */
     uint64_t (*sleep)(void *self, uint64_t ms) EBB_REMOTE;
+    /* How many sleep() calls this node is in. */
+    uint64_t (*sleeping)(void *self) EBB_REMOTE;
     /* Takes n bytes (the round-trip benchmark's payload); returns n. */
     uint64_t (*put)(void *self, const uint8_t *EBB_IN(n) buf, uint64_t n) EBB_REMOTE;
     /* The median round trip, in ns, of `calls` put() calls of 64 bytes from this node to target

@@ -3,6 +3,10 @@
  * middle of a call fails the call with EBB_ENODEDOWN, and freeing. TAP on stdout.
  *
  *   cluster_test [mode=hold]   hold: one node, print "up", then wait to be stopped by a signal
+ *   cluster_test mode=hosts [call_node=M]   tests/gidmap_hosts.t's front ends: one node, print
+ *                "up K"; with call_node=M, once node K sees M among the GlobalIdMap's members,
+ *                node K calls M's echo and the result is printed, then K is freed and whether
+ *                it left the members; else wait for a signal
  *   cluster_test mode=bench [bench_calls=N]   make bench-cluster's numbers (tests/bench/cluster.sh):
  *                allocation to the first answered call (3 times), round trips front end ->
  *                native and native -> native (medians of N calls) */
@@ -61,6 +65,18 @@ static void nap(unsigned ms)
     ebb_future_block(f, NULL);
 }
 
+/* Waits (bounded: 60 s) until node k is in n sleep() calls. */
+static bool sleeping(unsigned k, uint64_t n)
+{
+    int err = 0;
+    for (int i = 0; i < 600 && !err; i++) {
+        if (call(ctest_sleeping_at(k, EBB_ID_CTEST), &err) == n)
+            return true;
+        nap(100);
+    }
+    return false;
+}
+
 /* Kills node k's QEMU from outside the allocator (as a crash would), by its pid file. */
 static int kill_node(unsigned k)
 {
@@ -91,6 +107,38 @@ static void hold(void)
     fflush(stdout);
     ebb_promise_t never;
     ebb_future_block(ebb_promise_new(&never), NULL); /* until a signal */
+}
+
+/* A front end of one "host" (tests/gidmap_hosts.t): its node calls a node of the other host,
+ * found among the GlobalIdMap's members. */
+static void hosts(void)
+{
+    long target = ebb_config_int("call_node", -1, -1, 62);
+    if (target < 0) {
+        hold();
+        return;
+    }
+    int err;
+    unsigned k = (unsigned)call(allocate(), &err);
+    uint64_t m = 0;
+    for (int i = 0; !err && i < 600 && !(m >> target & 1); i++) {
+        m = call(ctest_members_at(k, EBB_ID_CTEST), &err);
+        if (m >> 63)
+            err = (int)(m & 0xffff);
+        else if (!(m >> target & 1))
+            nap(100);
+    }
+    uint64_t v = err ? 0 : call(ctest_relay_at(k, EBB_ID_CTEST, (uint32_t)target, EBB_ID_CTEST, 5), &err);
+    printf("node %u -> node %ld: %llu (error %d, members %#llx)\n", k, target, (unsigned long long)v,
+           err, (unsigned long long)m);
+    /* Freed, node k leaves the members (in ZooKeeper: its znode goes at once, not at the end of
+     * the front end's session). */
+    node_allocator_free(EBB_ID_NODE_ALLOCATOR, k);
+    for (int i = 0; i < 100 && members() >> k & 1; i++)
+        nap(100);
+    printf("node %u %s the members\n", k, members() >> k & 1 ? "is still among" : "left");
+    fflush(stdout);
+    ebb_exit(err || v >> 63 ? 1 : 0);
 }
 
 uint64_t ctest_rtt_median(unsigned target, uint64_t calls);
@@ -139,11 +187,13 @@ static void test(void *arg)
         atomic_store(&tap_finished, 1); /* no TAP in these modes */
         if (!strcmp(mode, "bench"))
             bench();
+        else if (!strcmp(mode, "hosts"))
+            hosts();
         else
             hold();
         return;
     }
-    tap_plan(38);
+    tap_plan(40);
     tap_deadline(240);
     int err;
     if (ctest_bind_top() < 0)
@@ -187,7 +237,7 @@ static void test(void *arg)
      * named error. */
     ebb_future_t pending = ctest_sleep_at(2, EBB_ID_CTEST, 60000);
     ebb_future_t relayed = ctest_relay_sleep_at(1, EBB_ID_CTEST, 2, 60000);
-    nap(500); /* the calls are on node 2 now */
+    ok(sleeping(2, 2), "both calls are in progress on node 2");
     is(kill_node(2), 0, "node 2's QEMU killed in the middle of calls");
     uint64_t t1 = platform_now_ns();
     call(pending, &err);
@@ -218,7 +268,7 @@ static void test(void *arg)
     /* Freeing a node with calls pending on it, the front end's and node 2's. */
     pending = ctest_sleep_at(1, EBB_ID_CTEST, 60000);
     relayed = ctest_relay_sleep_at(2, EBB_ID_CTEST, 1, 60000);
-    nap(500);
+    ok(sleeping(1, 2), "both calls are in progress on node 1");
     is(node_allocator_free(EBB_ID_NODE_ALLOCATOR, 1), 0, "node 1 freed");
     call(pending, &err);
     is(err, EBB_ENODEDOWN, "its pending call fails with EBB_ENODEDOWN (%s)", strerror(err));

@@ -28,4 +28,9 @@ struct eth_switch *eth_switch_new(const char *path, const uint8_t mac[6], ebb_id
 /* Closes every port and the socket (removed); the local port drops what it is sent. On the
  * switch's core. */
 void eth_switch_close(struct eth_switch *sw);
+/* An uplink to another host's switch: one more port, a TCP connection to addr:port (connected
+ * now, blocking) or, listening, each connection accepted on addr:port (at most 16 uplink ports;
+ * more are refused, counted in ports_refused); frames as on the unix socket. Frames on it are neither encrypted nor authenticated (the Messenger's are): a network
+ * the cluster trusts. 0 or -errno. */
+int eth_switch_uplink(struct eth_switch *sw, bool listening, const char *addr, uint16_t port);
 void eth_switch_stats(const struct eth_switch *sw, struct eth_switch_stats *out);
