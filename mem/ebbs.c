@@ -64,7 +64,7 @@ static void gp_idle_timer(void *arg)
 {
     struct gp_idle *t = arg;
     gp_trim_idle_all();
-    if (gp_cached_bytes(t->g) > GP_IDLE_MARK || mem_pages_dirty(t->g->node) > GP_DIRTY_KEEP)
+    if (gp_cached_bytes(t->g) > GP_IDLE_MARK || gp_dirty_pages(t->g->node) > GP_DIRTY_KEEP)
         ebb_timer_start(&t->timer, GP_IDLE_PERIOD_MS * 1000000ull, gp_idle_timer, t);
 }
 
@@ -72,7 +72,7 @@ static bool gp_idle_check(void *arg)
 {
     struct gp_idle *t = arg;
     if (!ebb_timer_armed(&t->timer) && (gp_cached_bytes(t->g) > GP_IDLE_MARK ||
-                                        mem_pages_dirty(t->g->node) > GP_DIRTY_KEEP))
+                                        gp_dirty_pages(t->g->node) > GP_DIRTY_KEEP))
         ebb_timer_start(&t->timer, GP_IDLE_PERIOD_MS * 1000000ull, gp_idle_timer, t);
     return false;
 }

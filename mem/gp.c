@@ -1,5 +1,6 @@
 /* The general-purpose allocator (see gp.h). */
 #include "mem/gp.h"
+#include "mem/span.h"
 #include "mem/vmem.h"
 #include "ebbs/malloc.gen.h"
 #include <errno.h>
@@ -104,12 +105,14 @@ void gp_fork_lock(void)
     spin_lock(&trim_lock);
     spin_lock(&pool_lock);
     vmem_fork_lock();
+    mem_span_fork_lock();
     mem_pages_fork_lock();
 }
 
 void gp_fork_unlock(void)
 {
     mem_pages_fork_unlock();
+    mem_span_fork_unlock();
     vmem_fork_unlock();
     spin_unlock(&pool_lock);
     spin_unlock(&trim_lock);
@@ -128,6 +131,15 @@ static unsigned large_class(size_t pages)
 
 static size_t large_class_pages(unsigned c) { return (size_t)(c % 4 + 5) << (c / 4); }
 
+/* A large block back to the heap it came from: the span heap, or the buddy lists. */
+static void large_free(void *p, struct mem_page *pg, size_t npages)
+{
+    if (mem_span_owns(pg))
+        mem_span_free(p);
+    else
+        mem_pages_free_n(p, npages);
+}
+
 /* The large cache's blocks back to the page allocator. Caller holds its lock. */
 static void large_flush(struct gp_large *l)
 {
@@ -135,8 +147,9 @@ static void large_flush(struct gp_large *l)
         while (l->top[c]) {
             void *p = l->top[c];
             l->top[c] = *(void **)p;
-            mem_page_of(p)->state = MEM_PG_LARGE;
-            mem_pages_free_n(p, large_class_pages(c));
+            struct mem_page *pg = mem_page_of(p);
+            pg->state = MEM_PG_LARGE;
+            large_free(p, pg, large_class_pages(c));
         }
     }
     l->bytes = 0;
@@ -149,6 +162,7 @@ void gp_trim(struct gp *g)
     spin_lock(&g->large.lock);
     large_flush(&g->large);
     spin_unlock(&g->large.lock);
+    mem_span_trim(g->node);
 }
 
 void gp_trim_all(void)
@@ -188,6 +202,14 @@ size_t gp_trim_idle(struct gp *g)
     return n;
 }
 
+size_t gp_dirty_pages(unsigned node) { return mem_pages_dirty(node) + mem_span_dirty(node); }
+
+void gp_release_all(unsigned node)
+{
+    mem_span_release(node, 0);
+    mem_pages_release(node, 0);
+}
+
 size_t gp_trim_idle_all(void)
 {
     static size_t last_takes[MEM_MAX_NODES];
@@ -198,12 +220,14 @@ size_t gp_trim_idle_all(void)
     for (unsigned i = 0; i < gp_nreps(); i++)
         n += gp_trim_idle(reps[i]);
     for (unsigned node = 0; node < MEM_MAX_NODES; node++) {
-        size_t takes = mem_pages_takes(node);
+        size_t takes = mem_pages_takes(node) + mem_span_takes(node);
         size_t keep = GP_DIRTY_KEEP;
         if (takes != last_takes[node]) { /* busy: keep some for reuse, as much as is in use */
-            keep = mem_pages_used(node);
+            keep = mem_pages_used(node) - mem_span_free_pages(node);
             keep = keep > GP_DIRTY_MAX ? keep : GP_DIRTY_MAX;
         }
+        if (mem_span_dirty(node) > keep)
+            n += mem_span_release(node, keep) << MEM_PAGE_SHIFT;
         if (mem_pages_dirty(node) > keep)
             n += mem_pages_release(node, keep) << MEM_PAGE_SHIFT;
         last_takes[node] = takes;
@@ -221,6 +245,11 @@ static void *large_alloc(struct gp *g, size_t n, size_t align)
     unsigned align_order = 0;
     while ((MEM_PAGE_SIZE << align_order) < align)
         align_order++;
+    if (npages <= MEM_SPAN_MAX && align_order == 0) {
+        void *p = mem_span_alloc(g->node, npages);
+        if (p)
+            return p;
+    }
     if (npages <= ((size_t)1 << MEM_MAX_ORDER) && align_order <= MEM_MAX_ORDER) {
         void *p = mem_pages_alloc_n(g->node, npages, align_order);
         if (p)
@@ -300,12 +329,12 @@ void gp_free(struct gp *g, void *p)
         if (pg->npages >= GP_DIRTY_MAX)
             mem_platform_release(p, (size_t)pg->npages << MEM_PAGE_SHIFT);
         if (!large_cache_put(g, pg, p, pg->npages))
-            mem_pages_free_n(p, pg->npages);
+            large_free(p, pg, pg->npages);
         return;
     }
     if (!pg && vmem_free_large(p) == 0)
         return;
-    if (pg && (pg->state == MEM_PG_FREE || pg->state == MEM_PG_CACHED))
+    if (pg && (pg->state == MEM_PG_FREE || pg->state == MEM_PG_CACHED || pg->state == MEM_PG_SPAN))
         mem_fatal("mem: free(%p): double free (the page is free)", p);
     mem_fatal("mem: free(%p): pointer was not returned by the allocator", p);
 }

@@ -24,7 +24,9 @@
 #define GP_SMALL_SLOTS 129            /* struct gp's small[]: sizes 0..1024 by 8 */
 #define GP_NLARGE    24               /* 5..8 pages by 1, 10..16 by 2, ... 160..256 by 64 */
 #define GP_LARGE_MAX (256 * MEM_PAGE_SIZE)
+#ifndef GP_LARGE_CACHE
 #define GP_LARGE_CACHE (8u << 20)
+#endif
 
 /* A rep's cache of free large blocks: a stack per class, linked through the blocks' first word.
  * Its lock is the owner's but for the idle trimmer's rare look. */
@@ -94,9 +96,17 @@ void gp_trim_all(void);
  * LD_PRELOAD from a timer thread (platform/hosted/ebbmalloc.c). Returns the bytes trimmed. */
 #define GP_IDLE_MARK      (256u << 10)
 #define GP_DIRTY_KEEP     1024      /* pages: 4 MiB */
-#define GP_DIRTY_MAX      16384     /* pages: 64 MiB */
+#ifndef GP_DIRTY_MAX
+#define GP_DIRTY_MAX 16384 /* pages: 64 MiB */
+#endif
+#ifndef GP_IDLE_PERIOD_MS
 #define GP_IDLE_PERIOD_MS 100
+#endif
 size_t gp_trim_idle(struct gp *g);
+/* Free pages of node that may still be resident (buddy lists and the large-block heap), and
+ * all of them given back to the platform. */
+size_t gp_dirty_pages(unsigned node);
+void gp_release_all(unsigned node);
 size_t gp_trim_idle_all(void);
 size_t gp_cached_bytes(const struct gp *g);
 

@@ -24,6 +24,7 @@ enum mem_page_state {
     MEM_PG_SLAB,      /* any page of a slab: owner is the struct slab */
     MEM_PG_LARGE,     /* head of a large general-purpose allocation of npages */
     MEM_PG_CACHED,    /* head of a freed one of those, kept by a rep for reuse (mem/gp.c) */
+    MEM_PG_SPAN,      /* head or last page of a free span of the large-block heap (mem/span.h) */
 };
 
 struct mem_page {
@@ -33,7 +34,7 @@ struct mem_page {
     };
     void *owner;                                  /* MEM_PG_SLAB: the struct slab */
     union {
-        uint32_t npages;                          /* MEM_PG_LARGE, _CACHED: pages of the block */
+        uint32_t npages;                          /* MEM_PG_LARGE, _CACHED, _SPAN: pages of the block */
         uint32_t dirty;                           /* MEM_PG_FREE: may still hold memory */
     };
     uint8_t order;

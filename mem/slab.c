@@ -153,7 +153,7 @@ static void list_to_mag(struct slab_cpu *c, uint32_t k)
         c->nfree = 0; /* the count is exact but for a rare race on remote batches (take_remote) */
 }
 
-/* An outgrown or trimmed depot goes back; one of 64 KiB or more (as much memory as its 8 KiB
+/* An outgrown or trimmed depot goes back; one of 64 KiB or more (as much memory as its 16 KiB
  * of 8-byte objects, at least) leaves the resident set at once: nothing else may want it soon. */
 static void depot_free(struct slab_cpu *c)
 {
@@ -164,23 +164,70 @@ static void depot_free(struct slab_cpu *c)
     c->depot = NULL;
 }
 
+/* Depot entries are 32 bits: an object's offset from the start of the first memory range in
+ * 8-byte units, which reaches 32 GiB (the whole hosted arena). Half the memory of pointers: the
+ * depot of 100000 free 8-byte objects was as large as the objects. */
+#define DEPOT_REACH ((uintptr_t)1 << 35)
+#define DEPOT_MISFIT (~(DEPOT_REACH - 1) | 7) /* offset bits that do not fit an entry */
+
+/* Both copies below are plain loops the compiler turns into vector code, given leave to: gcc's
+ * default cost model at -O2 vectorizes only loops of a known multiple of the vector width. */
+#if defined(__clang__) /* vectorizes them at -O2 anyway */
+#define VECTORIZE
+#else
+#define VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#endif
+
+/* k objects from src into the depot (after depot_room); if one of them cannot be named by an
+ * entry (beyond the reach, or not 8-byte aligned: a slab cache Ebb's odd size), all k go onto
+ * the list instead (the check is one OR across them). */
+VECTORIZE static void depot_put(struct slab_cpu *c, void *const *src, uint32_t k)
+{
+    uintptr_t base = mem_ranges[0].start, any = 0;
+    uint32_t *d = c->depot + c->ndepot;
+    for (uint32_t i = 0; i < k; i++) {
+        uintptr_t off = (uintptr_t)src[i] - base;
+        any |= off;
+        d[i] = (uint32_t)(off >> 3);
+    }
+    if (__builtin_expect(!(any & DEPOT_MISFIT), 1)) {
+        c->ndepot += k;
+        return;
+    }
+    for (uint32_t i = 0; i < k; i++) {
+        *(void **)src[i] = c->free;
+        c->free = src[i];
+    }
+    c->nfree += k;
+}
+
+/* The newest k objects of the depot into dst. */
+VECTORIZE static void depot_get(struct slab_cpu *c, void **dst, uint32_t k)
+{
+    uintptr_t base = mem_ranges[0].start;
+    c->ndepot -= k;
+    const uint32_t *d = c->depot + c->ndepot;
+    for (uint32_t i = 0; i < k; i++)
+        dst[i] = (void *)(base + ((uintptr_t)d[i] << 3));
+}
+
 /* Room in the depot for k more entries. False beyond the high-water mark (the depot is at most
- * 2 * 8 / size of the memory it caches) or if the page allocator has no pages to give. */
+ * 2 * 4 / size of the memory it caches) or if the page allocator has no pages to give. */
 static int depot_room(struct slab_cpu *c, uint32_t k)
 {
-    size_t slots = (MEM_PAGE_SIZE << c->dorder) / sizeof(void *);
+    size_t slots = (MEM_PAGE_SIZE << c->dorder) / sizeof(uint32_t);
     if (c->depot && c->ndepot + k <= slots)
         return 1;
     if (c->ndepot + k > c->hiwater)
         return 0;
     unsigned order = c->depot ? c->dorder + 1 : 0;
-    while ((MEM_PAGE_SIZE << order) / sizeof(void *) < c->ndepot + k)
+    while ((MEM_PAGE_SIZE << order) / sizeof(uint32_t) < c->ndepot + k)
         order++;
-    void **d = mem_pages_alloc(c->node, order);
+    uint32_t *d = mem_pages_alloc(c->node, order);
     if (!d)
         return 0;
     if (c->depot) {
-        memcpy(d, c->depot, c->ndepot * sizeof(void *));
+        memcpy(d, c->depot, c->ndepot * sizeof(uint32_t));
         depot_free(c);
     }
     c->depot = d;
@@ -217,8 +264,7 @@ static int take_remote(struct slab_cpu *c)
     while (b) {
         struct slab_batch *next = b->next;
         if (depot_room(c, b->n)) {
-            memcpy(c->depot + c->ndepot, b->obj, b->n * sizeof(void *));
-            c->ndepot += b->n;
+            depot_put(c, b->obj, b->n);
         } else {
             for (uint32_t i = 0; i < b->n; i++) {
                 *(void **)b->obj[i] = c->free;
@@ -235,10 +281,12 @@ static int take_remote(struct slab_cpu *c)
 /* The depot's objects go to the list (before they go back to their slabs). */
 static void depot_to_list(struct slab_cpu *c)
 {
+    uintptr_t base = mem_ranges[0].start;
     void *head = c->free;
     for (uint32_t i = 0; i < c->ndepot; i++) {
-        *(void **)c->depot[i] = head;
-        head = c->depot[i];
+        void *p = (void *)(base + ((uintptr_t)c->depot[i] << 3));
+        *(void **)p = head;
+        head = p;
     }
     c->free = head;
     c->nfree += c->ndepot;
@@ -342,6 +390,34 @@ static void unhide(struct slab *s)
     s->released = 0;
 }
 
+static void slab_flush(struct slab_cpu *c, uint32_t n);
+
+/* Drops the cache's lock, then hands the objects slab_flush found to belong to adopted slabs to
+ * their slabs' owners' lists (the owner may change again meanwhile: checked under its lock). */
+static void unlock_forward(struct slab_cpu *c)
+{
+    void *f = c->foreign;
+    c->foreign = NULL;
+    spin_unlock(&c->lock);
+    while (f) {
+        void *p = f;
+        f = *(void **)p;
+        struct slab *s = (struct slab *)mem_page_of(p)->owner;
+        for (;;) {
+            struct slab_cpu *o = __atomic_load_n(&s->cpu, __ATOMIC_ACQUIRE);
+            spin_lock(&o->lock);
+            if (__atomic_load_n(&s->cpu, __ATOMIC_RELAXED) == o) {
+                *(void **)p = o->free;
+                o->free = p;
+                o->nfree++;
+                spin_unlock(&o->lock);
+                break;
+            }
+            spin_unlock(&o->lock);
+        }
+    }
+}
+
 static void *refill_locked(struct slab_cpu *c)
 {
     /* Objects other cores gave back come first, then the list, then the depot: what waits in
@@ -356,8 +432,7 @@ static void *refill_locked(struct slab_cpu *c)
         uint32_t k = (uint32_t)(c->end - c->mag) / 2;
         if (k > c->ndepot)
             k = c->ndepot;
-        c->ndepot -= k;
-        memcpy(c->top, c->depot + c->ndepot, k * sizeof(void *));
+        depot_get(c, c->top, k);
         c->top += k;
         return *--c->top;
     }
@@ -406,7 +481,7 @@ void *slab_refill(struct slab_cpu *c)
     spin_lock(&c->lock);
     c->slow++;
     void *p = refill_locked(c);
-    spin_unlock(&c->lock);
+    unlock_forward(c);
     return p;
 }
 
@@ -418,8 +493,7 @@ void slab_spill(struct slab_cpu *c, void *p)
     uint32_t n = (uint32_t)(c->top - c->mag);
     uint32_t k = n / 2;
     if (depot_room(c, k)) {
-        memcpy(c->depot + c->ndepot, c->mag, k * sizeof(void *));
-        c->ndepot += k;
+        depot_put(c, c->mag, k);
     } else {
         void *head = c->free;
         for (uint32_t i = 0; i < k; i++) {
@@ -436,16 +510,24 @@ void slab_spill(struct slab_cpu *c, void *p)
         depot_to_list(c);
         slab_flush(c, c->nfree / 2);
     }
-    spin_unlock(&c->lock);
+    unlock_forward(c);
 }
 
-void slab_flush(struct slab_cpu *c, uint32_t n)
+/* n objects of the list back to their slabs. Caller holds the lock and drops it with
+ * unlock_forward: the objects of slabs another cache adopted are only collected here. */
+static void slab_flush(struct slab_cpu *c, uint32_t n)
 {
     while (n-- && c->free) {
         void *p = c->free;
         c->free = *(void **)p;
         c->nfree--;
         struct slab *s = (struct slab *)mem_page_of(p)->owner;
+        /* A slab's owner changes only under the owner's lock: one that is ours stays ours. */
+        if (__builtin_expect(__atomic_load_n(&s->cpu, __ATOMIC_RELAXED) != c, 0)) {
+            *(void **)p = c->foreign;
+            c->foreign = p;
+            continue;
+        }
         *(void **)p = s->free;
         s->free = p;
         s->nfree++;
@@ -458,20 +540,94 @@ void slab_flush(struct slab_cpu *c, uint32_t n)
         c->nfree = 0;
 }
 
-void slab_remote_flush(struct slab_cpu *c)
+static void batch_push(struct slab_cpu *t, struct slab_batch *b)
 {
-    struct slab_batch *b = c->rbatch;
-    if (!b)
-        return;
-    struct slab_cpu *t = c->rtarget;
     struct slab_batch *old = __atomic_load_n(&t->remote, __ATOMIC_ACQUIRE);
     do {
         b->next = old;
         b->below = old ? old->below + old->n : 0;
     } while (!__atomic_compare_exchange_n(&t->remote, &old, b, true, __ATOMIC_ACQ_REL,
                                           __ATOMIC_ACQUIRE));
+}
+
+/* s, a slab of t, becomes c's. Caller holds both locks. */
+static void adopt_slab(struct slab_cpu *c, struct slab_cpu *t, struct slab *s)
+{
+    if (s->on_partial)
+        partial_del(t, s);
+    t->slabs--;
+    c->slabs++;
+    struct mem_page *pg = mem_page_of(s);
+    for (size_t i = 0; i < ((size_t)1 << c->cls->order); i++)
+        __atomic_store_n(&pg[i].cpu, c, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->cpu, c, __ATOMIC_RELEASE);
+}
+
+/* The objects of batch b (for t) go back into their slabs, which c adopts; objects of slabs of
+ * a third cache stay in the batch, pushed to t as usual (t forwards them). False if t's lock is
+ * busy (t is not idle after all). */
+static bool adopt_batch(struct slab_cpu *c, struct slab_cpu *t, struct slab_batch *b)
+{
+    spin_lock(&c->lock); /* ours first, then only a try: no two caches wait on each other */
+    if (!spin_trylock(&t->lock)) {
+        spin_unlock(&c->lock);
+        return false;
+    }
+    uint32_t left = 0;
+    for (uint32_t i = 0; i < b->n; i++) {
+        void *p = b->obj[i];
+        struct slab *s = (struct slab *)mem_page_of(p)->owner;
+        if (s->cpu == t)
+            adopt_slab(c, t, s);
+        if (s->cpu != c) {
+            b->obj[left++] = p;
+            continue;
+        }
+        *(void **)p = s->free;
+        s->free = p;
+        s->nfree++;
+        if (--s->inuse == 0)
+            slab_release(c, s);
+        else if (!s->on_partial)
+            partial_add(c, s);
+    }
+    spin_unlock(&t->lock);
+    b->n = left;
+    if (!left)
+        batch_keep(c, b);
+    spin_unlock(&c->lock);
+    if (left)
+        batch_push(t, b);
+    return true;
+}
+
+/* Objects waiting on an owner's incoming stack beyond which, if it also took no slow path,
+ * it is taken to be idle: a quarter of what it would keep cached, and at least two batches. */
+static uint32_t adopt_mark(const struct slab_class *cls)
+{
+    uint32_t m = cls->hiwater / 4;
+    return m > 2 * cls->rcap ? m : 2 * cls->rcap;
+}
+
+void slab_remote_flush(struct slab_cpu *c)
+{
+    struct slab_batch *b = c->rbatch;
+    if (!b)
+        return;
+    struct slab_cpu *t = c->rtarget;
     c->rbatch = NULL;
     c->rtarget = NULL;
+    uint32_t slow = __atomic_load_n(&t->slow, __ATOMIC_RELAXED);
+    /* The head may be taken (and its page freed) meanwhile: a stale count only misjudges. */
+    struct slab_batch *head = __atomic_load_n(&t->remote, __ATOMIC_ACQUIRE);
+    uint32_t waiting = head ? __atomic_load_n(&head->below, __ATOMIC_RELAXED) +
+                                  __atomic_load_n(&head->n, __ATOMIC_RELAXED) : 0;
+    bool idle = t == c->pushed && slow == c->pushed_slow && waiting >= adopt_mark(c->cls);
+    c->pushed = t;
+    c->pushed_slow = slow;
+    if (idle && t->cls == c->cls && t->off == c->off && adopt_batch(c, t, b))
+        return;
+    batch_push(t, b);
 }
 
 void slab_remote_start(struct slab_cpu *c, struct slab_cpu *owner, void *p)
@@ -547,7 +703,7 @@ void slab_trim(struct slab_cpu *c)
         c->nfree++;
     }
     trim_locked(c);
-    spin_unlock(&c->lock);
+    unlock_forward(c);
 }
 
 size_t slab_cached_bytes(const struct slab_cpu *c)
@@ -578,7 +734,7 @@ size_t slab_trim_idle(struct slab_cpu *c)
     if (!spin_trylock(&c->lock))
         return 0;
     size_t bytes = trim_locked(c);
-    spin_unlock(&c->lock);
+    unlock_forward(c);
     return bytes;
 }
 

@@ -11,7 +11,10 @@
  * slab_batch); a full batch (or one for a different owner) is pushed onto the owner's `remote`
  * stack with one CAS, and the owner takes the whole stack when it runs dry and copies the
  * pointers into its depot: neither side touches the objects (lines the other core last wrote),
- * and the emptied batch is the owner's to fill with its own remote frees. When a core's depot
+ * and the emptied batch is the owner's to fill with its own remote frees. A core that frees into
+ * the slabs of an owner that no longer takes its incoming batches (an idle or finished thread)
+ * adopts those slabs instead: the objects return to them at once and it allocates from them.
+ * When a core's depot
  * and list together grow past its
  * high-water mark, the depot joins the list and half of that goes back to the slabs; a slab
  * whose objects are all back is kept as the spare or returned to the page allocator. A cache
@@ -71,7 +74,7 @@ struct slab_cpu {
     void **mag, **end;
     /* Older objects spilled from the array, as an array too (2^dorder pages, grown on demand):
      * moving them back is a copy, where a list would be a walk through cold objects. */
-    void **depot;
+    uint32_t *depot;                /* entries: see depot_put in slab.c */
     uint32_t ndepot, dorder;
     void *free;                     /* the rest, linked through the objects' first word */
     uint32_t nfree;
@@ -92,6 +95,13 @@ struct slab_cpu {
     /* Outgoing: frees of other cores' objects, batched for one destination. */
     struct slab_cpu *rtarget;
     struct slab_batch *rbatch;
+    /* The destination of the previous pushed batch and its `slow` then: the idle test of slab
+     * adoption (slab_remote_flush). */
+    struct slab_cpu *pushed;
+    uint32_t pushed_slow;
+    /* Objects found on the list whose slab another cache adopted meanwhile, to forward to it
+     * once the lock is dropped (under lock). */
+    void *foreign;
     size_t slabs;                   /* slabs owned */
     /* Incoming: batches pushed by other cores; on its own cache line. */
     _Alignas(64) struct slab_batch *remote; /* accessed with __atomic builtins */
@@ -107,8 +117,11 @@ void slab_cpu_init(struct slab_cpu *c, const struct slab_class *cls, unsigned no
 
 void *slab_refill(struct slab_cpu *c);                /* slow path of slab_alloc */
 void slab_spill(struct slab_cpu *c, void *p);         /* slow path of a local free */
-void slab_flush(struct slab_cpu *c, uint32_t n);      /* n objects of the list back to slabs */
-void slab_remote_flush(struct slab_cpu *c);           /* pushes the outgoing batch */
+/* Pushes the outgoing batch; or, if its destination looks idle (two full batches already wait on
+ * its incoming stack and it took no slow path since this cache's previous push to it), adopts the
+ * slabs of the batch's objects: they move to this cache, the objects go straight back into them,
+ * and this cache's later frees of their objects are local. */
+void slab_remote_flush(struct slab_cpu *c);
 /* Slow path of slab_free_remote: a batch for a new destination (flushing the previous one). */
 void slab_remote_start(struct slab_cpu *c, struct slab_cpu *owner, void *p);
 /* Returns everything the cache holds (list, incoming and outgoing batches, spare slab) to the

@@ -1,9 +1,11 @@
 /* The buddy page allocator on its own: ranges, carving of unaligned ends, random alloc/free with
  * overlap and alignment checks, the tail return of mem_pages_alloc_n, exhaustion, invariants and
- * full coalescing at the end, borrowing by a node without memory, and bad input. Uses node 3 over a private mapping, so nothing
+ * full coalescing at the end, borrowing by a node without memory, and bad input; then the
+ * large-block heap (mem/span.c) over the same node: best fit, coalescing, release, chunks back. Uses node 3 over a private mapping, so nothing
  * else in the process shares it. */
 #define _GNU_SOURCE
 #include "mem/page.h"
+#include "mem/span.h"
 #include "tap.h"
 #include <sys/mman.h>
 
@@ -34,9 +36,68 @@ static int check(void) { return mem_pages_check(NODE, err, sizeof err) == 0; }
 static uint64_t rng = 88172645463325252ull;
 static uint64_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return rng; }
 
+/* The large-block heap: random spans never overlap and stay inside their chunk; frees coalesce
+ * (everything freed is one free chunk, and the chunks go back to the buddy lists); best fit takes
+ * the hole that fits exactly over a larger free span; a release leaves no dirty page. */
+static void span_tests(void)
+{
+    enum { SLOTS = 64 };
+    struct { uintptr_t a; size_t n; } live[SLOTS] = { { 0, 0 } };
+    int bad = 0;
+    memset(owner, 0, pidx(top)); /* the tests above leave their last tags */
+    for (int i = 0; i < 20000; i++) {
+        int s = (int)(rnd() % SLOTS);
+        if (live[s].a) {
+            unclaim(live[s].a, live[s].n);
+            mem_span_free((void *)live[s].a);
+            live[s].a = 0;
+            continue;
+        }
+        size_t n = 1 + rnd() % MEM_SPAN_MAX;
+        uintptr_t a = (uintptr_t)mem_span_alloc(NODE, n);
+        struct mem_page *pg = a ? mem_page_of((void *)a) : NULL;
+        if (!a || !claim(a, n, 1) || pg->state != MEM_PG_LARGE || pg->npages != n ||
+            !mem_span_owns(pg) || (a >> MEM_PAGE_SHIFT) / MEM_SPAN_CHUNK !=
+                                      ((a >> MEM_PAGE_SHIFT) + n - 1) / MEM_SPAN_CHUNK) {
+            if (!bad)
+                diag("span %d: %#lx of %zu pages: state %d npages %u", i, (unsigned long)a, n,
+                     pg ? pg->state : -1, pg ? pg->npages : 0);
+            bad++;
+        }
+        live[s].a = a;
+        live[s].n = n;
+    }
+    ok(!bad, "20000 random spans of 1-%d pages: no overlap, each inside one chunk (%d bad)",
+       MEM_SPAN_MAX, bad);
+    for (int s = 0; s < SLOTS; s++)
+        if (live[s].a) {
+            unclaim(live[s].a, live[s].n);
+            mem_span_free((void *)live[s].a);
+        }
+    is(mem_span_free_pages(NODE), MEM_SPAN_CHUNK, "all freed: the spans merged into one empty chunk");
+    mem_span_trim(NODE);
+    ok(mem_span_free_pages(NODE) == 0 && check() && mem_pages_all_free(NODE),
+       "trimmed: the chunk is back in the buddy lists, coalesced: %s", err);
+
+    char *a = mem_span_alloc(NODE, 100), *b = mem_span_alloc(NODE, 100), *c = mem_span_alloc(NODE, 100);
+    ok(b == a + 100 * MEM_PAGE_SIZE && c == b + 100 * MEM_PAGE_SIZE, "spans are carved in order");
+    mem_span_free(b);
+    char *d = mem_span_alloc(NODE, 100);
+    ok(d == b, "best fit: 100 pages take the 100-page hole, not the larger free rest");
+    mem_span_free(a);
+    mem_span_free(c);
+    mem_span_free(d);
+    is(mem_span_free_pages(NODE), MEM_SPAN_CHUNK, "freed around a hole, in any order: one free chunk");
+    ok(mem_span_dirty(NODE) > 0, "freed spans count as dirty");
+    mem_span_release(NODE, 0);
+    ok(mem_span_dirty(NODE) == 0 && mem_span_free_pages(NODE) == MEM_SPAN_CHUNK,
+       "after a release no free page is dirty, and the chunk is still whole");
+    mem_span_trim(NODE);
+}
+
 int main(void)
 {
-    tap_plan(20);
+    tap_plan(28);
     tap_deadline(120);
     size_t len = (size_t)RANGE_MB << 20;
     char *m = mmap(NULL, len + (4u << 20), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -156,5 +217,6 @@ int main(void)
         mem_pages_free(all[n - 1 - i], 0);
     ok(check() && mem_pages_all_free(NODE), "all single pages coalesce back: %s", err);
     free(all);
+    span_tests();
     return tap_done();
 }

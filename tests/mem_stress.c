@@ -6,7 +6,8 @@
  * is checked for alignment and overlap with every other. At the end everything is freed and
  * every page must be back in the buddy lists. Also: a producer whose objects another thread frees
  * gets them back (memory stays flat), a freed large block is reused for its class, and a trim gives
- * back the pages of partly used slabs whose objects are free, and hands those objects out again. */
+ * back the pages of partly used slabs whose objects are free, and hands those objects out again;
+ * an idle owner's slabs are adopted by the thread that frees into them. */
 #define _GNU_SOURCE
 #include "mem/gp.h"
 #include "mem/page.h"
@@ -219,6 +220,92 @@ static void producer_consumer(struct gp *g)
        "%zu after 40", early, late);
 }
 
+/* Slab adoption: the main thread allocates, then waits (idle); another thread frees everything.
+ * The owner takes nothing back, so the freeing thread adopts the slabs: the objects' pages now
+ * name its cache, its frees of them are local, and it reuses them instead of taking new pages.
+ * Objects of adopted slabs still in the old owner's cache go to the adopter when it trims. */
+#define AD_N 8000
+#define AD_SZ 512
+static void *ad[AD_N], *ad2[AD_N];
+static struct gp *ad_rep, *ad_owner;
+static int ad_left, ad_reused;
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+static void *ad_thread(void *arg)
+{
+    (void)arg;
+    struct gp *g = gp_self();
+    ad_rep = g;
+    for (int i = 0; i < AD_N; i++)
+        gp_free(g, ad[i]);
+    /* Without adoption all would still be the owner's, waiting on its incoming stack. */
+    struct slab_cpu *owner = &ad_owner->cls[gp_class_of(AD_SZ)];
+    for (int i = 0; i < AD_N; i++) {
+        struct mem_page *pg = mem_page_of(ad[i]);
+        ad_left += pg->state == MEM_PG_SLAB && pg->cpu == owner;
+    }
+    qsort(ad, AD_N, sizeof ad[0], cmp_ptr);
+    for (int i = 0; i < AD_N; i++) {
+        ad2[i] = gp_malloc(g, AD_SZ);
+        memset(ad2[i], 7, AD_SZ);
+        ad_reused += bsearch(&ad2[i], ad, AD_N, sizeof ad[0], cmp_ptr) != NULL;
+    }
+    for (int i = 0; i < AD_N; i++)
+        gp_free(g, ad2[i]);
+    return NULL;
+}
+
+static void slab_adoption(struct gp *g)
+{
+    void *mine[300];
+    for (int i = 0; i < AD_N; i++) {
+        ad[i] = gp_malloc(g, AD_SZ);
+        memset(ad[i], 1, AD_SZ);
+    }
+    for (int i = 0; i < 300; i++) /* freed here: they wait in this thread's cache */
+        mine[i] = gp_malloc(g, AD_SZ);
+    for (int i = 0; i < 300; i++)
+        gp_free(g, mine[i]);
+    size_t used0 = mem_pages_used(0);
+    ad_owner = g;
+    pthread_t th;
+    pthread_create(&th, NULL, ad_thread, NULL);
+    pthread_join(th, NULL);
+    size_t used1 = mem_pages_used(0);
+    ok(ad_left <= AD_N / 4, "an idle owner's slabs are adopted by the thread that frees into "
+       "them: %d of %d freed objects' pages still name the owner", ad_left, AD_N);
+    ok(ad_reused >= AD_N / 2 && used1 <= used0 + 256,
+       "the adopter reuses them (%d of %d) instead of new pages: %zu pages in use before, %zu "
+       "after", ad_reused, AD_N, used0, used1);
+    struct slab_cpu *c = &ad_rep->cls[gp_class_of(AD_SZ)];
+    uint32_t before = __atomic_load_n(&c->nfree, __ATOMIC_RELAXED);
+    gp_trim(g);
+    uint32_t after = __atomic_load_n(&c->nfree, __ATOMIC_RELAXED);
+    ok(after > before, "objects of adopted slabs in the old owner's cache are forwarded to the "
+       "adopter when it trims (%u, then %u on the adopter's list)", before, after);
+}
+
+/* A thread's depot of free objects costs at most as much memory as the objects: 100000 8-byte
+ * objects freed on the thread that allocated them. */
+static void depot_size(struct gp *g)
+{
+    enum { N = 100000 };
+    void **o = malloc(N * sizeof *o);
+    for (int i = 0; i < N; i++)
+        o[i] = gp_malloc(g, 8);
+    for (int i = 0; i < N; i++)
+        gp_free(g, o[i]);
+    struct slab_cpu *c = &g->cls[gp_class_of(8)];
+    size_t bytes = c->depot ? MEM_PAGE_SIZE << c->dorder : 0;
+    ok(c->ndepot > N / 2 && bytes <= (size_t)N * 8,
+       "the depot of %d free 8-byte objects (%u of them) takes %zu KiB, no more than they do",
+       N, c->ndepot, bytes >> 10);
+    free(o);
+}
+
 static void large_blocks(struct gp *g)
 {
     unsigned char *a = gp_malloc(g, 300000);
@@ -278,7 +365,7 @@ static void partial_slab_pages(struct gp *g, int sz, int keep, long min_fall_kb)
 
 int main(void)
 {
-    tap_plan(18);
+    tap_plan(22);
     tap_deadline(240);
     setenv("EBB_ARENA_MB", "2048", 1);
     struct gp *g0 = gp_self();  /* this thread's rep: makes the arena */
@@ -310,6 +397,8 @@ int main(void)
     is(short_bad, 0, "an adopted rep's cached objects are sound for its new thread");
 
     producer_consumer(g0);
+    slab_adoption(g0);
+    depot_size(g0);
     large_blocks(g0);
     partial_slab_pages(g0, 1000, 64, 6 * 1024);
     partial_slab_pages(g0, 5000, 8, 4 * 1024);

@@ -161,7 +161,7 @@ API int malloc_trim(size_t pad)
     gp_trim(self());
     gp_trim_idle_all();
     gp_trim_idle_all(); /* the second look trims what the first found idle */
-    mem_pages_release(0, 0);
+    gp_release_all(0);
     return 1;
 }
 
