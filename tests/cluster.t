@@ -122,6 +122,11 @@ t "$(rundirs)" "no run directory left after SIGINT"
 # front end removes it.
 hold; t $? "another front end holding a node is up"
 dir=$base/run-$hold_pid
+# Without node_numa= its QEMU gets the CPUs the front end started with, not the one CPU its core 0
+# thread pinned itself to.
+mine=$(sed -n 's/^Cpus_allowed_list:\t//p' /proc/$$/status)
+allowed=$(cat /proc/$(cat "$dir/node-1.pid")/task/*/status | sed -n 's/^Cpus_allowed_list:\t//p' | sort -u)
+t "$([ "$allowed" = "$mine" ]; echo $?)" "without node_numa=, its QEMU runs on the front end's starting CPUs ($mine): $allowed"
 kill -KILL $hold_pid; wait $hold_pid 2>/dev/null; hold_pid=
 no_qemu; t $? "its QEMU dies with a SIGKILLed front end"
 t "$([ -d "$dir" ]; echo $?)" "its run directory is left behind"

@@ -97,8 +97,10 @@ int host_numa_parse(const char *list, struct host_numa *b, char *msg, size_t msg
 
 int host_numa_apply(const struct host_numa *b)
 {
-    if (!b->on)
-        return 0;
+    if (!b->on) {
+        const cpu_set_t *all = hosted_start_cpus();
+        return CPU_COUNT(all) && sched_setaffinity(0, sizeof *all, all) < 0 ? -errno : 0;
+    }
     if (sched_setaffinity(0, sizeof b->cpus, &b->cpus) < 0)
         return -errno;
     /* maxnode counts one more than the mask's bits (the kernel drops the last). */

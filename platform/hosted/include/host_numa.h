@@ -19,7 +19,11 @@ struct host_numa {
  * host does not have), with why in msg. */
 int host_numa_parse(const char *list, struct host_numa *b, char *msg, size_t msglen);
 
-/* Puts the calling process on b's nodes: its CPU affinity is their CPUs and its memory policy
+/* The process's CPU affinity from before its core threads pinned themselves (main.c). */
+const cpu_set_t *hosted_start_cpus(void);
+
+/* Without nodes in b, gives the calling process back hosted_start_cpus(). With them, puts it on
+ * b's nodes: its CPU affinity is their CPUs and its memory policy
  * MPOL_BIND to them, both inherited by the threads it starts and kept across exec. Only
  * async-signal-safe calls (for a child between fork and exec). 0 or -errno. */
 int host_numa_apply(const struct host_numa *b);
