@@ -14,6 +14,10 @@ struct node_options {
                           * built beside this program, build/native/NAME.elf */
     unsigned cores;      /* vCPUs, and cores= of the node [1] */
     unsigned memory_mb;  /* RAM [128] */
+    const char *numa;    /* host NUMA nodes its QEMU runs on, as in sysfs: "0", "0-1,3"; its
+                          * threads get their CPUs, its memory (the guest's RAM) is bound to
+                          * them. NULL: no binding. A malformed list fails the allocation with
+                          * EINVAL, a node this host lacks with ENODEV, before any QEMU starts */
     const char *args;    /* more key=value words for the node's command line, or NULL */
 };
 

@@ -4,10 +4,10 @@
 # UDP echo, connections served on both cores of a 2-vCPU multiqueue device, 20 MB through 2%
 # loss byte-exact, DHCP from dnsmasq, NPtcp and iperf against the native apps, a device with
 # every optional feature off (legacy interface, INTx, no MQ/CSUM/TSO/MRG_RXBUF/EVENT_IDX), the
-# offloads (checksums, TSO) negotiated and used, and
+# offloads (checksums, TSO) negotiated and used, PCI configuration through ECAM on q35, and
 # the messages for a device without a peer and for no device at all.
 B=${B:-build}
-PLAN=24
+PLAN=25
 n=0; fail=0
 t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; return 1; fi; }
 
@@ -67,9 +67,12 @@ stop $ECHO
 ip netns exec "$NS" socat -t 30 TCP-LISTEN:7301,bind=10.9.0.1,reuseaddr,fork EXEC:cat > /dev/null 2>&1 &
 QPIDS="$QPIDS $!"
 sleep 0.3
-inns timeout 100 scripts/qemu-run --timeout 90 --smp 1 --net tap:tap0 "$B/native/tcpsend.elf" \
+# On q35 (PCI Express): configuration space through the ECAM window of ACPI's MCFG.
+inns timeout 100 scripts/qemu-run --timeout 90 --machine q35 --smp 1 --net tap:tap0 "$B/native/tcpsend.elf" \
     ip=10.9.0.3/24 host=10.9.0.1 port=7301 bytes=5000000 timeout=60 > "$TMP/send.out" 2>&1
-t $? "native TCP client sends 5 MB to a Linux echo server and gets it back intact" || show "$TMP/send.out"
+t $? "native TCP client (q35) sends 5 MB to a Linux echo server and gets it back intact" || show "$TMP/send.out"
+t "$(grep -q "^pci: ECAM at 0x[0-9a-f]*, buses 0-" "$TMP/send.out" && ! grep -q "pci: ECAM" "$TMP/echo.out"; echo $?)" \
+    "PCI configuration through ECAM on q35 ($(grep -o 'ECAM at [^,]*' "$TMP/send.out")), through ports on pc"
 
 # ---- 20 MB each way through 2% loss ----
 cat > "$TMP/nft" <<NFT

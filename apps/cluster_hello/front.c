@@ -1,6 +1,7 @@
 /* cluster_hello's front end, a Linux process:
  *
- *   build/hosted/cluster_hello nodes=N [node_cores=C] [node_memory=MB] [image=PATH]
+ *   build/hosted/cluster_hello nodes=N [node_cores=C] [node_memory=MB] [node_numa=LIST]
+ *                              [image=PATH]
  *
  * allocates N native nodes (the image built with it, build/native/cluster_hello.elf) through the
  * NodeAllocator, waits for a hello from each core of each, frees them and exits 0. */
@@ -31,7 +32,7 @@ static void front(void *arg)
     unsigned mb = (unsigned)ebb_config_int("node_memory", 64, 16, 4096);
     long timeout = ebb_config_int("timeout_ms", 120000, 1, 3600000);
     struct node_options opt = { .image = ebb_config_str("image", "cluster_hello"), .cores = cores,
-                                .memory_mb = mb };
+                                .memory_mb = mb, .numa = ebb_config_get("node_numa") };
     ebb_future_t all_said = printer_expect(n * cores);
     /* Before any node asks the GlobalIdMap where the printer lives. */
     int err = printer_publish();

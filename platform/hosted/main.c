@@ -7,6 +7,7 @@
 #include "core/event.h"
 #include "core/platform.h"
 #include "ebb_hosted.h"
+#include "host_numa.h"
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -211,6 +212,12 @@ int ebb_fd_unwatch(int fd)
 
 /* cpu=K: core c runs on CPU K+c, so that node processes sharing a machine need not share CPUs. */
 static unsigned first_cpu;
+/* The CPUs the process had before its core threads pinned themselves: the children it starts
+ * (a node's QEMU) get them back instead of inheriting one core's CPU. */
+static cpu_set_t start_cpus;
+static bool start_cpus_saved;
+
+const cpu_set_t *hosted_start_cpus(void) { return &start_cpus; }
 
 static void *core_main(void *arg)
 {
@@ -242,6 +249,8 @@ int platform_cores_start(unsigned n)
 {
     ncores = n;
     first_cpu = (unsigned)ebb_config_int("cpu", 0, 0, 4095);
+    if (!start_cpus_saved && sched_getaffinity(0, sizeof start_cpus, &start_cpus) == 0)
+        start_cpus_saved = true;
     for (unsigned c = 0; c < ncores; c++) {
         struct hcore *h = &hc[c];
         h->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -1,7 +1,8 @@
 HOSTED_SRCS += platform/hosted/main.c platform/hosted/random.c
 HOSTED_SRCS += platform/hosted/mem_arena.c platform/hosted/mem_thread.c \
                platform/hosted/net_tap.c platform/hosted/net_linux.c platform/hosted/net_config.c \
-               platform/hosted/switch.c platform/hosted/node_allocator.c
+               platform/hosted/switch.c platform/hosted/node_allocator.c \
+               platform/hosted/host_numa.c
 
 # libebbmalloc.so: the general-purpose allocator for unmodified programs (LD_PRELOAD). Its own
 # position-independent objects; only the malloc family is exported.

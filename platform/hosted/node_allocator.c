@@ -42,6 +42,7 @@
 #include "ebb_hosted.h"
 #include "ebbs/globalidmap.gen.h"
 #include "ebbs/node_allocator.gen.h"
+#include "host_numa.h"
 #include "net/stack.h"
 #include "net_hosted.h"
 
@@ -385,7 +386,9 @@ static const char *pick_accel(void)
     return fd >= 0 ? "kvm" : "tcg";
 }
 
-static int spawn_node(unsigned k, const struct node_options *opt)
+/* Starts node k's QEMU (on numa's host nodes if it is on): 0, or -errno if it could not be
+ * started (then no QEMU runs). */
+static int spawn_node(unsigned k, const struct node_options *opt, const struct host_numa *numa)
 {
     struct node *n = &nodes[k];
     char ip[16], smp[16], mem[16], cmdline[2048], netdev[PATH_MAX_ + 128], dev[128], fw[PATH_MAX_ + 64];
@@ -416,9 +419,11 @@ static int spawn_node(unsigned k, const struct node_options *opt)
         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", opt->image,
         "-append", cmdline, "-netdev", netdev, "-device", dev, "-fw_cfg", fw, NULL,
     };
+    /* The child reports on errpipe why it did not get to exec (its errno); EOF: exec'd. */
+    int errpipe[2] = { -1, -1 };
     int logfd = open(n->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (logfd < 0 || nullfd < 0) {
+    if (logfd < 0 || nullfd < 0 || pipe2(errpipe, O_CLOEXEC) < 0) {
         int err = -errno;
         if (logfd >= 0)
             close(logfd);
@@ -439,12 +444,29 @@ static int spawn_node(unsigned k, const struct node_options *opt)
         dup2(nullfd, 0);
         dup2(logfd, 1);
         dup2(logfd, 2);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
+        int err = host_numa_apply(numa);
+        if (!err) {
+            execvp(argv[0], (char *const *)argv);
+            err = -errno;
+        }
+        ssize_t told = write(errpipe[1], &err, sizeof err);
+        _exit(told < 0 ? 126 : 127);
     }
     int err = pid < 0 ? -errno : 0;
     close(logfd);
     close(nullfd);
+    close(errpipe[1]);
+    if (!err) {
+        int child_err = 0;
+        ssize_t got;
+        while ((got = read(errpipe[0], &child_err, sizeof child_err)) < 0 && errno == EINTR)
+            ;
+        if (got == (ssize_t)sizeof child_err) {
+            err = child_err;
+            waitpid(pid, NULL, 0);
+        }
+    }
+    close(errpipe[0]);
     if (err)
         return err;
     n->pid = pid;
@@ -564,6 +586,7 @@ static int cluster_start(struct alloc *a)
 struct alloc_req {
     struct node_options opt;
     char image[PATH_MAX_], args[1024];
+    struct host_numa numa;
     ebb_promise_t p;
 };
 
@@ -597,7 +620,7 @@ static void do_allocate(void *arg)
         if (j != k && nodes[j].pid && nodes[j].up && !nodes[j].freed)
             ebb_future_drop(messenger_peer_at(j, EBB_ID_MESSENGER, k, ip, CLUSTER_PORT));
     if (!err)
-        err = spawn_node(k, &r->opt);
+        err = spawn_node(k, &r->opt, &r->numa);
     if (err) {
         ebb_warn("cluster: cannot start QEMU for node %u: %s", k, strerror(-err));
         ebb_promise_fail(r->p, -err);
@@ -643,15 +666,23 @@ static ebb_future_t na_allocate(void *self, const struct node_options *opt)
         free(r);
         return ebb_future_failed(EINVAL);
     }
+    int err;
     if (access(r->image, R_OK) < 0) {
-        int err = errno;
+        err = errno;
         ebb_warn("cluster: node image %s: %s (build it: make APP=name PLATFORM=native)",
                  r->image, strerror(err));
         free(r);
         return ebb_future_failed(err);
     }
+    char why[160];
+    if (opt->numa && (err = host_numa_parse(opt->numa, &r->numa, why, sizeof why)) != 0) {
+        ebb_warn("cluster: numa=%s: %s", opt->numa, why);
+        free(r);
+        return ebb_future_failed(-err);
+    }
     r->opt = *opt;
     r->opt.image = r->image;
+    r->opt.numa = NULL; /* r->numa holds it */
     if (opt->args) {
         strcpy(r->args, opt->args);
         r->opt.args = r->args;

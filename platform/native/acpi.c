@@ -1,5 +1,6 @@
 /* ACPI, only what boot needs: the MADT for the CPUs (local APIC / x2APIC ids), the I/O APIC and
- * the local APIC address; the FADT and DSDT for soft power-off (PM1a control, \_S5). */
+ * the local APIC address; the FADT and DSDT for soft power-off (PM1a control, \_S5); the MCFG
+ * for PCI Express configuration space (ECAM). */
 #include <string.h>
 #include "native.h"
 
@@ -16,6 +17,8 @@ uint32_t native_apic_ids[MAX_CPUS];
 uint64_t native_lapic_phys = 0xFEE00000;
 uint64_t native_ioapic_phys;
 uint32_t native_ioapic_gsi_base;
+uint64_t native_ecam_phys;
+uint8_t native_ecam_bus_start, native_ecam_bus_end;
 static uint16_t pm1a_cnt;
 static uint16_t slp_typ_s5;
 
@@ -86,6 +89,25 @@ static void parse_madt(const struct sdt *t)
     native_ncpus = n;
 }
 
+/* MCFG: after the header and 8 reserved bytes, 16-byte entries (base, segment, first and last
+ * bus). Only segment 0: the one the port mechanism would reach too. */
+static void parse_mcfg(const struct sdt *t)
+{
+    const uint8_t *p = (const uint8_t *)t + 44, *end = (const uint8_t *)t + t->len;
+    for (; p + 16 <= end; p += 16) {
+        uint64_t base;
+        uint16_t seg;
+        memcpy(&base, p, 8);
+        memcpy(&seg, p + 8, 2);
+        if (seg != 0 || !base || p[11] < p[10] || (base & 0xFFFFF))
+            continue;
+        native_ecam_phys = base;
+        native_ecam_bus_start = p[10];
+        native_ecam_bus_end = p[11];
+        return;
+    }
+}
+
 static void parse_fadt(const struct sdt *t)
 {
     const uint8_t *f = (const uint8_t *)t;
@@ -144,6 +166,8 @@ void acpi_init(void)
             parse_madt(t);
         else if (!memcmp(t->sig, "FACP", 4))
             parse_fadt(t);
+        else if (!memcmp(t->sig, "MCFG", 4) && mm_is_mapped(a, t->len))
+            parse_mcfg(t);
     }
 }
 

@@ -132,6 +132,10 @@ __attribute__((noreturn)) void native_fatal(int code);
 /* acpi.c */
 void acpi_init(void);
 void acpi_poweroff(void);
+/* PCI Express enhanced configuration space (ECAM) of segment 0, from the MCFG table; 0 when the
+ * machine has none (QEMU's pc: pci.c then uses ports 0xCF8/0xCFC). */
+extern uint64_t native_ecam_phys;
+extern uint8_t native_ecam_bus_start, native_ecam_bus_end;
 
 /* apic.c: local APIC, clock, timers, IPIs */
 #define VEC_TIMER 0xF0

@@ -1,5 +1,6 @@
-/* PCI enumeration and set-up (pci.h). Configuration space through ports 0xCF8/0xCFC (every
- * x86 PC machine QEMU has). Buses are found from bus 0 through PCI-PCI bridges. qboot leaves
+/* PCI enumeration and set-up (pci.h). Configuration space through the memory-mapped ECAM that
+ * ACPI's MCFG describes (PCI Express machines: QEMU's q35), else through ports 0xCF8/0xCFC
+ * (every x86 PC machine QEMU has; its pc has no ECAM). Buses are found from bus 0 through PCI-PCI bridges. qboot leaves
  * every BAR at 0: those are given addresses here, memory from the PCI hole below 4 GiB and ports
  * from 0xC000, around whatever the firmware did assign. */
 #include <stdio.h>
@@ -31,13 +32,28 @@ static unsigned ndevs;
 static bool scanned;
 static int cfg_lock, scan_lock;
 
+static volatile uint8_t *ecam; /* the MCFG's window, mapped; NULL: ports */
+
 static uint32_t cfg_addr(unsigned bus, unsigned slot, unsigned fn, unsigned off)
 {
     return 0x80000000u | bus << 16 | slot << 11 | fn << 8 | (off & 0xFC);
 }
 
+/* The dword of a function's ECAM space, or NULL for a bus outside the window (then it reads as
+ * absent, all ones, like an empty slot). */
+static volatile uint32_t *ecam_dword(unsigned bus, unsigned slot, unsigned fn, unsigned off)
+{
+    if (bus < native_ecam_bus_start || bus > native_ecam_bus_end)
+        return NULL;
+    return (volatile uint32_t *)(ecam + ((uint64_t)(bus - native_ecam_bus_start) << 20 | slot << 15 | fn << 12 | (off & 0xFFC)));
+}
+
 static uint32_t cfg_read(unsigned bus, unsigned slot, unsigned fn, unsigned off)
 {
+    if (ecam) {
+        volatile uint32_t *p = ecam_dword(bus, slot, fn, off);
+        return p ? *p : 0xFFFFFFFFu;
+    }
     spin_lock(&cfg_lock);
     outl(CFG_ADDR, cfg_addr(bus, slot, fn, off));
     uint32_t v = inl(CFG_DATA);
@@ -47,10 +63,30 @@ static uint32_t cfg_read(unsigned bus, unsigned slot, unsigned fn, unsigned off)
 
 static void cfg_write(unsigned bus, unsigned slot, unsigned fn, unsigned off, uint32_t v)
 {
+    if (ecam) {
+        volatile uint32_t *p = ecam_dword(bus, slot, fn, off);
+        if (p)
+            *p = v;
+        return;
+    }
     spin_lock(&cfg_lock);
     outl(CFG_ADDR, cfg_addr(bus, slot, fn, off));
     outl(CFG_DATA, v);
     spin_unlock(&cfg_lock);
+}
+
+/* ECAM when the MCFG gave one and it can be mapped; the ports otherwise. */
+static void cfg_init(void)
+{
+    if (!native_ecam_phys)
+        return;
+    uint64_t len = (uint64_t)(native_ecam_bus_end - native_ecam_bus_start + 1) << 20;
+    ecam = mm_map_mmio(native_ecam_phys, len);
+    if (ecam)
+        kprintf("pci: ECAM at %#lx, buses %u-%u\n", (unsigned long)native_ecam_phys,
+                native_ecam_bus_start, native_ecam_bus_end);
+    else
+        kprintf("pci: ECAM at %#lx cannot be mapped; using ports\n", (unsigned long)native_ecam_phys);
 }
 
 uint32_t pci_read32(const struct pci_dev *d, unsigned off) { return cfg_read(d->bus, d->slot, d->fn, off); }
@@ -252,6 +288,7 @@ struct pci_dev *pci_find(uint16_t vendor, const uint16_t *ids, unsigned nids, un
 {
     spin_lock(&scan_lock);
     if (!scanned) {
+        cfg_init();
         scan_bus(0, 0);
         assign_bars();
         route_intx();

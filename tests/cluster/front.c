@@ -2,7 +2,8 @@
  * NodeAllocator and checks calls both ways and between the nodes, that a node killed in the
  * middle of a call fails the call with EBB_ENODEDOWN, and freeing. TAP on stdout.
  *
- *   cluster_test [mode=hold]   hold: one node, print "up", then wait to be stopped by a signal
+ *   cluster_test [mode=hold] [node_numa=LIST]   hold: one node (on those host NUMA nodes), call
+ *                it, print "up K", then wait to be stopped by a signal
  *   cluster_test mode=hosts [call_node=M]   tests/gidmap_hosts.t's front ends: one node, print
  *                "up K"; with call_node=M, once node K sees M among the GlobalIdMap's members,
  *                node K calls M's echo and the result is printed, then K is freed and whether
@@ -32,7 +33,7 @@
 static ebb_future_t allocate(void)
 {
     struct node_options opt = { .image = "cluster_test", .cores = 1, .memory_mb = 64,
-                                .args = ebb_config_get("node_args") };
+                                .args = ebb_config_get("node_args"), .numa = ebb_config_get("node_numa") };
     return node_allocator_allocate(EBB_ID_NODE_ALLOCATOR, &opt);
 }
 
@@ -98,8 +99,9 @@ static void hold(void)
 {
     int err;
     unsigned k = (unsigned)call(allocate(), &err);
-    if (err) {
-        printf("allocation failed: %s\n", strerror(err));
+    uint64_t v = err ? 0 : call(ctest_echo_at(k, EBB_ID_CTEST, 5), &err);
+    if (err || v != k * 1000 + 5) {
+        printf("allocation or the first call failed: %s\n", strerror(err));
         ebb_exit(1);
         return;
     }
