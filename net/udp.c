@@ -101,9 +101,19 @@ int udp_output(struct net_stack *s, ip4_t src, uint16_t sport, ip4_t dst, uint16
     wr16(h, sport);
     wr16(h + 2, dport);
     wr16(h + 4, (uint16_t)len);
-    wr16(h + 6, 0);
-    uint16_t c = csum_fold(csum_add_chain(csum_pseudo(from, dst, IP_PROTO_UDP, (uint16_t)len), pkt, 0));
-    wr16(h + 6, c ? c : 0xffff);
+    uint32_t pseudo = csum_pseudo(from, dst, IP_PROTO_UDP, (uint16_t)len);
+    if (s->features & NETIF_F_TX_CSUM) {
+        /* The netif sums the rest (netif.h), as for TCP. (A sum of 0 then goes out as 0, "no
+         * checksum", where we would send 0xffff: receivers take either.) */
+        wr16(h + 6, (uint16_t)~csum_fold(pseudo));
+        pkt->offload = (struct iobuf_offload){
+            .flags = IOBUF_CSUM_PARTIAL, .csum_start = ETH_HLEN + IP_HLEN, .csum_offset = 6,
+        };
+    } else {
+        wr16(h + 6, 0);
+        uint16_t c = csum_fold(csum_add_chain(pseudo, pkt, 0));
+        wr16(h + 6, c ? c : 0xffff);
+    }
     return ip_output(s, from, dst, IP_PROTO_UDP, pkt);
 }
 

@@ -77,6 +77,17 @@ static void carry(struct wire_side *to, struct iobuf *frame, uint64_t delay_ns)
     ebb_spawn_on(to->core, land, f);
 }
 
+/* What a device does with a partial checksum (net/netif.h): sums from csum_start to the end,
+ * the field's pseudo-header sum included, and stores the result in the field. */
+static void complete_csum(struct iobuf *f)
+{
+    const struct iobuf_offload *o = &f->offload;
+    size_t at = (size_t)o->csum_start + o->csum_offset;
+    if ((o->flags & IOBUF_CSUM_PARTIAL) && o->csum_start < f->len && at + 2 <= f->len)
+        wr16(f->data + at, csum_fold(csum_add(0, f->data + o->csum_start, f->len - o->csum_start)));
+    f->offload = (struct iobuf_offload){0};
+}
+
 static int wire_send(void *rep, struct iobuf *frame)
 {
     struct wire_side *me = rep;
@@ -86,6 +97,8 @@ static int wire_send(void *rep, struct iobuf *frame)
     iobuf_free(frame);
     if (!copy)
         return -ENOMEM;
+    if (w->f.tx_csum)
+        complete_csum(copy);
     spin_lock(&w->lock);
     w->counts.frames++;
     bool lose = rnd(w) % 100 < w->f.loss_pct;
@@ -120,7 +133,7 @@ static int wire_send(void *rep, struct iobuf *frame)
 static void wire_attach(void *rep, struct net_stack *s) { ((struct wire_side *)rep)->stack = s; }
 static void wire_mac(void *rep, uint8_t *out) { memcpy(out, ((struct wire_side *)rep)->mac, 6); }
 static unsigned wire_mtu(void *rep) { (void)rep; return 1500; }
-static unsigned wire_features(void *rep) { (void)rep; return 0; }
+static unsigned wire_features(void *rep) { return ((struct wire_side *)rep)->w->f.tx_csum ? NETIF_F_TX_CSUM : 0; }
 
 static const struct netif wire_ops = {
     .attach = wire_attach, .send = wire_send, .mac = wire_mac, .mtu = wire_mtu,
@@ -182,7 +195,9 @@ void wire_set_faults(ebb_id_t side, const struct wire_faults *f)
     struct wire *w = wire_of(side);
     spin_lock(&w->lock);
     uint64_t seed = w->rng;
+    bool tx_csum = w->f.tx_csum; /* the stacks read the features once */
     w->f = *f;
+    w->f.tx_csum = tx_csum;
     w->rng = f->seed ? f->seed : seed;
     spin_unlock(&w->lock);
 }

@@ -2,12 +2,16 @@
  * the way (each frame independently, in percent): loss, corruption (one byte flipped),
  * duplication, and reordering (the frame is held back `reorder_delay_us`). */
 #pragma once
+#include <stdbool.h>
 #include "core/ebb.h"
 
 struct wire_faults {
     unsigned loss_pct, corrupt_pct, dup_pct, reorder_pct;
     unsigned reorder_delay_us; /* 0: 500 */
     uint64_t seed;
+    /* Offer NETIF_F_TX_CSUM and complete the partial checksums as a device does, before any
+     * fault (fixed when the wire is made: wire_set_faults keeps it). */
+    bool tx_csum;
 };
 
 struct wire_counts {

@@ -291,13 +291,14 @@ void app_main(void)
         .reorder_pct = (unsigned)ebb_config_int("reorder", 10, 0, 90),
         .reorder_delay_us = 300,
         .seed = 12345,
+        .tx_csum = true, /* UDP and TCP send partial checksums, which the wire completes */
     };
     tap_plan(23 + (faults.loss_pct ? 2 : 0) + !!faults.corrupt_pct +
              !!(faults.dup_pct || faults.reorder_pct));
     /* The transfer's own deadline fails the test; this one catches a hung event loop. */
     tap_deadline((unsigned)ebb_config_int("timeout", 120, 1, 3600) + 30);
     unsigned cores[2] = {0, ebb_ncores() > 1 ? 1 : 0};
-    struct wire_faults clean = {0};
+    struct wire_faults clean = {.tx_csum = true};
     ok(wire_create(&clean, cores, ids) == 0, "wire created");
     struct net_stack_config ca = {.ip = IP4(10, 0, 0, 1), .prefix = 24, .rto_min_ms = 5,
                                   .time_wait_ms = 100, .home_core = cores[0]};
