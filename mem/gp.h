@@ -4,11 +4,12 @@
  * four classes per doubling up to 16 KiB), each a per-core slab cache. Every block is 16-byte
  * aligned, as glibc's, but those of 8 bytes or less: 8-byte aligned (as jemalloc's and
  * mimalloc's), all that a type that fits in them needs, at half the memory. Larger sizes are whole
- * pages from the buddy allocator (the unused tail of the power-of-two block goes straight back);
- * up to GP_LARGE_MAX they are rounded up to one of GP_NLARGE classes (four per doubling), and a
- * rep keeps the blocks it frees, up to GP_LARGE_CACHE bytes, for its next allocations of their
- * class: no lock shared with other cores, no split and merge, and the block comes with the pages
- * its previous user made resident. Sizes beyond the largest buddy block come from vmem regions.
+ * pages: up to GP_LARGE_MAX rounded up to one of GP_NLARGE classes (four per doubling) and carved
+ * from the large-block heap (mem/span.h), and a rep keeps the blocks it frees, up to
+ * GP_LARGE_CACHE bytes, for its next allocations of their class: no lock shared with other cores,
+ * and the block comes with the pages its previous user made resident. Beyond that, blocks of the
+ * buddy allocator (the unused tail of the power-of-two block goes straight back), and beyond the
+ * largest buddy block, vmem regions.
  *
  * A struct gp is one rep: a core's (or, hosted, one thread's) set of caches. It is the rep of the
  * malloc Ebb (ebbs/malloc.ebb.h): it begins with the method table. Reps are never destroyed;
@@ -24,9 +25,7 @@
 #define GP_SMALL_SLOTS 129            /* struct gp's small[]: sizes 0..1024 by 8 */
 #define GP_NLARGE    24               /* 5..8 pages by 1, 10..16 by 2, ... 160..256 by 64 */
 #define GP_LARGE_MAX (256 * MEM_PAGE_SIZE)
-#ifndef GP_LARGE_CACHE
 #define GP_LARGE_CACHE (8u << 20)
-#endif
 
 /* A rep's cache of free large blocks: a stack per class, linked through the blocks' first word.
  * Its lock is the owner's but for the idle trimmer's rare look. */
@@ -96,12 +95,8 @@ void gp_trim_all(void);
  * LD_PRELOAD from a timer thread (platform/hosted/ebbmalloc.c). Returns the bytes trimmed. */
 #define GP_IDLE_MARK      (256u << 10)
 #define GP_DIRTY_KEEP     1024      /* pages: 4 MiB */
-#ifndef GP_DIRTY_MAX
-#define GP_DIRTY_MAX 16384 /* pages: 64 MiB */
-#endif
-#ifndef GP_IDLE_PERIOD_MS
+#define GP_DIRTY_MAX      16384     /* pages: 64 MiB */
 #define GP_IDLE_PERIOD_MS 100
-#endif
 size_t gp_trim_idle(struct gp *g);
 /* Free pages of node that may still be resident (buddy lists and the large-block heap), and
  * all of them given back to the platform. */
