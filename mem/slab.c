@@ -138,6 +138,18 @@ static void slab_release(struct slab_cpu *c, struct slab *s)
     slab_pages_free(c, s);
 }
 
+/* p back into its slab s, one of c's (caller holds c's lock); an emptied slab is released. */
+static void slab_put(struct slab_cpu *c, struct slab *s, void *p)
+{
+    *(void **)p = s->free;
+    s->free = p;
+    s->nfree++;
+    if (--s->inuse == 0)
+        slab_release(c, s);
+    else if (!s->on_partial)
+        partial_add(c, s);
+}
+
 /* Moves up to k objects from the list to the array. */
 static void list_to_mag(struct slab_cpu *c, uint32_t k)
 {
@@ -529,13 +541,7 @@ static void slab_flush(struct slab_cpu *c, uint32_t n)
             c->foreign = p;
             continue;
         }
-        *(void **)p = s->free;
-        s->free = p;
-        s->nfree++;
-        if (--s->inuse == 0)
-            slab_release(c, s);
-        else if (!s->on_partial)
-            partial_add(c, s);
+        slab_put(c, s, p);
     }
     if (!c->free)
         c->nfree = 0;
@@ -584,13 +590,7 @@ static bool adopt_batch(struct slab_cpu *c, struct slab_cpu *t, struct slab_batc
             b->obj[left++] = p;
             continue;
         }
-        *(void **)p = s->free;
-        s->free = p;
-        s->nfree++;
-        if (--s->inuse == 0)
-            slab_release(c, s);
-        else if (!s->on_partial)
-            partial_add(c, s);
+        slab_put(c, s, p);
     }
     spin_unlock(&t->lock);
     b->n = left;
