@@ -5,9 +5,9 @@
  * What is learnt: only the answer to a request of ours. An entry is created when we ask
  * (arp_output) and filled by the first reply sent to our address and MAC while it is still
  * unresolved; a resolved entry is not changed until it expires and is asked for again. Requests
- * (a peer asking for us: answered, not learnt), gratuitous ARP and unsolicited replies change
- * nothing and are counted in arp_ignored: any host on the link could otherwise take over the
- * gateway's address.
+ * (a peer asking for us, or probing whether our address is free: answered, not learnt),
+ * gratuitous ARP and unsolicited replies change nothing and are counted in arp_ignored: any host
+ * on the link could otherwise take over the gateway's address.
  *
  * A new address (a DHCP lease) is announced (RFC 5227, 2.3): a peer may hold a neighbour entry
  * for it made before we had it, e.g. from the DHCP server's ping check; its requests, sent while
@@ -122,7 +122,8 @@ void arp_input(struct net_stack *s, struct iobuf *pkt)
         NET_STAT(s, arp_bad);
         return;
     }
-    if (op == 1 && me != 0 && tpa == me && spa != 0 && spa != me) {
+    /* spa 0: a host probing whether the address is free (RFC 5227): it is not. */
+    if (op == 1 && me != 0 && tpa == me && spa != me) {
         arp_send(s, 2, sha, spa, sha);
         return;
     }

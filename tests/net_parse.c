@@ -82,7 +82,7 @@ static void check_arp(void *arg)
 
 void app_main(void)
 {
-    tap_plan(59);
+    tap_plan(60);
     tap_deadline(150); /* a hung loop must not hang the suite */
     ebb_id_t id = ebb_id_alloc();
     cap.ops = &cap_ops;
@@ -116,6 +116,12 @@ void app_main(void)
            rd16(cap.sent[0]->data + 20) == 2 && memcmp(cap.sent[0]->data + 22, our_mac, 6) == 0 &&
            rd32(cap.sent[0]->data + 28) == ME && memcmp(cap.sent[0]->data, peer_mac, 6) == 0,
        "ARP request for our address: a reply with our MAC, to the asker");
+    cap_clear();
+    cap_arp(f, 1, peer_mac, 0, (uint8_t[6]){0}, ME);
+    cap_inject(s, f, n + 28, 0);
+    ok(cap.nsent == 1 && rd16(cap.sent[0]->data + 20) == 2 && memcmp(cap.sent[0]->data + 22, our_mac, 6) == 0 &&
+           rd32(cap.sent[0]->data + 38) == 0 && memcmp(cap.sent[0]->data, peer_mac, 6) == 0,
+       "ARP probe for our address (sender 0.0.0.0, RFC 5227): answered, the address is taken");
     uint64_t other = cap_stat(s, "arp_other_target");
     cap_clear();
     cap_arp(f, 1, peer_mac, PEER, (uint8_t[6]){0}, IP4(10, 9, 0, 77));
