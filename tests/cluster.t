@@ -8,7 +8,7 @@
 # next front end.
 B=${B:-build}
 n=0; fail=0
-t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+. tests/lib.sh
 run=$(mktemp -d /tmp/cluster-t.XXXXXX)
 export XDG_RUNTIME_DIR=$run
 base=$run/ebbrt-cluster-$(id -u)

@@ -25,7 +25,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 n=0; fail=0
-t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 
 ip netns add $NSA && ip netns add $NSB &&
 ip link add ebbg$$a netns $NSA type veth peer name ebbg$$b netns $NSB &&

@@ -8,7 +8,7 @@ limit=$(realpath tests/timelimit)
 d=$(mktemp -d /tmp/ebbharness.XXXXXX)
 trap 'rm -rf "$d"' EXIT
 n=0; fail=0
-t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+. tests/lib.sh
 
 # prove FILE [TEST_TIMEOUT]: runs one test file under prove; output in $out, status in $rc.
 run() {

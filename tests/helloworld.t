@@ -2,7 +2,7 @@
 # The hosted helloworld: a per-core Ebb answers on every core, and bad arguments get a clear error.
 B=${B:-build}
 n=0; fail=0
-t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+. tests/lib.sh
 
 out=$(timeout 20 "$B/hosted/helloworld" cores=2); rc=$?
 t $rc "helloworld cores=2 exits 0"

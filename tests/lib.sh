@@ -1,5 +1,9 @@
 # Sourced by the shell tests.
 
+# t STATUS DESCRIPTION: the next TAP line (numbered by $n), "ok" when STATUS is 0; a failure sets
+# fail=1 (the script's exit status) and returns 1, so a caller can stop what depends on it.
+t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; return 1; fi; }
+
 # Prints a port that no TCP or UDP socket on this machine uses now, below Linux's ephemeral range
 # (32768-60999) so that no outgoing connection takes it before the test binds it; other tests
 # running at the same time pick from a random start.

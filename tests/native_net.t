@@ -9,7 +9,7 @@
 B=${B:-build}
 PLAN=25
 n=0; fail=0
-t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; return 1; fi; }
+. "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
     echo "1..0 # SKIP needs root and /dev/net/tun"; exit 0

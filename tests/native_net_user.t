@@ -4,7 +4,7 @@
 B=${B:-build}
 echo "1..4"
 n=0; fail=0
-t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; return 1; fi; }
+. tests/lib.sh
 TMP=$(mktemp -d /tmp/ebvuser.XXXXXX)
 Q=
 trap '[ -n "$Q" ] && kill $Q 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT

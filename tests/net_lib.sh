@@ -13,7 +13,6 @@
 . tests/lib.sh
 B=${B:-build}
 n=0; fail=0
-t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
 done_tests() { echo "1..$n"; exit $fail; }
 # A set-up step that fails on a root machine with /dev/net/tun is a failure, not a skip.
 setup_failed() { echo "not ok 1 - set-up: $1"; echo "1..1"; exit 1; }

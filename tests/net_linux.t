@@ -3,9 +3,8 @@
 # and UDP, apps/tcpsend checks a round trip through it.
 B=${B:-build}
 n=0; fail=0
-t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
-TMP=$(mktemp -d /tmp/ebbnetlinux.XXXXXX)
 . tests/lib.sh
+TMP=$(mktemp -d /tmp/ebbnetlinux.XXXXXX)
 PORT=$(free_port) || exit 1
 "$B/hosted/echo" netif=linux port=$PORT cores=2 > "$TMP/echo.out" 2>&1 &
 ECHO=$!

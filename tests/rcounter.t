@@ -6,12 +6,11 @@
 B=${B:-build}
 bin=$B/hosted/rcounter
 n=0; fail=0
-t() { n=$((n+1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi; }
+. tests/lib.sh
 
 out=$(timeout 20 "$bin" cores=1 calls=3); rc=$?
 t "$([ $rc = 0 ] && [ "$out" = "counter of node 0: 3" ]; echo $?)" "one node calling its own counter: '$out'"
 
-. tests/lib.sh
 port=$(free_port) || exit 1
 timeout 30 "$bin" cores=1 cpu=1 node=0 listen=$port > /dev/null 2>&1 &
 server=$!
