@@ -211,12 +211,32 @@ static void assign_bars(void)
  * on the i440fx, PIRQ (slot + pin - 2) mod 4. */
 static const uint8_t pirq_irq[4] = {10, 10, 11, 11};
 
+/* q35's ICH9 wires PIRQA-H to I/O APIC inputs 16-23 whatever its ISA routing says; a device in
+ * bus 0's slots 0-24 reaches PIRQE-H, (slot + pin) rotated (QEMU's defaults, as its ACPI _PRT
+ * says). */
+static void route_intx_ich9(void)
+{
+    for (unsigned k = 0; k < ndevs; k++) {
+        struct pci_dev *d = &devs[k];
+        uint8_t pin = pci_read8(d, 0x3D);
+        if (!pin || pin > 4 || d->bus != 0 || d->slot > 24)
+            continue;
+        d->irq_line = (uint8_t)(16 + 4 + ((d->slot + pin - 1) & 3));
+        pci_write32(d, 0x3C, (pci_read32(d, 0x3C) & ~0xFFu) | d->irq_line);
+    }
+}
+
 static void route_intx(void)
 {
     struct pci_dev *isa = NULL;
-    for (unsigned k = 0; k < ndevs; k++)
+    for (unsigned k = 0; k < ndevs; k++) {
+        if (devs[k].vendor == 0x8086 && devs[k].device == 0x2918 && devs[k].bus == 0) {
+            route_intx_ich9();
+            return;
+        }
         if (devs[k].vendor == 0x8086 && (devs[k].device == 0x7000 || devs[k].device == 0x7110))
             isa = &devs[k];
+    }
     if (!isa || isa->bus != 0)
         return;
     uint32_t rc = pci_read32(isa, 0x60);
