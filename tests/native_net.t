@@ -4,7 +4,7 @@
 # UDP echo, connections served on both cores of a 2-vCPU multiqueue device, 20 MB through 2%
 # loss byte-exact, DHCP from dnsmasq, NPtcp and iperf against the native apps, a device with
 # every optional feature off (legacy interface, INTx, no MQ/CSUM/TSO/MRG_RXBUF/EVENT_IDX), the
-# offloads (checksums, TSO) negotiated and used, PCI configuration through ECAM on q35, and
+# offloads (checksums, TSO) negotiated and used, PCI configuration through ECAM and INTx on q35, and
 # the messages for a device without a peer and for no device at all.
 B=${B:-build}
 PLAN=26
