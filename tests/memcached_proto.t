@@ -317,8 +317,10 @@ def main():
         ok(NATIVE or (g.get("pid") == str(ours.pid) and float(g.get("rusage_user", "-1")) >= 0),
            "stats: pid and rusage of the process (hosted)", g.get("pid"), g.get("rusage_user"))
         metadump_checks(pours, pref)
-        cap = subprocess.run(["memccapable", "-h", "127.0.0.1", "-p", str(pours)], capture_output=True,
-                             text=True, timeout=120)
+        # -t: a generous I/O timeout (it failed now and then on a loaded machine); -v: a failure
+        # prints its assertion.
+        cap = subprocess.run(["memccapable", "-v", "-t", "30", "-h", "127.0.0.1", "-p", str(pours)],
+                             capture_output=True, text=True, timeout=200)
         ok(cap.returncode == 0 and "All tests passed" in cap.stdout,
            "memccapable (libmemcached's ASCII and binary checks) passes", cap.stdout[-800:])
         ok(ours.poll() is None, "our server survived all of it")
