@@ -180,17 +180,22 @@ bool mem_span_owns(const struct mem_page *pg)
            (const char *)pg->owner < (const char *)(heaps + MEM_MAX_NODES);
 }
 
+/* The n pages at p (page pg) back into h's bins, merged with free neighbours; a chunk that
+ * becomes whole goes back to the page allocator. */
+static void put_back(struct span_heap *h, void *p, struct mem_page *pg, size_t n, bool dirty)
+{
+    clear(pg);
+    spin_lock(&h->lock);
+    void *chunk = insert(h, p, pg, n, dirty);
+    spin_unlock(&h->lock);
+    if (chunk)
+        chunk_free(chunk, dirty);
+}
+
 void mem_span_free(void *p)
 {
     struct mem_page *pg = mem_page_of(p);
-    struct span_heap *h = pg->owner;
-    size_t n = pg->npages;
-    clear(pg);
-    spin_lock(&h->lock);
-    void *chunk = insert(h, p, pg, n, true);
-    spin_unlock(&h->lock);
-    if (chunk)
-        chunk_free(chunk, true);
+    put_back(pg->owner, p, pg, pg->npages, true);
 }
 
 size_t mem_span_release(unsigned node, size_t keep_pages)
@@ -224,16 +229,8 @@ size_t mem_span_release(unsigned node, size_t keep_pages)
         for (unsigned i = 0; i < k; i++)
             mem_platform_release(mem_page_addr(batch[i]), (size_t)batch[i]->npages << MEM_PAGE_SHIFT);
         for (unsigned i = 0; i < k; i++) {
-            struct mem_page *pg = batch[i];
-            size_t n = pg->npages;
-            released += n;
-            char *a = mem_page_addr(pg);
-            clear(pg);
-            spin_lock(&h->lock);
-            void *chunk = insert(h, a, pg, n, false);
-            spin_unlock(&h->lock);
-            if (chunk)
-                chunk_free(chunk, false);
+            released += batch[i]->npages;
+            put_back(h, mem_page_addr(batch[i]), batch[i], batch[i]->npages, false);
         }
     }
 }
