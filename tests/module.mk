@@ -129,10 +129,10 @@ TEST_SCRIPTS += tests/memcached_proto.t tests/memcached_clients.t
 # The native image: the same tests over virtio-net and QEMU user networking; make run and Ctrl-C.
 TEST_SCRIPTS += tests/memcached_native_proto.t tests/memcached_native_clients.t tests/memcached_run.t
 # The parsers without the network: a replay of mutated requests in make test (plain and ASan),
-# libFuzzer targets for each protocol in make fuzz (clang-14; FUZZ_SECS per target).
+# libFuzzer targets for each protocol in make fuzz (clang-14; FUZZ_TIME seconds per target, as
+# tests/fuzz/module.mk's).
 HOSTED_TESTS += memcached_fuzz
 memcached_fuzz_SRCS := tests/memcached_fuzz.c $(MC_CORE_SRCS)
-FUZZ_SECS ?= 30
 FUZZ_FLAGS := -std=gnu11 -g -O1 -I. -Iplatform/hosted/include -DEBB_HOSTED \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 $(B)/fuzz/memcached_ascii $(B)/fuzz/memcached_binary: tests/memcached_fuzz.c $(MC_CORE_SRCS) core/iobuf.c apps/memcached/mc.h
@@ -141,8 +141,8 @@ $(B)/fuzz/memcached_ascii $(B)/fuzz/memcached_binary: tests/memcached_fuzz.c $(M
 fuzz: fuzz-memcached
 fuzz-memcached: $(B)/fuzz/memcached_ascii $(B)/fuzz/memcached_binary
 	@mkdir -p $(B)/fuzz/corpus_ascii $(B)/fuzz/corpus_binary
-	$(B)/fuzz/memcached_ascii -max_total_time=$(FUZZ_SECS) -dict=apps/memcached/fuzz.dict -max_len=4096 $(B)/fuzz/corpus_ascii
-	$(B)/fuzz/memcached_binary -max_total_time=$(FUZZ_SECS) -max_len=4096 $(B)/fuzz/corpus_binary
+	$(B)/fuzz/memcached_ascii -max_total_time=$(FUZZ_TIME) -dict=apps/memcached/fuzz.dict -max_len=4096 $(B)/fuzz/corpus_ascii
+	$(B)/fuzz/memcached_binary -max_total_time=$(FUZZ_TIME) -max_len=4096 $(B)/fuzz/corpus_binary
 .PHONY: fuzz fuzz-memcached
 
 # The cluster test (tests/cluster.t): a hosted front end and the native image of its nodes.
