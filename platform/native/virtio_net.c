@@ -14,7 +14,13 @@
  * packets of the current window; a window reaching `poll_enter` packets masks the queue's
  * interrupt and an idle handler polls it instead; once `poll_hold` consecutive windows bring
  * fewer than `poll_exit` packets, interrupts come back. poll_exit < poll_enter is the
- * hysteresis. net_poll=0 keeps interrupts always. */
+ * hysteresis. net_poll=0 keeps interrupts always.
+ *
+ * Polling only pays while the host gives this vCPU a CPU of its own: a spinning vCPU thread
+ * the host has to preempt takes its CPU from QEMU's I/O thread, which delivers the frames (and
+ * from the peers). So an empty look followed by a gap of `poll_steal` (the vCPU did not run;
+ * a look takes microseconds) ends polling at once, and the queue stays on interrupts for
+ * `poll_backoff`. With 2 vCPUs on 2 host CPUs both spun and latencies grew 10-500x. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +74,8 @@
 #define POLL_ENTER 8           /* packets per window that turn polling on */
 #define POLL_EXIT 2            /* fewer per window, poll_hold windows in a row, turn it off */
 #define POLL_HOLD 4
+#define POLL_STEAL_US 200      /* a gap this long between two looks: the host preempted us */
+#define POLL_BACKOFF_MS 100    /* then interrupts only for this long */
 
 struct vnet;
 
@@ -76,7 +84,9 @@ struct vnet_rxq {
     struct vnet *n;
     unsigned core;
     bool polling;
+    bool look_empty;           /* the last look found nothing; it ended at look_end */
     struct ebb_idle idle;
+    uint64_t look_end, backoff_until;
     uint64_t win_start;
     unsigned win_pkts, low_wins;
     struct ebb_timer check;    /* the lost-notification check */
@@ -105,7 +115,7 @@ struct vnet {
     bool offload;              /* offload=on (the default): checksums and TSO asked of the device */
     unsigned npairs;
     bool poll;
-    uint64_t poll_window_ns;
+    uint64_t poll_window_ns, poll_steal_ns, poll_backoff_ns;
     unsigned poll_enter, poll_exit, poll_hold;
     struct net_stack *stack;
     unsigned features;         /* NETIF_F_* offered to the stack */
@@ -247,23 +257,40 @@ static void rx_count_window(struct vnet_rxq *q, unsigned got, uint64_t now)
     q->win_pkts = 0;
 }
 
+static void rx_irq(void *arg);
+
 static bool rx_idle(void *arg)
 {
     struct vnet_rxq *q = arg;
+    uint64_t start = ebb_now_ns();
+    bool stolen = q->look_empty && start - q->look_end >= q->n->poll_steal_ns;
     unsigned got = rx_drain(q, RX_BUDGET);
     q->st.rx_polled += got;
-    rx_count_window(q, got, ebb_now_ns());
-    if (q->low_wins >= q->n->poll_hold) {
-        /* Quiet: back to interrupts, unless something slipped in while they were off. */
+    uint64_t now = ebb_now_ns();
+    rx_count_window(q, got, now);
+    if (stolen) {
+        q->st.poll_steals++;
+        q->backoff_until = now + q->n->poll_backoff_ns;
+    }
+    if (q->low_wins >= q->n->poll_hold || stolen) {
+        /* Back to interrupts; when quiet, unless something slipped in while they were off
+         * (preempted: anyway, the rest then comes through rx_irq). */
         q->low_wins = 0;
-        if (!virtq_irq_on(&q->vq)) {
+        bool more = virtq_irq_on(&q->vq);
+        if (!more || stolen) {
             q->polling = false;
             q->st.poll_exits++;
             ebb_idle_remove(&q->idle);
-            return got > 0;
+            if (more) {
+                ebb_spawn(rx_irq, q);
+                q->st.rx_irqs--;
+            }
+            return got > 0 || more;
         }
         virtq_irq_off(&q->vq);
     }
+    q->look_empty = got == 0;
+    q->look_end = ebb_now_ns();
     return true; /* polling: this core keeps looking instead of halting */
 }
 
@@ -277,10 +304,11 @@ static void rx_irq(void *arg)
     uint64_t now = ebb_now_ns();
     rx_count_window(q, got, now);
     bool more = virtq_irq_on(&q->vq); /* re-armed (EVENT_IDX moves the mark each time) */
-    if (q->n->poll && (q->win_pkts >= q->n->poll_enter || more)) {
+    if (q->n->poll && now >= q->backoff_until && (q->win_pkts >= q->n->poll_enter || more)) {
         virtq_irq_off(&q->vq);
         q->polling = true;
         q->low_wins = 0;
+        q->look_empty = false;
         q->st.poll_entries++;
         ebb_idle_add(&q->idle);
     } else if (more) {
@@ -650,11 +678,12 @@ static void print_stats(void *arg)
     for (unsigned k = 0; k < n->npairs && len < sizeof line; k++) {
         const struct vnet_stats *st = &n->rx[k].st;
         len += (size_t)snprintf(line + len, sizeof line - len,
-                                " q%u rx=%llu irqs=%llu polled=%llu polls=%llu/%llu tx=%llu full=%llu lost=%llu/%llu"
+                                " q%u rx=%llu irqs=%llu polled=%llu polls=%llu/%llu/%llu tx=%llu full=%llu lost=%llu/%llu"
                                 " tso=%llu rxcsum=%llu rxgso=%llu;", k,
                                 (unsigned long long)st->rx_packets, (unsigned long long)st->rx_irqs,
                                 (unsigned long long)st->rx_polled, (unsigned long long)st->poll_entries,
-                                (unsigned long long)st->poll_exits, (unsigned long long)n->tx[k].packets,
+                                (unsigned long long)st->poll_exits, (unsigned long long)st->poll_steals,
+                                (unsigned long long)n->tx[k].packets,
                                 (unsigned long long)n->tx[k].full_drops, (unsigned long long)st->lost_irqs,
                                 (unsigned long long)st->lost_kicks, (unsigned long long)n->tx[k].tso,
                                 (unsigned long long)st->rx_csum, (unsigned long long)st->rx_gso);
@@ -686,6 +715,8 @@ int virtio_net_open(ebb_id_t *id)
     n->poll_enter = (unsigned)ebb_config_int("net_poll_enter", POLL_ENTER, 1, 1000000);
     n->poll_exit = (unsigned)ebb_config_int("net_poll_exit", POLL_EXIT, 1, 1000000);
     n->poll_hold = (unsigned)ebb_config_int("net_poll_hold", POLL_HOLD, 1, 1000000);
+    n->poll_steal_ns = (uint64_t)ebb_config_int("net_poll_steal_us", POLL_STEAL_US, 1, 1000000) * 1000;
+    n->poll_backoff_ns = (uint64_t)ebb_config_int("net_poll_backoff_ms", POLL_BACKOFF_MS, 0, 100000) * 1000000;
     int err = open_device(n);
     if (err)
         return err; /* the device may still hold buffers: n stays */

@@ -10,6 +10,7 @@ int virtio_net_open(ebb_id_t *id);
 
 struct vnet_stats {           /* one queue pair */
     uint64_t rx_packets, rx_bad, rx_nomem, rx_irqs, rx_polled, poll_entries, poll_exits;
+    uint64_t poll_steals;      /* polling ended because the host preempted the vCPU */
     uint64_t tx_packets, tx_full_drops, tx_kicks;
     uint64_t lost_irqs, lost_kicks; /* notifications lost and recovered by the periodic check */
     uint64_t tx_tso;           /* TSO frames sent */
