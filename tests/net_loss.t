@@ -28,11 +28,11 @@ peer socat TCP-LISTEN:7302,bind=$NET.1,reuseaddr,fork EXEC:cat > /dev/null 2>&1
 wait_listen tcp 7302
 out=$(in_ns timeout 200 "$B/hosted/tcpsend" netif=tap:$TAP ip=$NET.3/24 host=$NET.1 port=7302 \
       bytes=20000000 timeout=180 cores=1 offload=off 2>&1)
-t $? "our client: 20 MB each way with 2% loss, intact"
+t $? "our client: 20 MB each way with 2% loss, intact" || echo "$out" | sed "s/^/# /" >&2
 echo "# $out"
 out=$(in_ns timeout 200 "$B/hosted/tcpsend" netif=tap:$TAP ip=$NET.4/24 host=$NET.1 port=7302 \
       bytes=20000000 timeout=180 cores=1 offload=on 2>&1)
-t $? "our client with TSO and checksum offload: 20 MB each way with 2% loss, intact"
+t $? "our client with TSO and checksum offload: 20 MB each way with 2% loss, intact" || echo "$out" | sed "s/^/# /" >&2
 echo "# $out"
 
 drops=$(in_ns nft list table netdev loss | grep -o 'packets [0-9]*' | awk '{s+=$2} END {print s+0}')
