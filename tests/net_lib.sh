@@ -3,7 +3,7 @@
 # Linux peers (socat, ping, dnsmasq, NPtcp, iperf) and our application. Nothing but loopback is
 # used outside it, and the namespace, with all it holds, is deleted on exit.
 #   in_ns CMD...                 run CMD in the namespace
-#   make_tap NAME ADDR/N         a tap in the namespace, Linux's side addressed ADDR/N
+#   make_tap NAME ADDR/N [multi_queue]  a tap in the namespace, Linux's side addressed ADDR/N
 #   start_app NAME OUT ARGS...   build/hosted/NAME in the namespace, in the background; waits
 #                                for its "ready on" line in OUT (LAST_PID: its pid)
 #   peer CMD...                  a Linux peer in the namespace, in the background (killed on exit)
@@ -39,7 +39,7 @@ in_ns() { ip netns exec "$NS" "$@"; }
 
 make_tap() {
     TAP=$1
-    in_ns ip tuntap add dev "$TAP" mode tap || setup_failed "cannot create tap $TAP"
+    in_ns ip tuntap add dev "$TAP" mode tap $3 || setup_failed "cannot create tap $TAP"
     in_ns ip addr add "$2" dev "$TAP" && in_ns ip link set "$TAP" up || setup_failed "cannot address tap $TAP"
 }
 

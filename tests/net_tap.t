@@ -85,9 +85,8 @@ t "$([ $? != 0 ] && grep -q "offload=maybe: expected on or off" "$TMP/echo-bad.o
 
 # A multiqueue tap: two cores, a queue each (the device lists both), connections served by
 # both cores, four transfers at once byte-exact.
-in_ns ip tuntap add dev "ebmq$$" mode tap multi_queue && in_ns ip addr add $NET.129/25 dev "ebmq$$" &&
-    in_ns ip link set "ebmq$$" up || setup_failed "multiqueue tap"
 in_ns ip addr del $NET.1/24 dev $TAP
+make_tap "ebmq$$" $NET.129/25 multi_queue
 start_app echo "$TMP/mq.out" netif=tap:ebmq$$ ip=$NET.130/25 port=7 cores=2 stats=1
 mq=$LAST_PID
 nq=$(in_ns ls /sys/class/net/ebmq$$/queues | grep -c '^tx-')
