@@ -17,7 +17,7 @@ TRIES=${TRIES:-2}
 TMP=$(mktemp -d /tmp/mcbench.XXXXXX)
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null || true; done; rm -rf "$TMP"' EXIT INT TERM
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. tests/lib.sh # free_port
 wait_port() { i=0; while [ $i -lt 100 ] && ! (echo version | nc -q1 127.0.0.1 $1 2>/dev/null | grep -q VERSION); do sleep 0.1; i=$((i+1)); done; }
 user=""; [ "$(id -u)" = 0 ] && user="-u root"
 # Both servers and the load generator at a higher priority where allowed (NICE=0 to not), so
