@@ -22,7 +22,7 @@ fuzz_stack_SRCS  := tests/fuzz/stack.c
 fuzz_msg_BASE    := $(filter-out net/msg_tcp.c,$(FUZZ_BASE))
 fuzz_msg_SRCS    := tests/fuzz/msg.c tests/sample_rep.c $(call gen_c,tests/gen/sample.ebb.h)
 
-$(B)/fuzz/obj/%.c.o: %.c | $(GEN_HDRS)
+$(B)/fuzz/obj/%.c.o: %.c | gen-headers
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(CFLAGS) $(fuzz_CFLAGS) -MMD -MP -c $< -o $@
 $(B)/fuzz/obj/%.S.o: %.S
