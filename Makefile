@@ -84,7 +84,7 @@ include $(sort $(wildcard */module.mk */*/module.mk))
 # Generated glue (gen/module.mk): a rule per interface (EBB_IFACES) and per app manifest.
 $(foreach f,$(EBB_IFACES),$(eval $(call ebbgen_rule,$(f))))
 $(foreach a,$(HOSTED_APPS),$(if $($(a)_MANIFEST),$(eval $(call manifest_rule,$(a)))))
-# Every generated header, for a rule read before all interfaces are known (the module.mk files
+# Every generated header, for rules read before all interfaces are known (the module.mk files
 # are read in name order: tests/fuzz/ comes before tests/module.mk adds its interfaces).
 .PHONY: gen-headers
 gen-headers: $(GEN_HDRS)

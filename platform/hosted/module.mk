@@ -10,7 +10,7 @@ EBBMALLOC_SRCS := $(MEM_ALLOC_SRCS) platform/hosted/mem_arena.c platform/hosted/
 EBBMALLOC := $(B)/lib/libebbmalloc.so
 pic_CFLAGS := -O2 -pthread -fPIC -fvisibility=hidden -ftls-model=initial-exec \
               -Iplatform/hosted/include -DEBB_HOSTED
-$(B)/pic/obj/%.c.o: %.c | $(GEN_HDRS)
+$(B)/pic/obj/%.c.o: %.c | gen-headers
 	@mkdir -p $(@D)
 	$(call say,CC,$< (pic))$(CC) $(CPPFLAGS) $(CFLAGS) $(pic_CFLAGS) -MMD -MP -c $< -o $@
 $(EBBMALLOC): $(patsubst %,$(B)/pic/obj/%.o,$(EBBMALLOC_SRCS))
